@@ -1,0 +1,266 @@
+import { createHash } from 'node:crypto';
+import type { Store } from '../store/db.js';
+import {
+  type AcquirerCall,
+  type AcquirerConnector,
+  AcquirerError,
+  type AcquirerOutcome,
+  type Approval,
+  type BalanceAnswer,
+  type Decline,
+  type InquiryOutcome,
+  type OperationKind,
+} from './connector.js';
+
+/**
+ * The built-in test bank. It decides outcomes from the card number (spec §3 and the extra cards below),
+ * keeps each shop's merchant account per currency, and remembers every operation by our reference so a
+ * repeated call or an inquiry answers the first outcome.
+ *
+ * Extra test cards (documented in the README):
+ *   4000000000000051  insufficient funds (declined, F.0107)
+ *   4000000000000309  slow bank: answers after `slow_ms` (shop setting, default 5000 ms)
+ *   4000000000000408  acquirer timeout: the bank approves but the answer never arrives (in doubt)
+ *   4000000000000507  acquirer error: the bank answers 5xx and does nothing
+ *   4000000000000606  unknown outcome: approved at the bank, answer lost; inquiries say "in progress"
+ *                     until `settle_ms` (default 2000 ms) after the call, then "approved"
+ * Shop settings (`acquirer_settings`): `latency_ms` adds latency to every call.
+ */
+export const SANDBOX_GATEWAY_ID = 1;
+
+const cards = {
+  declined: new Set(['4005550000000019']),
+  insufficientFunds: new Set(['4000000000000051']),
+  slow: new Set(['4000000000000309']),
+  timeout: new Set(['4000000000000408']),
+  error: new Set(['4000000000000507']),
+  unknown: new Set(['4000000000000606']),
+  threeDsChallenge: new Set(['4012000000003010', '4012000000001097', '5204240000015029']),
+  threeDsFrictionless: new Set(['4012000000001006', '5204240000015003']),
+  threeDsUnavailable: new Set(['4012000000001022', '5204240000015045']),
+  threeDsNotAuthenticated: new Set(['4012000000001014', '5204240000015060']),
+};
+
+/** Money direction of each operation on the merchant account. */
+const accountSign: Record<OperationKind, number> = {
+  payment: 1,
+  authorization: 0,
+  capture: 1,
+  void: 0,
+  refund: -1,
+  payout: -1,
+  credit: -1,
+  tokenization: 0,
+  chargeback: -1,
+};
+
+const avsCodes: Record<string, string> = { '11': 'M', '22': 'N', '12': 'B', '21': 'P', '33': 'U', '44': 'E', '55': '0' };
+const cvcCodes: Record<string, string> = { '111': 'M', '222': 'N', '333': 'U', '444': 'E', '555': '0' };
+
+function firstDigit(value: string | null | undefined): string {
+  return value?.match(/\d/)?.[0] ?? '';
+}
+
+function digitsOf(reference: string, length: number): string {
+  const hash = createHash('sha256').update(reference).digest();
+  let digits = '';
+  for (let i = 0; digits.length < length; i++) digits += String(hash[i % hash.length] % 10);
+  return digits;
+}
+
+function numberSetting(settings: Record<string, unknown>, name: string, fallback: number): number {
+  const value = settings[name];
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : fallback;
+}
+
+export interface SandboxOptions {
+  store: Store;
+  now: () => Date;
+  sleep: (ms: number) => Promise<void>;
+}
+
+export class SandboxAcquirer implements AcquirerConnector {
+  readonly name = 'sandbox';
+
+  constructor(private readonly options: SandboxOptions) {}
+
+  authorize(call: AcquirerCall, capture: boolean) {
+    return this.operate(capture ? 'payment' : 'authorization', call);
+  }
+  capture(call: AcquirerCall) {
+    return this.operate('capture', call);
+  }
+  void(call: AcquirerCall) {
+    return this.operate('void', call);
+  }
+  refund(call: AcquirerCall) {
+    return this.operate('refund', call);
+  }
+  payout(call: AcquirerCall, kind: 'payout' | 'credit') {
+    return this.operate(kind, call);
+  }
+  verify(call: AcquirerCall) {
+    return this.operate('tokenization', call);
+  }
+  chargeback(call: AcquirerCall) {
+    return this.operate('chargeback', call);
+  }
+
+  async balance(shopId: number, currency: string): Promise<BalanceAnswer> {
+    const row = await this.options.store.db
+      .selectFrom('sandbox_accounts')
+      .select('amount')
+      .where('shop_id', '=', shopId)
+      .where('currency', '=', currency)
+      .executeTakeFirst();
+    return {
+      gatewayId: SANDBOX_GATEWAY_ID,
+      account: `sandbox-${shopId}-${currency}`,
+      amount: row?.amount ?? 0,
+      currency,
+      bankInfo: { name: 'ecomgate sandbox' },
+    };
+  }
+
+  async inquire(reference: string): Promise<InquiryOutcome> {
+    const row = await this.options.store.db.selectFrom('sandbox_operations').selectAll().where('reference', '=', reference).executeTakeFirst();
+    if (!row) return { outcome: 'not_found' };
+    if (row.settle_at > this.options.now().toISOString()) return { outcome: 'in_doubt', reason: 'The bank is still processing the operation' };
+    return JSON.parse(row.response) as Approval | Decline;
+  }
+
+  private async operate(kind: OperationKind, call: AcquirerCall): Promise<AcquirerOutcome> {
+    const number = call.card?.number ?? '';
+    const latency = numberSetting(call.settings, 'latency_ms', 0) + (cards.slow.has(number) ? numberSetting(call.settings, 'slow_ms', 5000) : 0);
+    if (latency > 0) await this.options.sleep(latency);
+    if (cards.error.has(number)) throw new AcquirerError('sandbox: acquirer answered 503');
+
+    const isCardAuth = kind === 'payment' || kind === 'authorization' || kind === 'tokenization';
+    let threeDSecure: Record<string, unknown> | undefined;
+    if (isCardAuth && call.threeDSecure) {
+      const verdict = this.threeDSecure(number);
+      if (verdict === 'challenge') return { outcome: 'challenge', threeDSecure: threeDSecureBlock('pending', 'Customer authentication required', 'Y', null) };
+      if (verdict === 'frictionless') threeDSecure = threeDSecureBlock('successful', 'Authenticated without challenge', 'Y', 'Y');
+      if (verdict === 'U' || verdict === 'N') {
+        const block = threeDSecureBlock('failed', verdict === 'U' ? 'Authentication unavailable' : 'Authentication failed', 'Y', verdict);
+        return this.record(kind, call, { ...this.decline(kind, call, 'F.0301', '3-D Secure authentication failed'), threeDSecure: block }, 0);
+      }
+    }
+
+    let answer: Approval | Decline;
+    if (isCardAuth && cards.declined.has(number)) answer = this.decline(kind, call, 'F.0105', 'The card was declined by the issuing bank');
+    else if ((isCardAuth || kind === 'payout') && cards.insufficientFunds.has(number)) {
+      answer = { ...this.decline(kind, call, 'F.0107', 'Insufficient funds on the card'), message: 'Insufficient funds' };
+    } else answer = this.approve(kind, call, threeDSecure);
+
+    const settleMs = cards.unknown.has(number) ? numberSetting(call.settings, 'settle_ms', 2000) : 0;
+    const recorded = await this.record(kind, call, answer, settleMs);
+    if (cards.timeout.has(number)) return { outcome: 'in_doubt', reason: 'Acquirer did not answer in time' };
+    if (cards.unknown.has(number)) return { outcome: 'in_doubt', reason: 'Connection to the acquirer was lost' };
+    return recorded;
+  }
+
+  private threeDSecure(number: string): 'challenge' | 'frictionless' | 'U' | 'N' | 'none' {
+    if (cards.threeDsChallenge.has(number)) return 'challenge';
+    if (cards.threeDsUnavailable.has(number)) return 'U';
+    if (cards.threeDsNotAuthenticated.has(number)) return 'N';
+    if (cards.threeDsFrictionless.has(number)) return 'frictionless';
+    return 'frictionless';
+  }
+
+  private verification(call: AcquirerCall): { avsResult?: string; cvcResult?: string } {
+    if (!call.card) return {};
+    const address = firstDigit(call.billingAddress?.address) + firstDigit(call.billingAddress?.zip);
+    const cvc = call.card.verificationValue;
+    return { avsResult: avsCodes[address] ?? '1', cvcResult: cvc ? (cvcCodes[cvc] ?? '1') : undefined };
+  }
+
+  private approve(kind: OperationKind, call: AcquirerCall, threeDSecure?: Record<string, unknown>): Approval {
+    const noun = kind.charAt(0).toUpperCase() + kind.slice(1);
+    return {
+      outcome: 'approved',
+      authCode: digitsOf(call.reference + ':auth', 6),
+      rrn: digitsOf(call.reference + ':rrn', 12),
+      bankCode: '05',
+      refId: digitsOf(call.reference + ':ref', 9),
+      gatewayId: SANDBOX_GATEWAY_ID,
+      message: `${noun} was approved`,
+      billingDescriptor: 'ECOMGATE SANDBOX',
+      ...this.verification(call),
+      ...(threeDSecure ? { threeDSecure } : {}),
+    };
+  }
+
+  private decline(kind: OperationKind, call: AcquirerCall, code: string, friendlyMessage: string): Decline {
+    const noun = kind.charAt(0).toUpperCase() + kind.slice(1);
+    return {
+      outcome: 'declined',
+      code,
+      message: `${noun} was declined`,
+      friendlyMessage,
+      bankCode: code === 'F.0107' ? '51' : '05',
+      refId: digitsOf(call.reference + ':ref', 9),
+      gatewayId: SANDBOX_GATEWAY_ID,
+      ...this.verification(call),
+    };
+  }
+
+  /**
+   * Records the operation once per reference and moves the merchant account in the same transaction. A
+   * repeated reference answers the first outcome and moves nothing.
+   */
+  private async record(kind: OperationKind, call: AcquirerCall, answer: Approval | Decline, settleMs: number): Promise<Approval | Decline> {
+    const now = this.options.now();
+    return this.options.store.db.transaction().execute(async (trx) => {
+      const inserted = await trx
+        .insertInto('sandbox_operations')
+        .values({
+          reference: call.reference,
+          shop_id: call.shopId,
+          kind,
+          amount: call.amount,
+          currency: call.currency,
+          approved: answer.outcome === 'approved' ? 1 : 0,
+          response: JSON.stringify(answer),
+          settle_at: new Date(now.getTime() + settleMs).toISOString(),
+          created_at: now.toISOString(),
+        })
+        .onConflict((oc) => oc.column('reference').doNothing())
+        .returning('reference')
+        .executeTakeFirst();
+      if (!inserted) {
+        const first = await trx.selectFrom('sandbox_operations').select('response').where('reference', '=', call.reference).executeTakeFirstOrThrow();
+        return JSON.parse(first.response) as Approval | Decline;
+      }
+      const delta = answer.outcome === 'approved' ? accountSign[kind] * call.amount : 0;
+      if (delta !== 0) {
+        await trx
+          .insertInto('sandbox_accounts')
+          .values({ shop_id: call.shopId, currency: call.currency, amount: delta })
+          .onConflict((oc) => oc.columns(['shop_id', 'currency']).doUpdateSet((eb) => ({ amount: eb('sandbox_accounts.amount', '+', delta) })))
+          .execute();
+      }
+      return answer;
+    });
+  }
+}
+
+function threeDSecureBlock(status: string, message: string, veStatus: string, paStatus: string | null): Record<string, unknown> {
+  return {
+    status,
+    message,
+    ve_status: veStatus,
+    pa_status: paStatus,
+    eci: paStatus === 'Y' ? '05' : null,
+    xid: null,
+    cavv: null,
+    cavv_algorithm: null,
+    fail_reason: status === 'failed' ? message : null,
+    acs_url: null,
+    pa_req: null,
+    md: null,
+    pa_res_url: null,
+    method_process_url: null,
+    creq: null,
+  };
+}

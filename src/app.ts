@@ -1,0 +1,134 @@
+import { dirname, resolve } from 'node:path';
+import { sql } from 'kysely';
+import type { FastifyInstance } from 'fastify';
+import type { DestinationStream, Logger } from 'pino';
+import { SandboxAcquirer } from './acquirers/sandbox.js';
+import type { Config } from './config.js';
+import { buildServer } from './http/server.js';
+import { Metrics } from './http/metrics.js';
+import { RateLimiter } from './http/rateLimit.js';
+import { createLogger } from './logger.js';
+import { demoShops, ShopService } from './operator/shops.js';
+import type { ProcessingContext } from './processing/context.js';
+import { resolveInDoubt } from './processing/resolver.js';
+import { migrate, openStore, parseStoreUrl, type Store } from './store/db.js';
+import { loadOrCreateDevKey, parseMasterKeys, type MasterKey } from './vault/keys.js';
+import { Vault } from './vault/vault.js';
+
+export interface AppOptions {
+  config: Config;
+  /** Injected clock (tests move time: retention, expiry, in-doubt back-off). */
+  now?: () => Date;
+  sleep?: (ms: number) => Promise<void>;
+  logDestination?: DestinationStream;
+  /** PostgreSQL schema to use (tests isolate themselves with one). */
+  schema?: string;
+  /** Run the in-doubt resolver on a timer (default on). Tests drive it by hand. */
+  backgroundWork?: boolean;
+}
+
+export interface App {
+  config: Config;
+  store: Store;
+  vault: Vault;
+  shops: ShopService;
+  ctx: ProcessingContext;
+  server: FastifyInstance;
+  log: Logger;
+  metrics: Metrics;
+  /** One pass of the in-doubt resolver; answers how many transactions it settled. */
+  resolveInDoubt(): Promise<number>;
+  listen(): Promise<string>;
+  close(): Promise<void>;
+}
+
+const RESOLVER_INTERVAL_MS = 1000;
+
+/** Embedded default: a dev key beside the database; PostgreSQL: ECOMGATE_MASTER_KEY or refuse to start. */
+function masterKeys(config: Config, log: Logger): MasterKey[] {
+  if (config.masterKey) return parseMasterKeys(config.masterKey);
+  const { dialect, target } = parseStoreUrl(config.databaseUrl);
+  if (dialect === 'postgres') throw new Error('ECOMGATE_MASTER_KEY is required with PostgreSQL (32 bytes in base64: openssl rand -base64 32)');
+  const path = target === ':memory:' ? resolve('data', 'master.key') : resolve(dirname(target), 'master.key');
+  const { keys, created } = loadOrCreateDevKey(path);
+  log.warn({ path, created }, 'using a development master key kept in the data folder; set ECOMGATE_MASTER_KEY in production');
+  return keys;
+}
+
+export async function openApp(store: Store, options: AppOptions, log: Logger) {
+  await migrate(store);
+  const vault = await Vault.open(store, masterKeys(options.config, log));
+  const now = options.now ?? (() => new Date());
+  const shops = new ShopService(store, vault, now);
+  return { vault, shops, now };
+}
+
+export async function createApp(options: AppOptions): Promise<App> {
+  const { config } = options;
+  const log = createLogger(config.logLevel, options.logDestination);
+  const store = await openStore({ url: config.databaseUrl, schema: options.schema });
+  const { vault, shops, now } = await openApp(store, options, log);
+  if (config.demoShops) {
+    for (const demo of demoShops) {
+      if (!(await shops.find(demo.id))) await shops.create(demo);
+    }
+    log.warn({ shops: demoShops.map((s) => s.id) }, 'demo shops 361 and 362 are enabled with their public credentials (ECOMGATE_DEMO_SHOPS=0 turns them off)');
+  }
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const sandbox = new SandboxAcquirer({ store, now, sleep });
+  const ctx: ProcessingContext = {
+    store,
+    vault,
+    now,
+    publicUrl: config.publicUrl,
+    acquirerTimeoutMs: config.acquirerTimeoutMs,
+    inquiryDelayMs: config.inquiryDelayMs,
+    inquiryMaxDelayMs: config.inquiryMaxDelayMs,
+    acquirerFor: () => sandbox,
+  };
+  const metrics = new Metrics();
+  const readiness = async () => {
+    await sql`select 1`.execute(store.db);
+    return true;
+  };
+  const server = await buildServer({ ctx, shops, metrics, rateLimiter: new RateLimiter(config.rateLimit), adminToken: config.adminToken }, log, readiness);
+  if (!config.adminToken) log.info('admin API closed: set ECOMGATE_ADMIN_TOKEN to open /admin');
+
+  const runResolver = async () => {
+    const settled = await resolveInDoubt(ctx, (id) => shops.find(id));
+    if (settled) metrics.inDoubtResolved.inc(settled);
+    return settled;
+  };
+  let timer: NodeJS.Timeout | undefined;
+  let resolving: Promise<unknown> = Promise.resolve();
+  if (options.backgroundWork !== false) {
+    timer = setInterval(() => {
+      resolving = runResolver().catch((err) => log.error({ err }, 'in-doubt resolver failed'));
+    }, RESOLVER_INTERVAL_MS);
+    timer.unref();
+  }
+
+  return {
+    config,
+    store,
+    vault,
+    shops,
+    ctx,
+    server,
+    log,
+    metrics,
+    resolveInDoubt: runResolver,
+    async listen() {
+      const address = await server.listen({ host: config.host, port: config.port });
+      log.info({ address, store: store.location, publicUrl: config.publicUrl }, 'ecomgate listening');
+      return address;
+    },
+    /** Graceful: stop accepting, let in-flight requests finish, then close the store. */
+    async close() {
+      if (timer) clearInterval(timer);
+      await server.close();
+      await resolving;
+      await store.close();
+    },
+  };
+}

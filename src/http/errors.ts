@@ -1,0 +1,37 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError, internalError } from '../domain/errors.js';
+
+/**
+ * The one place errors become HTTP answers. Every answer is JSON with the API's error body; a fault is
+ * logged with its stack and answered with the spec's 500 sentence, never the stack.
+ */
+export function toApiError(error: unknown): ApiError | undefined {
+  if (error instanceof ApiError) return error;
+  const fastifyError = error as FastifyError;
+  switch (fastifyError?.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ApiError(413, 'Request body is too large (64 KB at most)');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new ApiError(415, 'Content-Type must be application/json');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new ApiError(400, 'Request body is empty');
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new ApiError(400, 'Request body is not valid JSON');
+  }
+  if (error instanceof SyntaxError || fastifyError?.statusCode === 400) return new ApiError(400, 'Request body is not valid JSON');
+  if (typeof fastifyError?.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
+    return new ApiError(fastifyError.statusCode, 'Bad request');
+  }
+  return undefined;
+}
+
+export function errorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply) {
+  const apiError = toApiError(error);
+  if (apiError) {
+    reply.headers(apiError.headers).code(apiError.statusCode).send(apiError.body());
+    return;
+  }
+  request.log.error({ err: error }, 'unexpected fault');
+  reply.code(500).send(internalError().body());
+}

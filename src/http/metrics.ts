@@ -1,0 +1,34 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Prometheus metrics of one gateway process (a registry per app, so tests can run several). */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly requests = new Counter({
+    name: 'ecomgate_http_requests_total',
+    help: 'HTTP requests by route, method and status code',
+    labelNames: ['route', 'method', 'status_code'] as const,
+    registers: [this.registry],
+  });
+  readonly latency = new Histogram({
+    name: 'ecomgate_http_request_duration_seconds',
+    help: 'HTTP request latency by route',
+    labelNames: ['route', 'method'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly transactions = new Counter({
+    name: 'ecomgate_transactions_total',
+    help: 'Transactions answered, by type and status',
+    labelNames: ['type', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly inDoubtResolved = new Counter({
+    name: 'ecomgate_in_doubt_resolved_total',
+    help: 'Transactions whose unknown acquirer outcome was settled by inquiry',
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'ecomgate_' });
+  }
+}

@@ -1,0 +1,29 @@
+import { ApiError } from '../domain/errors.js';
+
+/**
+ * Per-shop request rate (ECOMGATE_RATE_LIMIT requests per second): a token bucket per shop in this
+ * process. Several processes each apply it; moving the buckets to a shared store is the scale-out issue's.
+ */
+export class RateLimiter {
+  private readonly buckets = new Map<number, { tokens: number; at: number }>();
+
+  constructor(
+    private readonly perSecond: number,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  take(shopId: number): void {
+    if (this.perSecond <= 0) return;
+    const now = this.now();
+    const bucket = this.buckets.get(shopId) ?? { tokens: this.perSecond, at: now };
+    bucket.tokens = Math.min(this.perSecond, bucket.tokens + ((now - bucket.at) / 1000) * this.perSecond);
+    bucket.at = now;
+    if (bucket.tokens < 1) {
+      this.buckets.set(shopId, bucket);
+      const retryAfter = Math.max(1, Math.ceil((1 - bucket.tokens) / this.perSecond));
+      throw new ApiError(429, 'Rate limit exceeded', undefined, { 'retry-after': String(retryAfter) });
+    }
+    bucket.tokens -= 1;
+    this.buckets.set(shopId, bucket);
+  }
+}

@@ -1,0 +1,102 @@
+import type { FastifyInstance } from 'fastify';
+import { ApiError, validationError } from '../../domain/errors.js';
+import { isPlainObject, RequestReader } from '../../domain/request.js';
+import type { RiskRules } from '../../domain/shop.js';
+import { shopView } from '../../operator/shops.js';
+import { chargeback } from '../../processing/chargeback.js';
+import { authenticateOperator } from '../auth.js';
+import type { HttpServices } from '../services.js';
+
+function bodyOf(body: unknown): RequestReader {
+  if (!isPlainObject(body)) throw validationError([{ path: ['base'], message: 'Request body must be a JSON object' }]);
+  return new RequestReader(body);
+}
+
+/** Risk rules as the operator sends them: lists of strings and non-negative integer limits. */
+function readRiskRules(reader: RequestReader): RiskRules | undefined {
+  const rules = reader.object('risk_rules');
+  if (!rules) return undefined;
+  const result: RiskRules = {};
+  for (const listName of ['white_list', 'black_list'] as const) {
+    const list = rules.object(listName);
+    if (!list) continue;
+    result[listName] = {};
+    for (const member of ['card_stamps', 'emails', 'ips'] as const) {
+      const values = list.raw(member);
+      if (values === undefined || values === null) continue;
+      if (!Array.isArray(values) || values.some((v) => typeof v !== 'string' || v.length > 255)) list.fail(member, 'is invalid');
+      else result[listName]![member] = values as string[];
+    }
+  }
+  for (const limit of ['max_amount', 'daily_count', 'daily_volume'] as const) {
+    const value = rules.integer(limit, 0, Number.MAX_SAFE_INTEGER);
+    if (value !== undefined) result[limit] = value;
+  }
+  return result;
+}
+
+function readSettings(reader: RequestReader): Record<string, unknown> | undefined {
+  return reader.freeObject('acquirer_settings');
+}
+
+/** The operator's API (spec §7), behind `Authorization: Bearer $ECOMGATE_ADMIN_TOKEN`. */
+export async function adminRoutes(app: FastifyInstance, services: HttpServices) {
+  const { shops } = services;
+  app.addHook('onRequest', async (request) => authenticateOperator(services.adminToken, request));
+
+  const shopIdOf = (raw: string) => (/^\d{1,15}$/.test(raw) ? Number(raw) : NaN);
+  const findShop = async (raw: string) => {
+    const shop = await shops.find(shopIdOf(raw));
+    if (!shop) throw new ApiError(404, 'Record not found');
+    return shop;
+  };
+
+  app.post('/admin/shops', async (request, reply) => {
+    const reader = bodyOf(request.body);
+    const id = reader.integer('id', 1, Number.MAX_SAFE_INTEGER, { required: true });
+    const secret = reader.string('secret_key');
+    const name = reader.string('name');
+    const test = reader.boolean('test');
+    const threeDSecure = reader.boolean('three_d_secure');
+    const riskRules = readRiskRules(reader);
+    const acquirerSettings = readSettings(reader);
+    reader.check();
+    const { shop, secret: secretKey } = await shops.create({ id: id!, secret, name, test, threeDSecure, riskRules, acquirerSettings });
+    // The secret key is shown once, to the operator who created the shop.
+    return reply.code(201).send({ ...shopView(shop), secret_key: secretKey });
+  });
+
+  app.get('/admin/shops', async () => ({ shops: (await shops.list()).map(shopView) }));
+
+  app.get<{ Params: { id: string } }>('/admin/shops/:id', async (request) => shopView(await findShop(request.params.id)));
+
+  app.patch<{ Params: { id: string } }>('/admin/shops/:id', async (request) => {
+    const shop = await findShop(request.params.id);
+    const reader = bodyOf(request.body);
+    const changes = {
+      name: reader.string('name'),
+      test: reader.boolean('test'),
+      threeDSecure: reader.boolean('three_d_secure'),
+      riskRules: readRiskRules(reader),
+      acquirerSettings: readSettings(reader),
+    };
+    reader.check();
+    return shopView(await shops.update(shop.id, changes));
+  });
+
+  app.post<{ Params: { id: string } }>('/admin/shops/:id/rotate_secret', async (request) => {
+    const shop = await findShop(request.params.id);
+    const reader = isPlainObject(request.body) ? new RequestReader(request.body) : new RequestReader({});
+    const secret = reader.string('secret_key');
+    reader.check();
+    const rotated = await shops.rotateSecret(shop.id, secret);
+    return { ...shopView(rotated.shop), secret_key: rotated.secret };
+  });
+
+  /** The operator records a chargeback the bank raised, for any shop (test mode or not). */
+  app.post<{ Params: { id: string } }>('/admin/shops/:id/chargebacks', async (request, reply) => {
+    const shop = await findShop(request.params.id);
+    const response = await chargeback(services.ctx, { shop, body: request.body }, { byOperator: true });
+    return reply.code(response.statusCode).send(response.body);
+  });
+}

@@ -1,0 +1,56 @@
+/**
+ * Request shapes for the OpenAPI document. The field rules themselves (with the API's exact wording, null
+ * and "" as absent, strings or integers for expiry) are applied by the request readers of `processing/`;
+ * these schemas document them and are not used to reject requests.
+ */
+const card = {
+  type: 'object',
+  properties: {
+    number: { type: 'string', description: 'Card number (12–19 digits, Luhn)' },
+    verification_value: { type: 'string', description: 'CVC; used for this call only, never stored' },
+    holder: { type: 'string' },
+    exp_month: { type: ['string', 'integer'] },
+    exp_year: { type: ['string', 'integer'] },
+    token: { type: 'string', description: 'A card token instead of the number' },
+    skip_three_d_secure_verification: { type: 'boolean' },
+  },
+};
+
+const purchase = {
+  amount: { type: 'integer', minimum: 1, description: 'Minor units' },
+  currency: { type: 'string', description: 'ISO 4217 alpha-3' },
+  description: { type: 'string', maxLength: 255 },
+  tracking_id: { type: 'string', maxLength: 255 },
+  test: { type: 'boolean' },
+  language: { type: 'string' },
+  notification_url: { type: 'string' },
+  return_url: { type: 'string' },
+  expired_at: { type: 'string', format: 'date-time' },
+  duplicate_check: { type: 'boolean' },
+  credit_card: card,
+  customer: { type: 'object' },
+  billing_address: { type: 'object' },
+  additional_data: { type: 'object' },
+};
+
+const child = {
+  parent_uid: { type: 'string' },
+  amount: { type: 'integer', minimum: 1 },
+  reason: { type: 'string', maxLength: 255 },
+  duplicate_check: { type: 'boolean' },
+};
+
+const wrap = (properties: Record<string, unknown>) => ({
+  type: 'object',
+  required: ['request'],
+  properties: { request: { type: 'object', properties } },
+});
+
+export const requestSchemas = {
+  purchase: wrap(purchase),
+  child: wrap(child),
+  payout: wrap({ ...purchase, credit_card: undefined, recipient_credit_card: card, recipient: { type: 'object' }, sender: { type: 'object' } }),
+  credit: wrap({ ...purchase, credit_card: { type: 'object', properties: { token: { type: 'string' } } } }),
+  balance: wrap({ currency: { type: 'string' }, gateway_id: { type: ['string', 'integer'] }, account: { type: 'string' } }),
+  creditCard: wrap({ number: { type: 'string' }, holder: { type: 'string' }, exp_month: { type: ['string', 'integer'] }, exp_year: { type: ['string', 'integer'] }, token: { type: 'string' } }),
+};

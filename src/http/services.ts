@@ -1,0 +1,13 @@
+import type { ShopService } from '../operator/shops.js';
+import type { ProcessingContext } from '../processing/context.js';
+import type { Metrics } from './metrics.js';
+import type { RateLimiter } from './rateLimit.js';
+
+/** What the HTTP layer is handed by the app. */
+export interface HttpServices {
+  ctx: ProcessingContext;
+  shops: ShopService;
+  metrics: Metrics;
+  rateLimiter: RateLimiter;
+  adminToken: string | undefined;
+}

@@ -1,0 +1,131 @@
+import { generateKeyPairSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { ApiError, validationError, type FieldError } from '../domain/errors.js';
+import type { RiskRules, Shop } from '../domain/shop.js';
+import type { Store } from '../store/db.js';
+import { findShopRow, insertShop, listShopRows, shopOf, updateShop } from '../store/shops.js';
+import type { ShopTable } from '../store/schema.js';
+import type { Vault } from '../vault/vault.js';
+
+/** Shop management for the operator (CLI and admin API share these). */
+
+export interface NewShop {
+  id: number;
+  secret?: string;
+  name?: string;
+  test?: boolean;
+  threeDSecure?: boolean;
+  acquirerSettings?: Record<string, unknown>;
+  riskRules?: RiskRules;
+}
+
+/** The operator's view of a shop: never the secret key or the private key. */
+export function shopView(shop: Shop) {
+  return {
+    id: shop.id,
+    name: shop.name,
+    test: shop.test,
+    three_d_secure: shop.threeDSecure,
+    public_key: shop.publicKey,
+    acquirer: shop.acquirer,
+    acquirer_settings: shop.acquirerSettings,
+    risk_rules: shop.riskRules,
+    created_at: shop.createdAt,
+    updated_at: shop.updatedAt,
+  };
+}
+
+export class ShopService {
+  constructor(
+    private readonly store: Store,
+    private readonly vault: Vault,
+    private readonly now: () => Date,
+  ) {}
+
+  /** Creates a shop; answers the shop and its secret (shown once, to the operator who created it). */
+  async create(input: NewShop): Promise<{ shop: Shop; secret: string }> {
+    const errors: FieldError[] = [];
+    if (!Number.isSafeInteger(input.id) || input.id <= 0) errors.push({ path: ['id'], message: 'must be a positive integer' });
+    if (input.secret !== undefined && (input.secret.length < 16 || input.secret.length > 255)) {
+      errors.push({ path: ['secret_key'], message: 'must be 16 to 255 characters' });
+    }
+    if (errors.length) throw validationError(errors);
+    const secret = input.secret ?? randomBytes(32).toString('hex');
+    const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const now = this.now().toISOString();
+    const row: ShopTable = {
+      id: input.id,
+      name: input.name ?? `Shop ${input.id}`,
+      secret_hash: this.vault.secretHash(secret),
+      secret_enc: this.vault.encrypt(secret),
+      test: input.test ? 1 : 0,
+      three_d_secure: input.threeDSecure ? 1 : 0,
+      public_key: publicKey.export({ type: 'spki', format: 'der' }).toString('base64'),
+      private_key_enc: this.vault.encrypt(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()),
+      acquirer: 'sandbox',
+      acquirer_settings: JSON.stringify(input.acquirerSettings ?? {}),
+      risk_rules: JSON.stringify(input.riskRules ?? {}),
+      created_at: now,
+      updated_at: now,
+    };
+    if (!(await insertShop(this.store.db, row))) {
+      throw validationError([{ path: ['id'], message: 'has already been taken' }]);
+    }
+    return { shop: shopOf(row), secret };
+  }
+
+  async find(id: number): Promise<Shop | undefined> {
+    if (!Number.isSafeInteger(id)) return undefined;
+    const row = await findShopRow(this.store.db, id);
+    return row && shopOf(row);
+  }
+
+  async list(): Promise<Shop[]> {
+    return (await listShopRows(this.store.db)).map(shopOf);
+  }
+
+  /** Basic-auth check: the secret's keyed hash compared in constant time. */
+  async authenticate(id: number, secret: string): Promise<Shop | undefined> {
+    if (!Number.isSafeInteger(id) || id <= 0) return undefined;
+    const row = await findShopRow(this.store.db, id);
+    const presented = Buffer.from(this.vault.secretHash(secret), 'hex');
+    // Hash even for an unknown shop so both paths cost the same.
+    const expected = Buffer.from(row?.secret_hash ?? '0'.repeat(64), 'hex');
+    return row && timingSafeEqual(presented, expected) ? shopOf(row) : undefined;
+  }
+
+  async rotateSecret(id: number, secret?: string): Promise<{ shop: Shop; secret: string }> {
+    const next = secret ?? randomBytes(32).toString('hex');
+    const row = await updateShop(this.store.db, id, {
+      secret_hash: this.vault.secretHash(next),
+      secret_enc: this.vault.encrypt(next),
+      updated_at: this.now().toISOString(),
+    });
+    if (!row) throw new ApiError(404, 'Record not found');
+    return { shop: shopOf(row), secret: next };
+  }
+
+  async update(id: number, changes: { name?: string; test?: boolean; threeDSecure?: boolean; acquirerSettings?: Record<string, unknown>; riskRules?: RiskRules }): Promise<Shop> {
+    const row = await updateShop(this.store.db, id, {
+      ...(changes.name !== undefined ? { name: changes.name } : {}),
+      ...(changes.test !== undefined ? { test: changes.test ? 1 : 0 } : {}),
+      ...(changes.threeDSecure !== undefined ? { three_d_secure: changes.threeDSecure ? 1 : 0 } : {}),
+      ...(changes.acquirerSettings !== undefined ? { acquirer_settings: JSON.stringify(changes.acquirerSettings) } : {}),
+      ...(changes.riskRules !== undefined ? { risk_rules: JSON.stringify(changes.riskRules) } : {}),
+      updated_at: this.now().toISOString(),
+    });
+    if (!row) throw new ApiError(404, 'Record not found');
+    return shopOf(row);
+  }
+
+  /** The shop's secret key in clear, for signing its webhooks' Basic auth. */
+  async secretOf(id: number): Promise<string | undefined> {
+    const row = await findShopRow(this.store.db, id);
+    return row && this.vault.decrypt(row.secret_enc);
+  }
+}
+
+/** The public demo shops of spec §7 (embedded default only). */
+export const demoShops: NewShop[] = [
+  { id: 361, secret: 'b8647b68898b084b836474ed8d61ffe117c9a01168d867f24953b776ddcb134d', name: 'Demo shop 361', test: true, threeDSecure: false },
+  { id: 362, secret: '9ad8ad735945919845b9a1996af72d886ab43d3375502256dbf8dd16bca59a4e', name: 'Demo shop 362 (3-D Secure)', test: true, threeDSecure: true },
+];

@@ -1,0 +1,30 @@
+import type { AcquirerConnector } from '../acquirers/connector.js';
+import type { Shop } from '../domain/shop.js';
+import type { Store } from '../store/db.js';
+import type { Vault } from '../vault/vault.js';
+
+/** What every operation needs, wired once by the app. */
+export interface ProcessingContext {
+  store: Store;
+  vault: Vault;
+  now: () => Date;
+  publicUrl: string;
+  acquirerTimeoutMs: number;
+  inquiryDelayMs: number;
+  inquiryMaxDelayMs: number;
+  acquirerFor(shop: Shop): AcquirerConnector;
+}
+
+/** One merchant request to an operation. */
+export interface Invocation {
+  shop: Shop;
+  body: unknown;
+  /** `RequestID` / `Idempotency-Key`: linked to the transaction inside transaction A. */
+  idempotencyKey?: string;
+}
+
+/** Exactly what the HTTP layer sends back (the async mode stores the same). */
+export interface ApiResponse {
+  statusCode: number;
+  body: unknown;
+}

@@ -1,0 +1,46 @@
+import { validationError } from '../domain/errors.js';
+import { unwrapRequest } from '../domain/request.js';
+import { findCard, saveCard, updateCard, type CardView, cardView } from '../vault/cards.js';
+import { readCardFields } from './cardInput.js';
+import type { ApiResponse, Invocation, ProcessingContext } from './context.js';
+
+/** The bare card object `/credit_cards` answers with (no wrapper, spec §2.2). */
+function tokenBody(view: CardView) {
+  return {
+    token: view.token,
+    holder: view.holder,
+    brand: view.brand,
+    first_1: view.first_1,
+    last_4: view.last_4,
+    exp_month: view.exp_month,
+    exp_year: view.exp_year,
+    stamp: view.stamp,
+  };
+}
+
+/**
+ * `POST /credit_cards`: with a number, stores the card and answers its token; with a token (and no
+ * number), updates that token's holder and expiry.
+ */
+export async function saveCreditCard(ctx: ProcessingContext, invocation: Invocation): Promise<ApiResponse> {
+  const { shop } = invocation;
+  const now = ctx.now();
+  const reader = unwrapRequest(invocation.body);
+  if (reader.has('token') && !reader.has('number')) {
+    const token = reader.required('token', { max: 64 });
+    const holder = reader.string('holder');
+    const expMonth = reader.integer('exp_month', 1, 12);
+    const expYear = reader.integer('exp_year', 1900, 2200);
+    reader.check();
+    const existing = await findCard(ctx.store.db, shop.id, token);
+    if (!existing) throw validationError([{ path: ['token'], message: 'does not exist' }]);
+    const updated = await updateCard(ctx.store.db, shop.id, token, { holder, exp_month: expMonth, exp_year: expYear }, now.toISOString());
+    return { statusCode: 200, body: tokenBody(cardView(updated!)) };
+  }
+  // The card members sit at the top level of this request, not under credit_card.
+  const input = readCardFields(reader, now, { withVerificationValue: false });
+  reader.check();
+  if (input?.kind !== 'number') throw validationError([{ path: ['number'], message: "can't be blank" }]);
+  const saved = await saveCard(ctx.store.db, ctx.vault, shop.id, input.card, now.toISOString());
+  return { statusCode: 200, body: tokenBody(cardView(saved)) };
+}

@@ -1,0 +1,70 @@
+import { createHash } from 'node:crypto';
+import { ApiError, validationError } from '../domain/errors.js';
+import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey, takeOverIdempotencyKey } from '../store/idempotency.js';
+import { findTransaction } from '../store/transactions.js';
+import type { ApiResponse, Invocation, ProcessingContext } from './context.js';
+import { transactionResponse } from './respond.js';
+
+/** A `RequestID` makes a request safe to retry for this long (spec §2.5). */
+export const IDEMPOTENCY_RETENTION_MS = 24 * 3600_000;
+/** A claim with no transaction after this long belongs to a process that died before transaction A. */
+const ABANDONED_AFTER_MS = 60_000;
+
+function bodyHash(body: unknown): string {
+  return createHash('sha256').update(JSON.stringify(body ?? null)).digest('hex');
+}
+
+function stillRunning(): ApiError {
+  return new ApiError(409, 'A request with this RequestID is still being processed');
+}
+
+/**
+ * Runs `operation` at most once per shop and key. A repeat with the same body answers the first response
+ * (the transaction's current state); while the first is running, 409; with another body, 422.
+ */
+export async function idempotent(
+  ctx: ProcessingContext,
+  invocation: Invocation,
+  operation: (ctx: ProcessingContext, invocation: Invocation) => Promise<ApiResponse>,
+): Promise<ApiResponse> {
+  const key = invocation.idempotencyKey;
+  if (key === undefined) return operation(ctx, invocation);
+  const { shop } = invocation;
+  const now = ctx.now();
+  const claim = { shop_id: shop.id, key, body_hash: bodyHash(invocation.body), created_at: now.toISOString() };
+
+  const existing = await claimIdempotencyKey(ctx.store.db, claim);
+  if (existing) {
+    const age = now.getTime() - Date.parse(existing.created_at);
+    const expired = age >= IDEMPOTENCY_RETENTION_MS;
+    const abandoned = existing.transaction_uid === null && existing.status_code === null && age >= ABANDONED_AFTER_MS;
+    if (!(expired || abandoned) || !(await takeOverIdempotencyKey(ctx.store.db, existing, claim))) {
+      if (existing.body_hash !== claim.body_hash) {
+        throw validationError([{ path: ['base'], message: 'RequestID was already used with a different request' }]);
+      }
+      if (existing.transaction_uid !== null) {
+        const row = await findTransaction(ctx.store.db, shop.id, existing.transaction_uid);
+        if (!row || row.status === 'processing') throw stillRunning();
+        return transactionResponse(ctx, row);
+      }
+      if (existing.status_code === null || existing.response === null) throw stillRunning();
+      return { statusCode: existing.status_code, body: JSON.parse(existing.response) };
+    }
+  }
+
+  try {
+    const response = await operation(ctx, invocation);
+    await completeIdempotencyKey(ctx.store.db, shop.id, key, response.statusCode, null);
+    return response;
+  } catch (error) {
+    if (error instanceof ApiError && error.statusCode < 500) {
+      // A refused request is answered the same way on every repeat.
+      await completeIdempotencyKey(ctx.store.db, shop.id, key, error.statusCode, JSON.stringify(error.body()));
+    } else {
+      // A fault before transaction A leaves nothing behind: the key is free for a retry. After A, the key
+      // names the transaction and a retry answers its state.
+      await releaseIdempotencyKey(ctx.store.db, shop.id, key).catch(() => {});
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,303 @@
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { AcquirerError, type AcquirerConnector, type AcquirerOutcome, type InquiryOutcome } from '../acquirers/connector.js';
+import { finalStatuses, ledgerSign, successMessage, type TransactionType } from '../domain/transaction.js';
+import type { Database, TransactionTable } from '../store/schema.js';
+import {
+  adjustParent,
+  insertLedgerEntry,
+  insertTransaction,
+  insertWebhookDelivery,
+  settleTransaction,
+} from '../store/transactions.js';
+import { linkIdempotencyKey } from '../store/idempotency.js';
+import type { Invocation, ProcessingContext } from './context.js';
+import { presentTransaction } from './present.js';
+
+/**
+ * The one pipeline every operation runs (DESIGN.md):
+ *   1. the operation validates its request alone (no I/O);
+ *   2. transaction A (`prepare`): lock the parent, check money and risk rules, insert the transaction as
+ *      `processing` and reserve its amount against the parent;
+ *   3. the acquirer call, outside any database transaction;
+ *   4. transaction B (`recordOutcome`): the outcome, the parent's reservation turned into a settled amount
+ *      or released, the ledger entry and the webhook outbox row, all in one commit.
+ * A crash between A and B leaves a `processing` row with `next_inquiry_at` set: the resolver inquires
+ * with our reference and finishes B; it never calls the acquirer again.
+ */
+
+export interface Prepared {
+  /** The row to insert: `processing` when the acquirer must be asked, or already final. */
+  row: TransactionTable;
+  /** Amount reserved against `row.parent_uid` until B (void reserves the whole authorization). */
+  reservation?: number;
+  /** The acquirer call; absent when A already decided the outcome (risk rules, check-up). */
+  call?: (connector: AcquirerConnector) => Promise<AcquirerOutcome>;
+}
+
+export function newTransactionRow(
+  ctx: ProcessingContext,
+  invocation: Invocation,
+  fields: Partial<TransactionTable> & { type: TransactionType; amount: number; currency: string },
+): TransactionTable {
+  const uid = randomUUID();
+  const now = ctx.now();
+  return {
+    uid,
+    shop_id: invocation.shop.id,
+    status: 'processing',
+    description: null,
+    tracking_id: null,
+    test: invocation.shop.test ? 1 : 0,
+    language: 'en',
+    parent_uid: null,
+    reason: null,
+    message: null,
+    code: null,
+    friendly_message: null,
+    card_token: null,
+    card_stamp: null,
+    credit_card: null,
+    notification_url: null,
+    return_url: null,
+    customer: null,
+    billing_address: null,
+    additional_data: null,
+    extra: null,
+    acquirer_response: null,
+    three_d_secure: null,
+    be_protected: null,
+    avs_cvc: null,
+    acquirer_ref: uid,
+    child_amount: 0,
+    reserved_amount: 0,
+    voided: 0,
+    // If this process dies before B, the resolver inquires once the call could no longer be in flight.
+    next_inquiry_at: new Date(now.getTime() + ctx.acquirerTimeoutMs + ctx.inquiryDelayMs).toISOString(),
+    inquiry_attempts: 0,
+    created_at: now.toISOString(),
+    updated_at: now.toISOString(),
+    paid_at: null,
+    expired_at: null,
+    closed_at: null,
+    settled_at: null,
+    ...fields,
+  };
+}
+
+export async function execute(
+  ctx: ProcessingContext,
+  invocation: Invocation,
+  prepare: (trx: Kysely<Database>) => Promise<Prepared>,
+): Promise<TransactionTable> {
+  const prepared = await ctx.store.db.transaction().execute(async (trx) => {
+    const plan = await prepare(trx);
+    if (!plan.call) plan.row.next_inquiry_at = null;
+    await insertTransaction(trx, plan.row);
+    if (plan.row.parent_uid && plan.reservation) {
+      await adjustParent(trx, plan.row.parent_uid, { reserved: plan.reservation }, plan.row.created_at);
+    }
+    if (invocation.idempotencyKey) await linkIdempotencyKey(trx, invocation.shop.id, invocation.idempotencyKey, plan.row.uid);
+    if (finalStatuses.includes(plan.row.status as never)) await writeFinalEffects(ctx, trx, plan.row, plan.reservation ?? 0);
+    return plan;
+  });
+  if (!prepared.call) return prepared.row;
+  const connector = ctx.acquirerFor(invocation.shop);
+  const outcome = await callAcquirer(ctx, connector, prepared.row, prepared.call);
+  return recordOutcome(ctx, prepared.row, outcome, prepared.reservation ?? 0);
+}
+
+/**
+ * Runs the call with a deadline. An unknown outcome (timeout, lost answer) is asked about once at once;
+ * if still unknown the transaction waits in `pending` for the resolver.
+ */
+async function callAcquirer(
+  ctx: ProcessingContext,
+  connector: AcquirerConnector,
+  row: TransactionTable,
+  call: (connector: AcquirerConnector) => Promise<AcquirerOutcome>,
+): Promise<AcquirerOutcome | InquiryOutcome> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<AcquirerOutcome>((resolve) => {
+    timer = setTimeout(() => resolve({ outcome: 'in_doubt', reason: 'Acquirer did not answer in time' }), ctx.acquirerTimeoutMs);
+  });
+  let outcome: AcquirerOutcome;
+  try {
+    outcome = await Promise.race([call(connector), deadline]);
+  } catch (error) {
+    if (error instanceof AcquirerError) {
+      return { outcome: 'declined', code: 'F.0500', message: 'Acquirer error', friendlyMessage: 'The bank could not process the operation. Please try again later.', bankCode: '', refId: '', gatewayId: 0 };
+    }
+    // Anything else (a dropped connection, a bug in a connector): the bank may have acted.
+    outcome = { outcome: 'in_doubt', reason: error instanceof Error ? error.message : 'Acquirer call failed' };
+  } finally {
+    clearTimeout(timer);
+  }
+  if (outcome.outcome !== 'in_doubt') return outcome;
+  try {
+    return await connector.inquire(row.acquirer_ref, {});
+  } catch {
+    return outcome;
+  }
+}
+
+const friendly = {
+  success: 'The operation was successfully processed.',
+  incomplete: 'The customer has to confirm the operation (3-D Secure).',
+  pending: 'The bank has not confirmed the outcome yet.',
+  notReceived: 'The bank did not receive the operation. Please try again.',
+};
+
+/** Transaction B. Idempotent: a row that is no longer waiting is returned as it is. */
+export async function recordOutcome(
+  ctx: ProcessingContext,
+  row: TransactionTable,
+  outcome: AcquirerOutcome | InquiryOutcome,
+  reservation: number,
+): Promise<TransactionTable> {
+  const now = ctx.now();
+  const nowText = now.toISOString();
+  const changes: Partial<TransactionTable> = { updated_at: nowText };
+  const operation = (status: string, message: string | null, fields: Record<string, unknown> = {}) =>
+    JSON.stringify({
+      status,
+      message,
+      auth_code: null,
+      bank_code: null,
+      rrn: null,
+      ref_id: null,
+      gateway_id: null,
+      amount: Number(row.amount),
+      currency: row.currency,
+      billing_descriptor: null,
+      ...fields,
+    });
+
+  switch (outcome.outcome) {
+    case 'approved':
+      Object.assign(changes, {
+        status: 'successful',
+        message: successMessage,
+        code: 'S.0000',
+        friendly_message: friendly.success,
+        next_inquiry_at: null,
+        paid_at: row.type === 'payment' || row.type === 'capture' ? nowText : null,
+        closed_at: row.type === 'void' || row.type === 'refund' || row.type === 'chargeback' ? nowText : null,
+        acquirer_response: operation('successful', outcome.message, {
+          auth_code: outcome.authCode,
+          bank_code: outcome.bankCode,
+          rrn: outcome.rrn,
+          ref_id: outcome.refId,
+          gateway_id: outcome.gatewayId,
+          billing_descriptor: outcome.billingDescriptor,
+        }),
+      });
+      break;
+    case 'declined':
+      Object.assign(changes, {
+        status: 'failed',
+        message: outcome.message,
+        code: outcome.code,
+        friendly_message: outcome.friendlyMessage,
+        next_inquiry_at: null,
+        acquirer_response: operation('failed', outcome.message, {
+          bank_code: outcome.bankCode || null,
+          ref_id: outcome.refId || null,
+          gateway_id: outcome.gatewayId || null,
+        }),
+      });
+      break;
+    case 'challenge':
+      Object.assign(changes, {
+        status: 'incomplete',
+        message: null,
+        code: 'P.4011',
+        friendly_message: friendly.incomplete,
+        next_inquiry_at: null,
+        three_d_secure: JSON.stringify(outcome.threeDSecure),
+        acquirer_response: operation('incomplete', null),
+      });
+      break;
+    case 'not_found':
+      // The bank never saw the reference: nothing moved, the merchant may try again.
+      Object.assign(changes, {
+        status: 'failed',
+        message: 'Acquirer did not receive the operation',
+        code: 'F.0501',
+        friendly_message: friendly.notReceived,
+        next_inquiry_at: null,
+        acquirer_response: operation('failed', 'Acquirer did not receive the operation'),
+      });
+      break;
+    case 'in_doubt': {
+      const attempts = row.inquiry_attempts + 1;
+      const delay = Math.min(ctx.inquiryDelayMs * 2 ** (attempts - 1), ctx.inquiryMaxDelayMs);
+      Object.assign(changes, {
+        status: 'pending',
+        message: null,
+        code: 'P.1001',
+        friendly_message: friendly.pending,
+        inquiry_attempts: attempts,
+        next_inquiry_at: new Date(now.getTime() + delay).toISOString(),
+        acquirer_response: operation('pending', outcome.reason),
+      });
+      break;
+    }
+  }
+  if (outcome.outcome === 'approved' || outcome.outcome === 'declined') {
+    if (outcome.avsResult !== undefined || outcome.cvcResult !== undefined) {
+      changes.avs_cvc = JSON.stringify({
+        avs_verification: { result_code: outcome.avsResult ?? null },
+        cvc_verification: { result_code: outcome.cvcResult ?? null },
+      });
+    }
+    if (outcome.threeDSecure) changes.three_d_secure = JSON.stringify(outcome.threeDSecure);
+  }
+
+  return ctx.store.db.transaction().execute(async (trx) => {
+    const settled = await settleTransaction(trx, row.uid, ['processing', 'pending'], changes);
+    if (!settled) {
+      return (await trx.selectFrom('transactions').selectAll().where('uid', '=', row.uid).executeTakeFirstOrThrow()) as TransactionTable;
+    }
+    if (finalStatuses.includes(settled.status as never)) await writeFinalEffects(ctx, trx, settled, reservation);
+    return settled;
+  });
+}
+
+/** Everything a final status brings, inside the transaction that sets it. */
+async function writeFinalEffects(ctx: ProcessingContext, trx: Kysely<Database>, row: TransactionTable, reservation: number): Promise<void> {
+  const successful = row.status === 'successful';
+  const amount = Number(row.amount);
+  if (row.parent_uid && reservation) {
+    await adjustParent(
+      trx,
+      row.parent_uid,
+      { reserved: -reservation, settled: successful && row.type !== 'void' ? amount : 0, voided: successful && row.type === 'void' },
+      row.updated_at,
+    );
+  }
+  const sign = ledgerSign(row.type as TransactionType);
+  if (successful && sign !== 0) {
+    await insertLedgerEntry(trx, { shop_id: row.shop_id, transaction_uid: row.uid, currency: row.currency, amount: sign * amount, created_at: row.updated_at });
+  }
+  if (row.notification_url) {
+    const transaction = presentTransaction(ctx, row);
+    if (row.type === 'chargeback' && row.parent_uid) {
+      const parent = await trx.selectFrom('transactions').selectAll().where('uid', '=', row.parent_uid).executeTakeFirstOrThrow();
+      transaction.parent_transaction = presentTransaction(ctx, parent as TransactionTable);
+    }
+    await insertWebhookDelivery(trx, {
+      shop_id: row.shop_id,
+      transaction_uid: row.uid,
+      url: row.notification_url,
+      payload: JSON.stringify({ transaction }),
+      created_at: row.updated_at,
+    });
+  }
+}
+
+/** The reservation a child holds on its parent, recomputed by the resolver after a crash. */
+export function reservationOf(row: TransactionTable, parentAmount: number): number {
+  if (!row.parent_uid) return 0;
+  return row.type === 'void' ? parentAmount : Number(row.amount);
+}

@@ -1,0 +1,115 @@
+import type { AcquirerCall, AcquirerConnector, AcquirerOutcome } from '../acquirers/connector.js';
+import { duplicateTransaction } from '../domain/errors.js';
+import { type RequestReader, unwrapRequest } from '../domain/request.js';
+import type { TransactionType } from '../domain/transaction.js';
+import { findRecentDuplicate, lockCardOperations } from '../store/transactions.js';
+import { cardView, saveCard } from '../vault/cards.js';
+import { readCard, resolveCard } from './cardInput.js';
+import type { ApiResponse, Invocation, ProcessingContext } from './context.js';
+import { execute, newTransactionRow } from './pipeline.js';
+import { evaluateRisk } from './risk.js';
+import { transactionResponse } from './respond.js';
+
+/** `duplicate_check`: the same request within this window is refused. */
+export const DUPLICATE_WINDOW_MS = 30_000;
+
+const customerFields = ['ip', 'email', 'device_id', 'birth_date'] as const;
+const addressFields = ['first_name', 'last_name', 'country', 'city', 'state', 'zip', 'address', 'phone'] as const;
+
+/** The fields shared by payment, authorization, tokenization and check-up (spec §2.1). */
+export function readPurchaseFields(reader: RequestReader, options: { trackingIdRequired?: boolean } = {}) {
+  return {
+    amount: reader.amount(),
+    currency: reader.currency(),
+    description: reader.required('description'),
+    trackingId: reader.string('tracking_id', { required: options.trackingIdRequired }) ?? null,
+    test: reader.boolean('test') ?? false,
+    language: reader.string('language', { max: 10 }) ?? 'en',
+    notificationUrl: reader.url('notification_url') ?? null,
+    returnUrl: reader.url('return_url') ?? null,
+    expiredAt: reader.timestamp('expired_at')?.toISOString() ?? null,
+    duplicateCheck: reader.boolean('duplicate_check') ?? true,
+    customer: reader.stringRecord('customer', customerFields) ?? null,
+    billingAddress: reader.stringRecord('billing_address', addressFields) ?? null,
+    additionalData: reader.freeObject('additional_data') ?? null,
+  };
+}
+
+export const stringRecordFields = { customer: customerFields, address: addressFields };
+
+type Invoke = (connector: AcquirerConnector, call: AcquirerCall) => Promise<AcquirerOutcome>;
+
+/**
+ * Payment, authorization, tokenization and check-up: a card (number or token), risk rules (not for
+ * tokenization), then the acquirer (not for check-up, which is the risk rules alone).
+ */
+export async function purchase(ctx: ProcessingContext, invocation: Invocation, type: TransactionType, invoke?: Invoke): Promise<ApiResponse> {
+  const { shop } = invocation;
+  const now = ctx.now();
+  const reader = unwrapRequest(invocation.body);
+  const fields = readPurchaseFields(reader, { trackingIdRequired: type === 'checkup' });
+  const cardInput = readCard(reader, 'credit_card', now);
+  const cardReader = reader.object('credit_card');
+  const skipThreeDSecure = cardReader?.boolean('skip_three_d_secure_verification') ?? false;
+  reader.check();
+
+  const card = await resolveCard(ctx, shop.id, cardInput!);
+  const row = await execute(ctx, invocation, async (trx) => {
+    const stamp = card.stored?.stamp ?? ctx.vault.stamp(card.data.number);
+    await lockCardOperations(ctx.store, trx, shop.id, stamp);
+    if (
+      fields.duplicateCheck &&
+      (await findRecentDuplicate(trx, {
+        shopId: shop.id,
+        type,
+        amount: fields.amount,
+        currency: fields.currency,
+        cardStamp: stamp,
+        since: new Date(now.getTime() - DUPLICATE_WINDOW_MS).toISOString(),
+      }))
+    ) {
+      throw duplicateTransaction();
+    }
+    const stored = card.stored ?? (await saveCard(trx, ctx.vault, shop.id, card.toSave!, now.toISOString()));
+    const risk = type === 'tokenization' ? undefined : await evaluateRisk(trx, shop, { stamp, email: fields.customer?.email, ip: fields.customer?.ip, amount: fields.amount }, now);
+    const row = newTransactionRow(ctx, invocation, {
+      type,
+      amount: fields.amount,
+      currency: fields.currency,
+      description: fields.description,
+      tracking_id: fields.trackingId,
+      test: shop.test || fields.test ? 1 : 0,
+      language: fields.language,
+      notification_url: fields.notificationUrl,
+      return_url: fields.returnUrl,
+      expired_at: fields.expiredAt,
+      customer: fields.customer && JSON.stringify(fields.customer),
+      billing_address: fields.billingAddress && JSON.stringify(fields.billingAddress),
+      additional_data: fields.additionalData && JSON.stringify(fields.additionalData),
+      card_token: stored.token,
+      card_stamp: stamp,
+      credit_card: JSON.stringify(cardView(stored)),
+      be_protected: risk ? JSON.stringify(risk.verification) : null,
+    });
+    if (risk && !risk.passed) {
+      Object.assign(row, { status: 'failed', message: risk.message, code: 'F.0401', friendly_message: 'The transaction was rejected by the risk rules of the shop.' });
+      return { row };
+    }
+    if (!invoke) {
+      Object.assign(row, { status: 'successful', message: 'Successfully processed', code: 'S.0000', friendly_message: 'The operation was successfully processed.' });
+      return { row };
+    }
+    const call: AcquirerCall = {
+      reference: row.acquirer_ref,
+      shopId: shop.id,
+      amount: fields.amount,
+      currency: fields.currency,
+      card: card.data,
+      threeDSecure: shop.threeDSecure && !skipThreeDSecure,
+      billingAddress: fields.billingAddress ?? undefined,
+      settings: shop.acquirerSettings,
+    };
+    return { row, call: (connector: AcquirerConnector) => invoke(connector, call) };
+  });
+  return transactionResponse(ctx, row);
+}

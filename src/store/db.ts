@@ -1,0 +1,64 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import pg from 'pg';
+import type { Database } from './schema.js';
+import { type Dialect, migrateToLatest } from './migrations.js';
+
+export type { Dialect } from './migrations.js';
+
+export interface Store {
+  db: Kysely<Database>;
+  dialect: Dialect;
+  /** Where the store lives, for logs (never with a password). */
+  location: string;
+  close(): Promise<void>;
+}
+
+// bigint columns hold minor units well inside 2^53: read them as numbers, not strings.
+pg.types.setTypeParser(20, (value) => Number(value));
+
+export interface OpenOptions {
+  url: string;
+  /** PostgreSQL only: a schema to create and use (tests isolate themselves this way). */
+  schema?: string;
+  poolSize?: number;
+}
+
+export function parseStoreUrl(url: string): { dialect: Dialect; target: string } {
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return { dialect: 'postgres', target: url };
+  if (url.startsWith('sqlite:')) return { dialect: 'sqlite', target: url.slice('sqlite:'.length) };
+  throw new Error(`ECOMGATE_DATABASE_URL must be postgres://... or sqlite:<path>, got "${url.split(':')[0]}:..."`);
+}
+
+export async function openStore(options: OpenOptions): Promise<Store> {
+  const { dialect, target } = parseStoreUrl(options.url);
+  if (dialect === 'sqlite') {
+    if (target !== ':memory:') mkdirSync(dirname(target), { recursive: true });
+    const connection = new SqliteDatabase(target);
+    // WAL with synchronous=FULL: a commit returns only once it is on disk (durability rule of DESIGN.md).
+    connection.pragma('journal_mode = WAL');
+    connection.pragma('synchronous = FULL');
+    connection.pragma('busy_timeout = 5000');
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: connection }) });
+    return { db, dialect, location: `sqlite:${target}`, close: () => db.destroy() };
+  }
+
+  const pool = new pg.Pool({
+    connectionString: target,
+    max: options.poolSize ?? 10,
+    ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
+  });
+  // An idle client's error (server restart) must not crash the process; the next query reconnects.
+  pool.on('error', () => {});
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  if (options.schema) await sql`create schema if not exists ${sql.id(options.schema)}`.execute(db);
+  const location = new URL(target);
+  location.password = '';
+  return { db, dialect, location: location.toString(), close: () => db.destroy() };
+}
+
+export async function migrate(store: Store): Promise<string[]> {
+  return migrateToLatest(store.db, store.dialect);
+}

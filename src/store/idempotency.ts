@@ -1,0 +1,78 @@
+import type { Kysely } from 'kysely';
+import type { Database, IdempotencyKeyTable } from './schema.js';
+
+/** `RequestID` / `Idempotency-Key` records, one per shop and key. */
+
+/** Claims a key; answers undefined when this call made the record, or the existing record. */
+export async function claimIdempotencyKey(
+  db: Kysely<Database>,
+  record: { shop_id: number; key: string; body_hash: string; created_at: string },
+): Promise<IdempotencyKeyTable | undefined> {
+  const inserted = await db
+    .insertInto('idempotency_keys')
+    .values({ ...record, transaction_uid: null, status_code: null, response: null })
+    .onConflict((oc) => oc.columns(['shop_id', 'key']).doNothing())
+    .returning('key')
+    .executeTakeFirst();
+  if (inserted) return undefined;
+  return db
+    .selectFrom('idempotency_keys')
+    .selectAll()
+    .where('shop_id', '=', record.shop_id)
+    .where('key', '=', record.key)
+    .executeTakeFirstOrThrow();
+}
+
+/**
+ * Takes over a record that is expired (older than the retention) or abandoned (no transaction, no
+ * response, claimed before `abandonedBefore`: its process died before transaction A). Compare-and-set on
+ * `created_at` so two retries cannot both take it over.
+ */
+export async function takeOverIdempotencyKey(
+  db: Kysely<Database>,
+  previous: IdempotencyKeyTable,
+  record: { body_hash: string; created_at: string },
+): Promise<boolean> {
+  const result = await db
+    .updateTable('idempotency_keys')
+    .set({ ...record, transaction_uid: null, status_code: null, response: null })
+    .where('shop_id', '=', previous.shop_id)
+    .where('key', '=', previous.key)
+    .where('created_at', '=', previous.created_at)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+/** Inside transaction A: the key now names the transaction it created. */
+export async function linkIdempotencyKey(trx: Kysely<Database>, shopId: number, key: string, transactionUid: string): Promise<void> {
+  await trx
+    .updateTable('idempotency_keys')
+    .set({ transaction_uid: transactionUid })
+    .where('shop_id', '=', shopId)
+    .where('key', '=', key)
+    .execute();
+}
+
+export async function completeIdempotencyKey(
+  db: Kysely<Database>,
+  shopId: number,
+  key: string,
+  statusCode: number,
+  response: string | null,
+): Promise<void> {
+  await db
+    .updateTable('idempotency_keys')
+    .set({ status_code: statusCode, response })
+    .where('shop_id', '=', shopId)
+    .where('key', '=', key)
+    .execute();
+}
+
+export async function releaseIdempotencyKey(db: Kysely<Database>, shopId: number, key: string): Promise<void> {
+  await db
+    .deleteFrom('idempotency_keys')
+    .where('shop_id', '=', shopId)
+    .where('key', '=', key)
+    .where('transaction_uid', 'is', null)
+    .execute();
+}

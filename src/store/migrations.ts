@@ -1,0 +1,163 @@
+import { type ColumnDefinitionBuilder, type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+/**
+ * Schema changes, in order. Written with Kysely's schema builder so the same migration runs on SQLite and
+ * PostgreSQL; `bigint` holds minor units (up to 10^15) on both.
+ */
+const migrationsFor = (dialect: Dialect): Record<string, Migration> => {
+  const serial = (c: ColumnDefinitionBuilder) =>
+    dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey().generatedByDefaultAsIdentity();
+  return {
+  '0001_core': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('shops')
+        .addColumn('id', 'bigint', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('secret_hash', 'text', (c) => c.notNull())
+        .addColumn('secret_enc', 'text', (c) => c.notNull())
+        .addColumn('test', 'integer', (c) => c.notNull())
+        .addColumn('three_d_secure', 'integer', (c) => c.notNull())
+        .addColumn('public_key', 'text', (c) => c.notNull())
+        .addColumn('private_key_enc', 'text', (c) => c.notNull())
+        .addColumn('acquirer', 'text', (c) => c.notNull())
+        .addColumn('acquirer_settings', 'text', (c) => c.notNull())
+        .addColumn('risk_rules', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+
+      await db.schema
+        .createTable('cards')
+        .addColumn('token', 'text', (c) => c.primaryKey())
+        .addColumn('shop_id', 'bigint', (c) => c.notNull())
+        .addColumn('pan_enc', 'text', (c) => c.notNull())
+        .addColumn('key_id', 'text', (c) => c.notNull())
+        .addColumn('stamp', 'text', (c) => c.notNull())
+        .addColumn('brand', 'text', (c) => c.notNull())
+        .addColumn('first_1', 'text', (c) => c.notNull())
+        .addColumn('last_4', 'text', (c) => c.notNull())
+        .addColumn('bin', 'text', (c) => c.notNull())
+        .addColumn('bin_8', 'text', (c) => c.notNull())
+        .addColumn('holder', 'text')
+        .addColumn('exp_month', 'integer', (c) => c.notNull())
+        .addColumn('exp_year', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('cards_key_id').on('cards').column('key_id').execute();
+      await db.schema.createIndex('cards_shop_stamp').unique().on('cards').columns(['shop_id', 'stamp']).execute();
+
+      let transactions = db.schema
+        .createTable('transactions')
+        .addColumn('uid', 'text', (c) => c.primaryKey())
+        .addColumn('shop_id', 'bigint', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('amount', 'bigint', (c) => c.notNull())
+        .addColumn('currency', 'text', (c) => c.notNull());
+      for (const column of [
+        'description', 'tracking_id', 'language', 'parent_uid', 'reason', 'message', 'code', 'friendly_message',
+        'card_token', 'card_stamp', 'credit_card', 'notification_url', 'return_url', 'customer', 'billing_address',
+        'additional_data', 'extra', 'acquirer_response', 'three_d_secure', 'be_protected', 'avs_cvc',
+      ]) {
+        transactions = transactions.addColumn(column, 'text');
+      }
+      await transactions
+        .addColumn('test', 'integer', (c) => c.notNull())
+        .addColumn('acquirer_ref', 'text', (c) => c.notNull().unique())
+        .addColumn('child_amount', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('reserved_amount', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('voided', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('next_inquiry_at', 'text')
+        .addColumn('inquiry_attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addColumn('paid_at', 'text')
+        .addColumn('expired_at', 'text')
+        .addColumn('closed_at', 'text')
+        .addColumn('settled_at', 'text')
+        .execute();
+      await db.schema.createIndex('transactions_tracking').on('transactions').columns(['shop_id', 'tracking_id', 'created_at']).execute();
+      await db.schema.createIndex('transactions_stamp').on('transactions').columns(['shop_id', 'card_stamp', 'created_at']).execute();
+      await db.schema.createIndex('transactions_parent').on('transactions').columns(['parent_uid', 'created_at']).execute();
+      await db.schema.createIndex('transactions_in_doubt').on('transactions').columns(['status', 'next_inquiry_at']).execute();
+
+      await db.schema
+        .createTable('ledger_entries')
+        .addColumn('id', 'integer', serial)
+        .addColumn('shop_id', 'bigint', (c) => c.notNull())
+        .addColumn('transaction_uid', 'text', (c) => c.notNull().unique())
+        .addColumn('currency', 'text', (c) => c.notNull())
+        .addColumn('amount', 'bigint', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('ledger_shop').on('ledger_entries').columns(['shop_id', 'currency']).execute();
+
+      await db.schema
+        .createTable('idempotency_keys')
+        .addColumn('shop_id', 'bigint', (c) => c.notNull())
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('body_hash', 'text', (c) => c.notNull())
+        .addColumn('transaction_uid', 'text')
+        .addColumn('status_code', 'integer')
+        .addColumn('response', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('idempotency_keys_pk', ['shop_id', 'key'])
+        .execute();
+
+      await db.schema
+        .createTable('webhook_deliveries')
+        .addColumn('id', 'integer', serial)
+        .addColumn('shop_id', 'bigint', (c) => c.notNull())
+        .addColumn('transaction_uid', 'text', (c) => c.notNull())
+        .addColumn('url', 'text', (c) => c.notNull())
+        .addColumn('payload', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('next_attempt_at', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('webhook_due').on('webhook_deliveries').columns(['state', 'next_attempt_at']).execute();
+
+      await db.schema
+        .createTable('vault_secrets')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('key_id', 'text', (c) => c.notNull())
+        .addColumn('ciphertext', 'text', (c) => c.notNull())
+        .execute();
+
+      await db.schema
+        .createTable('sandbox_operations')
+        .addColumn('reference', 'text', (c) => c.primaryKey())
+        .addColumn('shop_id', 'bigint', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('amount', 'bigint', (c) => c.notNull())
+        .addColumn('currency', 'text', (c) => c.notNull())
+        .addColumn('approved', 'integer', (c) => c.notNull())
+        .addColumn('response', 'text', (c) => c.notNull())
+        .addColumn('settle_at', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+
+      await db.schema
+        .createTable('sandbox_accounts')
+        .addColumn('shop_id', 'bigint', (c) => c.notNull())
+        .addColumn('currency', 'text', (c) => c.notNull())
+        .addColumn('amount', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('sandbox_accounts_pk', ['shop_id', 'currency'])
+        .execute();
+    },
+  },
+  };
+};
+
+export async function migrateToLatest(db: Kysely<any>, dialect: Dialect): Promise<string[]> {
+  const provider: MigrationProvider = { getMigrations: async () => migrationsFor(dialect) };
+  const migrator = new Migrator({ db, provider });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error;
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

@@ -1,0 +1,155 @@
+/**
+ * Row shapes of the gateway's tables. Booleans are stored as 0/1 and JSON as text on both stores, and
+ * timestamps as ISO 8601 UTC text with milliseconds (which sorts as time), so one code path serves SQLite
+ * and PostgreSQL.
+ */
+import type { Generated } from 'kysely';
+
+export interface ShopTable {
+  id: number;
+  name: string;
+  secret_hash: string;
+  secret_enc: string;
+  test: number;
+  three_d_secure: number;
+  public_key: string;
+  private_key_enc: string;
+  acquirer: string;
+  acquirer_settings: string;
+  risk_rules: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface CardTable {
+  token: string;
+  shop_id: number;
+  pan_enc: string;
+  key_id: string;
+  stamp: string;
+  brand: string;
+  first_1: string;
+  last_4: string;
+  bin: string;
+  bin_8: string;
+  holder: string | null;
+  exp_month: number;
+  exp_year: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface TransactionTable {
+  uid: string;
+  shop_id: number;
+  type: string;
+  status: string;
+  amount: number;
+  currency: string;
+  description: string | null;
+  tracking_id: string | null;
+  test: number;
+  language: string | null;
+  parent_uid: string | null;
+  reason: string | null;
+  message: string | null;
+  code: string | null;
+  friendly_message: string | null;
+  card_token: string | null;
+  card_stamp: string | null;
+  /** Masked card view (never the number): JSON of the API's credit_card object. */
+  credit_card: string | null;
+  notification_url: string | null;
+  return_url: string | null;
+  customer: string | null;
+  billing_address: string | null;
+  additional_data: string | null;
+  /** Payout-only echo: recipient, sender and their addresses, recipient card mask. */
+  extra: string | null;
+  /** The acquirer's answer: JSON of the `<type>` sub-object. */
+  acquirer_response: string | null;
+  three_d_secure: string | null;
+  be_protected: string | null;
+  avs_cvc: string | null;
+  /** Our idempotent reference at the acquirer: inquiries use it, never a second charge. */
+  acquirer_ref: string;
+  /** Money limits of a parent: successful children, and children in flight (reserved). */
+  child_amount: number;
+  reserved_amount: number;
+  voided: number;
+  next_inquiry_at: string | null;
+  inquiry_attempts: number;
+  created_at: string;
+  updated_at: string;
+  paid_at: string | null;
+  expired_at: string | null;
+  closed_at: string | null;
+  settled_at: string | null;
+}
+
+export interface LedgerEntryTable {
+  id: Generated<number>;
+  shop_id: number;
+  transaction_uid: string;
+  currency: string;
+  amount: number;
+  created_at: string;
+}
+
+export interface IdempotencyKeyTable {
+  shop_id: number;
+  key: string;
+  body_hash: string;
+  transaction_uid: string | null;
+  status_code: number | null;
+  response: string | null;
+  created_at: string;
+}
+
+export interface WebhookDeliveryTable {
+  id: Generated<number>;
+  shop_id: number;
+  transaction_uid: string;
+  url: string;
+  payload: string;
+  state: string;
+  attempts: number;
+  next_attempt_at: string;
+  created_at: string;
+}
+
+export interface VaultSecretTable {
+  name: string;
+  key_id: string;
+  ciphertext: string;
+}
+
+export interface SandboxOperationTable {
+  reference: string;
+  shop_id: number;
+  kind: string;
+  amount: number;
+  currency: string;
+  approved: number;
+  response: string;
+  settle_at: string;
+  created_at: string;
+}
+
+export interface SandboxAccountTable {
+  shop_id: number;
+  currency: string;
+  amount: number;
+}
+
+export interface Database {
+  shops: ShopTable;
+  cards: CardTable;
+  transactions: TransactionTable;
+  ledger_entries: LedgerEntryTable;
+  idempotency_keys: IdempotencyKeyTable;
+  webhook_deliveries: WebhookDeliveryTable;
+  vault_secrets: VaultSecretTable;
+  sandbox_operations: SandboxOperationTable;
+  sandbox_accounts: SandboxAccountTable;
+}

@@ -1,0 +1,35 @@
+import type { Kysely } from 'kysely';
+import type { Shop } from '../domain/shop.js';
+import type { Database, ShopTable } from './schema.js';
+
+export function shopOf(row: ShopTable): Shop {
+  return {
+    id: Number(row.id),
+    name: row.name,
+    test: row.test === 1,
+    threeDSecure: row.three_d_secure === 1,
+    publicKey: row.public_key,
+    acquirer: row.acquirer,
+    acquirerSettings: JSON.parse(row.acquirer_settings),
+    riskRules: JSON.parse(row.risk_rules),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export async function findShopRow(db: Kysely<Database>, id: number): Promise<ShopTable | undefined> {
+  return db.selectFrom('shops').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function listShopRows(db: Kysely<Database>): Promise<ShopTable[]> {
+  return db.selectFrom('shops').selectAll().orderBy('id').execute();
+}
+
+export async function insertShop(db: Kysely<Database>, row: ShopTable): Promise<boolean> {
+  const inserted = await db.insertInto('shops').values(row).onConflict((oc) => oc.column('id').doNothing()).returning('id').executeTakeFirst();
+  return inserted !== undefined;
+}
+
+export async function updateShop(db: Kysely<Database>, id: number, changes: Partial<ShopTable>): Promise<ShopTable | undefined> {
+  return db.updateTable('shops').set(changes).where('id', '=', id).returningAll().executeTakeFirst();
+}

@@ -1,0 +1,34 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+export interface MasterKey {
+  /** Short fingerprint stored next to every ciphertext, so old keys keep decrypting after rotation. */
+  id: string;
+  key: Buffer;
+}
+
+function toMasterKey(base64: string): MasterKey {
+  const key = Buffer.from(base64.trim(), 'base64');
+  if (key.length !== 32) throw new Error('ECOMGATE_MASTER_KEY must hold 32-byte keys in base64 (openssl rand -base64 32)');
+  return { id: createHash('sha256').update(key).digest('hex').slice(0, 8), key };
+}
+
+/**
+ * `ECOMGATE_MASTER_KEY` is one key, or several separated by commas: the first encrypts, all decrypt.
+ * Rotation is: put the new key first, keep the old ones after it, run `ecomgate vault rotate`, then drop
+ * the old ones.
+ */
+export function parseMasterKeys(value: string): MasterKey[] {
+  const keys = value.split(',').filter((part) => part.trim() !== '').map(toMasterKey);
+  if (keys.length === 0) throw new Error('ECOMGATE_MASTER_KEY is empty');
+  return keys;
+}
+
+/** Embedded default only: a development key kept in the data folder, created on first start. */
+export function loadOrCreateDevKey(path: string): { keys: MasterKey[]; created: boolean } {
+  if (existsSync(path)) return { keys: parseMasterKeys(readFileSync(path, 'utf8')), created: false };
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, randomBytes(32).toString('base64') + '\n', { mode: 0o600 });
+  return { keys: parseMasterKeys(readFileSync(path, 'utf8')), created: true };
+}

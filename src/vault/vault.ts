@@ -1,0 +1,108 @@
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import type { Store } from '../store/db.js';
+import type { MasterKey } from './keys.js';
+
+const HMAC_SECRET = 'hmac_key';
+
+/**
+ * Encryption at rest (AES-256-GCM, key id in every ciphertext) and keyed hashing (card stamps, shop
+ * secrets). The HMAC key is random, stored encrypted under the master key, so stamps stay stable across
+ * master key rotations.
+ */
+export class Vault {
+  private constructor(
+    private readonly keys: MasterKey[],
+    private readonly hmacKey: Buffer,
+  ) {}
+
+  static async open(store: Store, keys: MasterKey[]): Promise<Vault> {
+    const bootstrap = new Vault(keys, Buffer.alloc(0));
+    const row = await store.db.selectFrom('vault_secrets').selectAll().where('name', '=', HMAC_SECRET).executeTakeFirst();
+    if (row) return new Vault(keys, Buffer.from(bootstrap.decrypt(row.ciphertext), 'base64'));
+    const hmacKey = randomBytes(32);
+    const sealed = bootstrap.encrypt(hmacKey.toString('base64'));
+    // Two processes starting at once on an empty store: the first insert wins, the other re-reads it.
+    await store.db
+      .insertInto('vault_secrets')
+      .values({ name: HMAC_SECRET, key_id: bootstrap.currentKeyId, ciphertext: sealed })
+      .onConflict((oc) => oc.column('name').doNothing())
+      .execute();
+    return Vault.open(store, keys);
+  }
+
+  get currentKeyId(): string {
+    return this.keys[0].id;
+  }
+
+  /** `<key id>.<iv>.<tag>.<ciphertext>`, base64url parts. */
+  encrypt(plaintext: string): string {
+    const { id, key } = this.keys[0];
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', key, iv);
+    const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+    return [id, iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), body.toString('base64url')].join('.');
+  }
+
+  decrypt(sealed: string): string {
+    const [id, iv, tag, body] = sealed.split('.');
+    const master = this.keys.find((k) => k.id === id);
+    if (!master) throw new Error(`vault: no master key with id ${id} (was ECOMGATE_MASTER_KEY rotated away too early?)`);
+    const decipher = createDecipheriv('aes-256-gcm', master.key, Buffer.from(iv, 'base64url'));
+    decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+    return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8');
+  }
+
+  keyIdOf(sealed: string): string {
+    return sealed.slice(0, sealed.indexOf('.'));
+  }
+
+  private hmac(domain: string, value: string): string {
+    return createHmac('sha256', this.hmacKey).update(domain).update('\u0000').update(value).digest('hex');
+  }
+
+  /** The card's `stamp`: stable per card number and per installation, reveals nothing of the number. */
+  stamp(pan: string): string {
+    return this.hmac('card-stamp', pan);
+  }
+
+  secretHash(secret: string): string {
+    return this.hmac('shop-secret', secret);
+  }
+
+  /** An unguessable token binding a customer-facing link (receipt, 3-D Secure page) to one transaction. */
+  linkToken(purpose: string, uid: string): string {
+    return this.hmac(`link:${purpose}`, uid).slice(0, 32);
+  }
+
+  /** Re-encrypts every sealed value that is not under the current key. */
+  async rotate(store: Store): Promise<{ cards: number; shops: number; secrets: number }> {
+    const current = this.currentKeyId;
+    let cards = 0;
+    let shops = 0;
+    let secrets = 0;
+    const stale = (sealed: string) => this.keyIdOf(sealed) !== current;
+    for (const card of await store.db.selectFrom('cards').select(['token', 'pan_enc']).where('key_id', '!=', current).execute()) {
+      const pan_enc = this.encrypt(this.decrypt(card.pan_enc));
+      await store.db.updateTable('cards').set({ pan_enc, key_id: current }).where('token', '=', card.token).execute();
+      cards++;
+    }
+    for (const shop of await store.db.selectFrom('shops').select(['id', 'secret_enc', 'private_key_enc']).execute()) {
+      if (!stale(shop.secret_enc) && !stale(shop.private_key_enc)) continue;
+      await store.db
+        .updateTable('shops')
+        .set({ secret_enc: this.encrypt(this.decrypt(shop.secret_enc)), private_key_enc: this.encrypt(this.decrypt(shop.private_key_enc)) })
+        .where('id', '=', shop.id)
+        .execute();
+      shops++;
+    }
+    for (const secret of await store.db.selectFrom('vault_secrets').selectAll().where('key_id', '!=', current).execute()) {
+      await store.db
+        .updateTable('vault_secrets')
+        .set({ ciphertext: this.encrypt(this.decrypt(secret.ciphertext)), key_id: current })
+        .where('name', '=', secret.name)
+        .execute();
+      secrets++;
+    }
+    return { cards, shops, secrets };
+  }
+}

@@ -1,0 +1,160 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import pg from 'pg';
+import { createApp, type App } from '../../src/app.js';
+import { type Config, readConfig } from '../../src/config.js';
+
+export type StoreKind = 'sqlite' | 'postgres';
+
+export const POSTGRES_URL = process.env.ECOMGATE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** Every integration test runs on each of these stores (ECOMGATE_TEST_STORES=sqlite narrows it). */
+export function testStores(): StoreKind[] {
+  const wanted = process.env.ECOMGATE_TEST_STORES;
+  return wanted ? (wanted.split(',').map((s) => s.trim()) as StoreKind[]) : ['sqlite', 'postgres'];
+}
+
+export const DEMO_SHOP = { id: 361, secret: 'b8647b68898b084b836474ed8d61ffe117c9a01168d867f24953b776ddcb134d' };
+export const DEMO_3DS_SHOP = { id: 362, secret: '9ad8ad735945919845b9a1996af72d886ab43d3375502256dbf8dd16bca59a4e' };
+export const ADMIN_TOKEN = 'test-admin-token';
+
+/** A clock the test moves by hand. */
+export class TestClock {
+  private at: number;
+  constructor(start = Date.now()) {
+    this.at = start;
+  }
+  now = (): Date => new Date(this.at);
+  advance(ms: number): void {
+    this.at += ms;
+  }
+}
+
+export interface Credentials {
+  id: number;
+  secret: string;
+}
+
+export interface HttpAnswer {
+  status: number;
+  headers: Headers;
+  text: string;
+  body: any;
+}
+
+export interface RequestOptions {
+  auth?: Credentials | null;
+  headers?: Record<string, string>;
+  /** Sent as is (malformed JSON tests); otherwise `body` is JSON-encoded. */
+  raw?: string;
+}
+
+export interface TestGateway {
+  app: App;
+  url: string;
+  clock: TestClock;
+  logs: string[];
+  request(method: string, path: string, body?: unknown, options?: RequestOptions): Promise<HttpAnswer>;
+  /** POST with the demo shop's credentials, wrapped in {"request": ...}. */
+  post(path: string, request: unknown, options?: RequestOptions): Promise<HttpAnswer>;
+  get(path: string, options?: RequestOptions): Promise<HttpAnswer>;
+  /** Counts rows of a table (for "nothing stored" checks). */
+  count(table: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+export async function startGateway(kind: StoreKind, overrides: Partial<Config> = {}): Promise<TestGateway> {
+  const clock = new TestClock();
+  let cleanup: () => Promise<void>;
+  let databaseUrl: string;
+  let schema: string | undefined;
+  if (kind === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'ecomgate-test-'));
+    databaseUrl = `sqlite:${join(dir, 'ecomgate.db')}`;
+    cleanup = async () => rmSync(dir, { recursive: true, force: true });
+  } else {
+    databaseUrl = POSTGRES_URL;
+    schema = `test_${randomBytes(6).toString('hex')}`;
+    cleanup = async () => {
+      const client = new pg.Client({ connectionString: POSTGRES_URL });
+      await client.connect();
+      await client.query(`drop schema if exists ${schema} cascade`);
+      await client.end();
+    };
+  }
+  const logs: string[] = [];
+  const logDestination = new Writable({
+    write(chunk, _encoding, callback) {
+      logs.push(chunk.toString());
+      callback();
+    },
+  });
+  const config = readConfig(
+    {},
+    {
+      host: '127.0.0.1',
+      port: 0,
+      databaseUrl,
+      masterKey: randomBytes(32).toString('base64'),
+      adminToken: ADMIN_TOKEN,
+      demoShops: true,
+      logLevel: 'info',
+      rateLimit: 0,
+      ...overrides,
+    },
+  );
+  const app = await createApp({ config, now: clock.now, logDestination, schema, backgroundWork: false });
+  const address = await app.listen();
+  const url = address;
+
+  async function request(method: string, path: string, body?: unknown, options: RequestOptions = {}): Promise<HttpAnswer> {
+    const headers: Record<string, string> = { ...(options.headers ?? {}) };
+    const auth = options.auth === undefined ? DEMO_SHOP : options.auth;
+    if (auth) headers.authorization = 'Basic ' + Buffer.from(`${auth.id}:${auth.secret}`).toString('base64');
+    let payload: string | undefined = options.raw;
+    if (payload === undefined && body !== undefined) payload = JSON.stringify(body);
+    if (payload !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
+    const response = await fetch(url + path, { method, headers, body: payload });
+    const text = await response.text();
+    let parsed: unknown;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    return { status: response.status, headers: response.headers, text, body: parsed };
+  }
+
+  return {
+    app,
+    url,
+    clock,
+    logs,
+    request,
+    post: (path, fields, options) => request('POST', path, { request: fields }, options),
+    get: (path, options) => request('GET', path, undefined, options),
+    async count(table: string) {
+      const row = await app.store.db.selectFrom(table as never).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      return Number((row as { n: number }).n);
+    },
+    async close() {
+      await app.close();
+      await cleanup();
+    },
+  };
+}
+
+/** A card that expires a few years from now. */
+export function card(number = '4200000000000000', extra: Record<string, unknown> = {}) {
+  return { number, verification_value: '123', holder: 'John Doe', exp_month: '05', exp_year: new Date().getUTCFullYear() + 3, ...extra };
+}
+
+let counter = 0;
+/** A payment request; amounts differ per call so duplicate_check never trips by accident. */
+export function paymentRequest(extra: Record<string, unknown> = {}) {
+  counter++;
+  return { amount: 1000 + counter, currency: 'EUR', description: 'Order', tracking_id: `order-${counter}`, credit_card: card(), ...extra };
+}
