@@ -12,7 +12,7 @@ import {
 } from '../store/transactions.js';
 import { linkIdempotencyKey } from '../store/idempotency.js';
 import type { Invocation, ProcessingContext } from './context.js';
-import { presentTransaction } from './present.js';
+import { operationBlock, presentTransaction } from './present.js';
 
 /**
  * The one pipeline every operation runs (DESIGN.md):
@@ -159,19 +159,7 @@ export async function recordOutcome(
   const nowText = now.toISOString();
   const changes: Partial<TransactionTable> = { updated_at: nowText };
   const operation = (status: string, message: string | null, fields: Record<string, unknown> = {}) =>
-    JSON.stringify({
-      status,
-      message,
-      auth_code: null,
-      bank_code: null,
-      rrn: null,
-      ref_id: null,
-      gateway_id: null,
-      amount: Number(row.amount),
-      currency: row.currency,
-      billing_descriptor: null,
-      ...fields,
-    });
+    JSON.stringify(operationBlock(row, status, message, fields));
 
   switch (outcome.outcome) {
     case 'approved':

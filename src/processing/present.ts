@@ -13,6 +13,23 @@ function visibleStatus(status: string): string {
   return status === 'processing' ? 'pending' : status;
 }
 
+/** The `<type>` sub-object: the acquirer's answer, with nulls where the bank said nothing. */
+export function operationBlock(row: TransactionTable, status: string, message: string | null, fields: Record<string, unknown> = {}) {
+  return {
+    status,
+    message,
+    auth_code: null,
+    bank_code: null,
+    rrn: null,
+    ref_id: null,
+    gateway_id: null,
+    amount: Number(row.amount),
+    currency: row.currency,
+    billing_descriptor: null,
+    ...fields,
+  };
+}
+
 /** The API's transaction object. Child transactions stay lean as in the original (no card, no description). */
 export function presentTransaction(ctx: Pick<ProcessingContext, 'publicUrl' | 'vault'>, row: TransactionTable): Record<string, unknown> {
   const isChild = row.parent_uid !== null;
@@ -49,18 +66,7 @@ export function presentTransaction(ctx: Pick<ProcessingContext, 'publicUrl' | 'v
     view.tracking_id = row.tracking_id;
   }
   if (cardOperations.has(row.type)) view.credit_card = json(row.credit_card);
-  view[row.type] = json(row.acquirer_response) ?? {
-    status,
-    message: null,
-    auth_code: null,
-    bank_code: null,
-    rrn: null,
-    ref_id: null,
-    gateway_id: null,
-    amount: Number(row.amount),
-    currency: row.currency,
-    billing_descriptor: null,
-  };
+  view[row.type] = json(row.acquirer_response) ?? operationBlock(row, status, null);
   if (row.status === 'incomplete') view.redirect_url = `${ctx.publicUrl}/process/${row.uid}`;
   if (row.three_d_secure !== null) view.three_d_secure_verification = json(row.three_d_secure);
   if (riskChecked.has(row.type)) view.be_protected_verification = json(row.be_protected);
