@@ -3,6 +3,10 @@ import { sql } from 'kysely';
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import { SandboxAcquirer } from './acquirers/sandbox.js';
+import { AsyncMetrics } from './async/metrics.js';
+import { TaskNotifier } from './async/notifier.js';
+import { AsyncQueue } from './async/queue.js';
+import { TaskWorkers } from './async/workers.js';
 import type { Config } from './config.js';
 import { buildServer } from './http/server.js';
 import { Metrics } from './http/metrics.js';
@@ -23,8 +27,10 @@ export interface AppOptions {
   logDestination?: DestinationStream;
   /** PostgreSQL schema to use (tests isolate themselves with one). */
   schema?: string;
-  /** Run the in-doubt resolver on a timer (default on). Tests drive it by hand. */
+  /** Run the in-doubt resolver and the async sweeper on timers (default on). Tests drive them by hand. */
   backgroundWork?: boolean;
+  /** Run the async task workers (default: as backgroundWork). */
+  asyncWorkers?: boolean;
 }
 
 export interface App {
@@ -38,11 +44,14 @@ export interface App {
   metrics: Metrics;
   /** One pass of the in-doubt resolver; answers how many transactions it settled. */
   resolveInDoubt(): Promise<number>;
+  asyncQueue: AsyncQueue;
+  workers: TaskWorkers;
   listen(): Promise<string>;
   close(): Promise<void>;
 }
 
 const RESOLVER_INTERVAL_MS = 1000;
+const SWEEPER_INTERVAL_MS = 60_000;
 
 /** Embedded default: a dev key beside the database; PostgreSQL: ECOMGATE_MASTER_KEY or refuse to start. */
 function masterKeys(config: Config, log: Logger): MasterKey[] {
@@ -56,8 +65,10 @@ function masterKeys(config: Config, log: Logger): MasterKey[] {
 }
 
 export async function openApp(store: Store, options: AppOptions, log: Logger) {
+  // Keys first: PostgreSQL without ECOMGATE_MASTER_KEY must refuse before touching the database.
+  const keys = masterKeys(options.config, log);
   await migrate(store);
-  const vault = await Vault.open(store, masterKeys(options.config, log));
+  const vault = await Vault.open(store, keys);
   const now = options.now ?? (() => new Date());
   const shops = new ShopService(store, vault, now);
   return { vault, shops, now };
@@ -91,21 +102,61 @@ export async function createApp(options: AppOptions): Promise<App> {
     await sql`select 1`.execute(store.db);
     return true;
   };
-  const server = await buildServer({ ctx, shops, metrics, rateLimiter: new RateLimiter(config.rateLimit), adminToken: config.adminToken }, log, readiness);
+  const asyncMetrics = new AsyncMetrics(metrics.registry, store, now);
+  const shopOf = (id: number) => shops.find(id);
+  const workers = new TaskWorkers({
+    ctx,
+    shopOf,
+    log,
+    metrics: asyncMetrics,
+    concurrency: config.asyncConcurrency,
+    leaseMs: config.asyncLeaseMs,
+    pollMs: config.asyncPollMs,
+  });
+  let notifier: TaskNotifier | undefined;
+  if (store.dialect === 'postgres') {
+    notifier = new TaskNotifier(parseStoreUrl(config.databaseUrl).target, () => sql.raw(TaskNotifier.notifyStatement).execute(store.db), log);
+  }
+  const asyncQueue = new AsyncQueue({
+    ctx,
+    metrics: asyncMetrics,
+    retentionMs: config.asyncRetentionMs,
+    maxQueued: config.asyncMaxQueued,
+    maxQueuedPerShop: config.asyncMaxQueuedPerShop,
+    onSubmitted: () => {
+      workers.wake();
+      notifier?.poke();
+    },
+  });
+  const server = await buildServer(
+    { ctx, shops, metrics, rateLimiter: new RateLimiter(config.rateLimit), adminToken: config.adminToken, asyncQueue },
+    log,
+    readiness,
+  );
   if (!config.adminToken) log.info('admin API closed: set ECOMGATE_ADMIN_TOKEN to open /admin');
 
   const runResolver = async () => {
-    const settled = await resolveInDoubt(ctx, (id) => shops.find(id));
+    const settled = await resolveInDoubt(ctx, shopOf);
     if (settled) metrics.inDoubtResolved.inc(settled);
     return settled;
   };
-  let timer: NodeJS.Timeout | undefined;
+  const timers: NodeJS.Timeout[] = [];
   let resolving: Promise<unknown> = Promise.resolve();
+  let sweeping: Promise<unknown> = Promise.resolve();
   if (options.backgroundWork !== false) {
-    timer = setInterval(() => {
-      resolving = runResolver().catch((err) => log.error({ err }, 'in-doubt resolver failed'));
-    }, RESOLVER_INTERVAL_MS);
-    timer.unref();
+    timers.push(
+      setInterval(() => {
+        resolving = runResolver().catch((err) => log.error({ err }, 'in-doubt resolver failed'));
+      }, RESOLVER_INTERVAL_MS),
+      setInterval(() => {
+        sweeping = asyncQueue.purgeExpired().catch((err) => log.error({ err }, 'async result sweeper failed'));
+      }, SWEEPER_INTERVAL_MS),
+    );
+    for (const timer of timers) timer.unref();
+  }
+  if (options.asyncWorkers ?? options.backgroundWork !== false) {
+    await notifier?.listen(() => workers.wake(), { schema: options.schema });
+    workers.start();
   }
 
   return {
@@ -118,6 +169,8 @@ export async function createApp(options: AppOptions): Promise<App> {
     log,
     metrics,
     resolveInDoubt: runResolver,
+    asyncQueue,
+    workers,
     async listen() {
       const address = await server.listen({ host: config.host, port: config.port });
       log.info({ address, store: store.location, publicUrl: config.publicUrl }, 'ecomgate listening');
@@ -125,9 +178,11 @@ export async function createApp(options: AppOptions): Promise<App> {
     },
     /** Graceful: stop accepting, let in-flight requests finish, then close the store. */
     async close() {
-      if (timer) clearInterval(timer);
+      for (const timer of timers) clearInterval(timer);
       await server.close();
-      await resolving;
+      await workers.stop();
+      await Promise.all([resolving, sweeping]);
+      await notifier?.close();
       await store.close();
     },
   };

@@ -18,6 +18,17 @@ export interface Config {
   /** Where a crashed or in-doubt transaction is first re-inquired, and the back-off cap. */
   inquiryDelayMs: number;
   inquiryMaxDelayMs: number;
+  /** How long a 200 async result stays readable (ECOMGATE_ASYNC_RETENTION: seconds, or 30m / 24h / 2d). */
+  asyncRetentionMs: number;
+  /** Back-pressure: unfinished async tasks in all, and per shop, before a submit answers 429. */
+  asyncMaxQueued: number;
+  asyncMaxQueuedPerShop: number;
+  /** Async tasks in flight per process (they mostly wait on banks). */
+  asyncConcurrency: number;
+  /** A claimed task's lease; a dead worker's task is taken over after it (default: acquirer timeout + 30 s). */
+  asyncLeaseMs: number;
+  /** Worker fallback poll when no wake-up signal came. */
+  asyncPollMs: number;
 }
 
 export const DEFAULT_DATABASE_URL = 'sqlite:./data/ecomgate.db';
@@ -27,6 +38,15 @@ function integer(name: string, value: string | undefined, fallback: number): num
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed < 0) throw new Error(`${name} must be a whole number, got "${value}"`);
   return parsed;
+}
+
+/** "86400" (seconds), "1500ms", "30s", "30m", "24h", "2d". */
+function duration(name: string, value: string | undefined, fallbackMs: number): number {
+  if (value === undefined || value === '') return fallbackMs;
+  const match = /^(\d+)(ms|s|m|h|d)?$/.exec(value.trim());
+  if (!match) throw new Error(`${name} must be a duration such as 86400, 30m or 24h, got "${value}"`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] ?? 's']!;
+  return Number(match[1]) * unit;
 }
 
 function flag(value: string | undefined, fallback: boolean): boolean {
@@ -39,6 +59,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const port = overrides.port ?? integer('ECOMGATE_PORT', env.ECOMGATE_PORT, 8080);
   const databaseUrl = overrides.databaseUrl ?? env.ECOMGATE_DATABASE_URL ?? DEFAULT_DATABASE_URL;
   const embedded = databaseUrl.startsWith('sqlite:');
+  const acquirerTimeoutMs = overrides.acquirerTimeoutMs ?? integer('ECOMGATE_ACQUIRER_TIMEOUT_MS', env.ECOMGATE_ACQUIRER_TIMEOUT_MS, 30_000);
   const publicUrl = (overrides.publicUrl ?? env.ECOMGATE_PUBLIC_URL ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`).replace(/\/+$/, '');
   return {
     host,
@@ -50,8 +71,15 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     demoShops: overrides.demoShops ?? flag(env.ECOMGATE_DEMO_SHOPS, embedded),
     logLevel: overrides.logLevel ?? env.ECOMGATE_LOG_LEVEL ?? 'info',
     rateLimit: overrides.rateLimit ?? integer('ECOMGATE_RATE_LIMIT', env.ECOMGATE_RATE_LIMIT, 1000),
-    acquirerTimeoutMs: overrides.acquirerTimeoutMs ?? integer('ECOMGATE_ACQUIRER_TIMEOUT_MS', env.ECOMGATE_ACQUIRER_TIMEOUT_MS, 30_000),
+    acquirerTimeoutMs,
     inquiryDelayMs: overrides.inquiryDelayMs ?? integer('ECOMGATE_INQUIRY_DELAY_MS', env.ECOMGATE_INQUIRY_DELAY_MS, 5_000),
     inquiryMaxDelayMs: overrides.inquiryMaxDelayMs ?? integer('ECOMGATE_INQUIRY_MAX_DELAY_MS', env.ECOMGATE_INQUIRY_MAX_DELAY_MS, 600_000),
+    asyncRetentionMs: overrides.asyncRetentionMs ?? duration('ECOMGATE_ASYNC_RETENTION', env.ECOMGATE_ASYNC_RETENTION, 24 * 3_600_000),
+    asyncMaxQueued: overrides.asyncMaxQueued ?? integer('ECOMGATE_ASYNC_MAX_QUEUED', env.ECOMGATE_ASYNC_MAX_QUEUED, 100_000),
+    asyncMaxQueuedPerShop:
+      overrides.asyncMaxQueuedPerShop ?? integer('ECOMGATE_ASYNC_MAX_QUEUED_PER_SHOP', env.ECOMGATE_ASYNC_MAX_QUEUED_PER_SHOP, 100_000),
+    asyncConcurrency: overrides.asyncConcurrency ?? integer('ECOMGATE_ASYNC_CONCURRENCY', env.ECOMGATE_ASYNC_CONCURRENCY, 500),
+    asyncLeaseMs: overrides.asyncLeaseMs ?? integer('ECOMGATE_ASYNC_LEASE_MS', env.ECOMGATE_ASYNC_LEASE_MS, acquirerTimeoutMs + 30_000),
+    asyncPollMs: overrides.asyncPollMs ?? integer('ECOMGATE_ASYNC_POLL_MS', env.ECOMGATE_ASYNC_POLL_MS, 1000),
   };
 }

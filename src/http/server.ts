@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { ApiError } from '../domain/errors.js';
 import { errorHandler } from './errors.js';
 import { adminRoutes } from './routes/admin.js';
+import { asyncRoutes } from './routes/async.js';
 import { merchantRoutes } from './routes/merchant.js';
 import { operationsRoutes } from './routes/operations.js';
 import type { HttpServices } from './services.js';
@@ -55,6 +56,7 @@ export async function buildServer(services: HttpServices, logger: Logger, readin
     },
   });
   await app.register(async (scope) => merchantRoutes(scope, services));
+  await app.register(async (scope) => asyncRoutes(scope, services));
   await app.register(async (scope) => adminRoutes(scope, services));
   await app.register(async (scope) => operationsRoutes(scope, services, readiness));
   return app;

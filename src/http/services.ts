@@ -1,3 +1,4 @@
+import type { AsyncQueue } from '../async/queue.js';
 import type { ShopService } from '../operator/shops.js';
 import type { ProcessingContext } from '../processing/context.js';
 import type { Metrics } from './metrics.js';
@@ -10,4 +11,5 @@ export interface HttpServices {
   metrics: Metrics;
   rateLimiter: RateLimiter;
   adminToken: string | undefined;
+  asyncQueue: AsyncQueue;
 }

@@ -21,6 +21,8 @@ export interface Invocation {
   body: unknown;
   /** `RequestID` / `Idempotency-Key`: linked to the transaction inside transaction A. */
   idempotencyKey?: string;
+  /** Path parameters of the query operations (`uid`, `tracking_id`). */
+  params?: Record<string, string>;
 }
 
 /** Exactly what the HTTP layer sends back (the async mode stores the same). */

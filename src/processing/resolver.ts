@@ -1,4 +1,5 @@
 import { dueForInquiry } from '../store/transactions.js';
+import type { TransactionTable } from '../store/schema.js';
 import type { ProcessingContext } from './context.js';
 import { recordOutcome, reservationOf } from './pipeline.js';
 import type { Shop } from '../domain/shop.js';
@@ -8,22 +9,27 @@ import type { Shop } from '../domain/shop.js';
  * `processing` rows left by a process that died between transactions A and B. It asks the acquirer with
  * our reference (`inquire`) and records what the bank did; it never sends the operation again.
  */
+export async function settleByInquiry(ctx: ProcessingContext, shop: Shop, row: TransactionTable): Promise<TransactionTable> {
+  const outcome = await ctx
+    .acquirerFor(shop)
+    .inquire(row.acquirer_ref, shop.acquirerSettings)
+    .catch((error: unknown) => ({ outcome: 'in_doubt' as const, reason: error instanceof Error ? error.message : 'inquiry failed' }));
+  let reservation = 0;
+  if (row.parent_uid) {
+    const parent = await ctx.store.db.selectFrom('transactions').select('amount').where('uid', '=', row.parent_uid).executeTakeFirstOrThrow();
+    reservation = reservationOf(row, Number(parent.amount));
+  }
+  return recordOutcome(ctx, row, outcome, reservation);
+}
+
+/** One pass over the transactions due for an inquiry; answers how many reached a final status. */
 export async function resolveInDoubt(ctx: ProcessingContext, shopOf: (id: number) => Promise<Shop | undefined>, limit = 100): Promise<number> {
   const due = await dueForInquiry(ctx.store.db, ctx.now().toISOString(), limit);
   let settled = 0;
   for (const row of due) {
     const shop = await shopOf(Number(row.shop_id));
     if (!shop) continue;
-    const outcome = await ctx
-      .acquirerFor(shop)
-      .inquire(row.acquirer_ref, shop.acquirerSettings)
-      .catch((error: unknown) => ({ outcome: 'in_doubt' as const, reason: error instanceof Error ? error.message : 'inquiry failed' }));
-    let reservation = 0;
-    if (row.parent_uid) {
-      const parent = await ctx.store.db.selectFrom('transactions').select('amount').where('uid', '=', row.parent_uid).executeTakeFirstOrThrow();
-      reservation = reservationOf(row, Number(parent.amount));
-    }
-    const after = await recordOutcome(ctx, row, outcome, reservation);
+    const after = await settleByInquiry(ctx, shop, row);
     if (after.status !== 'pending' && after.status !== 'processing') settled++;
   }
   return settled;

@@ -151,6 +151,29 @@ const migrationsFor = (dialect: Dialect): Record<string, Migration> => {
         .execute();
     },
   },
+  '0002_async_tasks': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('async_tasks')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('shop_id', 'bigint', (c) => c.notNull())
+        .addColumn('operation', 'text', (c) => c.notNull())
+        .addColumn('request_enc', 'text')
+        .addColumn('idempotency_key', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('lease_owner', 'text')
+        .addColumn('lease_expires_at', 'text')
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('status_code', 'integer')
+        .addColumn('response', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('started_at', 'text')
+        .addColumn('completed_at', 'text')
+        .execute();
+      // Claims scan unfinished tasks oldest first; the sweeper scans finished ones by age.
+      await db.schema.createIndex('async_tasks_claim').on('async_tasks').columns(['state', 'created_at']).execute();
+    },
+  },
   };
 };
 

@@ -142,7 +142,28 @@ export interface SandboxAccountTable {
   amount: number;
 }
 
+export interface AsyncTaskTable {
+  id: string;
+  shop_id: number;
+  /** The operation's route name (`payments`, `refunds`, `transaction`, `balance`, ...). */
+  operation: string;
+  /** The request (body and path parameters) sealed by the vault; null once processed. */
+  request_enc: string | null;
+  /** The key the task's transaction is recorded under, so a retried task finds what it already did. */
+  idempotency_key: string;
+  state: string;
+  lease_owner: string | null;
+  lease_expires_at: string | null;
+  attempts: number;
+  status_code: number | null;
+  response: string | null;
+  created_at: string;
+  started_at: string | null;
+  completed_at: string | null;
+}
+
 export interface Database {
+  async_tasks: AsyncTaskTable;
   shops: ShopTable;
   cards: CardTable;
   transactions: TransactionTable;

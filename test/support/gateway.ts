@@ -66,7 +66,12 @@ export interface TestGateway {
   close(): Promise<void>;
 }
 
-export async function startGateway(kind: StoreKind, overrides: Partial<Config> = {}): Promise<TestGateway> {
+export interface StartOptions {
+  /** Run the async task workers in the background (default: off; tests drain the queue by hand). */
+  asyncWorkers?: boolean;
+}
+
+export async function startGateway(kind: StoreKind, overrides: Partial<Config> = {}, options: StartOptions = {}): Promise<TestGateway> {
   const clock = new TestClock();
   let cleanup: () => Promise<void>;
   let databaseUrl: string;
@@ -106,7 +111,7 @@ export async function startGateway(kind: StoreKind, overrides: Partial<Config> =
       ...overrides,
     },
   );
-  const app = await createApp({ config, now: clock.now, logDestination, schema, backgroundWork: false });
+  const app = await createApp({ config, now: clock.now, logDestination, schema, backgroundWork: false, asyncWorkers: options.asyncWorkers ?? false });
   const address = await app.listen();
   const url = address;
 

@@ -1,0 +1,121 @@
+import { randomUUID } from 'node:crypto';
+import { ApiError } from '../domain/errors.js';
+import type { Shop } from '../domain/shop.js';
+import type { ApiResponse, ProcessingContext } from '../processing/context.js';
+import { isMutating } from '../processing/operations.js';
+import { countUnfinished, findTask, insertTask, purgeExpiredTasks, takeOnceResult } from '../store/tasks.js';
+import type { AsyncMetrics } from './metrics.js';
+import type { TaskRequest } from './runner.js';
+
+export interface QueueOptions {
+  ctx: ProcessingContext;
+  metrics: AsyncMetrics;
+  /** How long a 200 result stays readable after the task was created (spec §4: 24 h). */
+  retentionMs: number;
+  maxQueued: number;
+  maxQueuedPerShop: number;
+  /** Called after a task is committed: wakes this process's workers and, on PostgreSQL, the others'. */
+  onSubmitted: () => void;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** Back-pressure reads the queue size at most this often; submits in between are counted locally. */
+const COUNT_REFRESH_MS = 250;
+
+function unknown(requestId: string): ApiResponse {
+  return { statusCode: 404, body: { status: 'unknown', request_id: requestId } };
+}
+
+/**
+ * Submit, status and result of async tasks (spec §4). A submit answers only after its task row is
+ * committed (durably: SQLite synchronous=FULL, PostgreSQL synchronous_commit=on) and before any acquirer
+ * is asked anything.
+ */
+export class AsyncQueue {
+  private counted: { at: number; total: number; perShop: Map<number, number> } | undefined;
+
+  constructor(private readonly options: QueueOptions) {}
+
+  private urls(id: string) {
+    const base = this.options.ctx.publicUrl;
+    return { status_url: `${base}/async/status/${id}`, response_url: `${base}/async/result/${id}` };
+  }
+
+  private async checkBackPressure(shop: Shop): Promise<void> {
+    const now = performance.now();
+    if (!this.counted || now - this.counted.at > COUNT_REFRESH_MS) {
+      const counts = await countUnfinished(this.options.ctx.store.db, shop.id);
+      this.counted = { at: now, total: counts.total, perShop: new Map([[shop.id, counts.shop]]) };
+    } else if (!this.counted.perShop.has(shop.id)) {
+      this.counted.perShop.set(shop.id, (await countUnfinished(this.options.ctx.store.db, shop.id)).shop);
+    }
+    const shopCount = this.counted.perShop.get(shop.id) ?? 0;
+    if (this.counted.total >= this.options.maxQueued || shopCount >= this.options.maxQueuedPerShop) {
+      throw new ApiError(429, 'Too many unfinished asynchronous requests, retry later', undefined, { 'retry-after': '1' });
+    }
+    this.counted.total++;
+    this.counted.perShop.set(shop.id, shopCount + 1);
+  }
+
+  async submit(shop: Shop, operation: string, request: TaskRequest, idempotencyKey?: string): Promise<ApiResponse> {
+    const { ctx } = this.options;
+    await this.checkBackPressure(shop);
+    const id = randomUUID();
+    await insertTask(ctx.store.db, {
+      id,
+      shop_id: shop.id,
+      operation,
+      request_enc: ctx.vault.encrypt(JSON.stringify(request)),
+      // The task's transaction is recorded under this key, so a retried task finds what it already did.
+      idempotency_key: isMutating(operation) ? (idempotencyKey ?? `async:${id}`) : `async:${id}`,
+      state: 'queued',
+      lease_owner: null,
+      lease_expires_at: null,
+      attempts: 0,
+      status_code: null,
+      response: null,
+      created_at: ctx.now().toISOString(),
+      started_at: null,
+      completed_at: null,
+    });
+    this.options.onSubmitted();
+    return { statusCode: 200, body: { status: 'processing', request_id: id, ...this.urls(id) } };
+  }
+
+  private find(shop: Shop, requestId: string) {
+    if (!UUID.test(requestId)) return undefined;
+    const createdAfter = new Date(this.options.ctx.now().getTime() - this.options.retentionMs).toISOString();
+    return findTask(this.options.ctx.store.db, shop.id, requestId, createdAfter);
+  }
+
+  async status(shop: Shop, requestId: string): Promise<ApiResponse> {
+    const task = await this.find(shop, requestId);
+    if (!task) return unknown(requestId);
+    if (task.state !== 'done') return { statusCode: 200, body: { status: 'processing', request_id: requestId } };
+    return { statusCode: 200, body: { status: 'completed', request_id: requestId, response_url: this.urls(requestId).response_url } };
+  }
+
+  /** A 200 result is served until the retention ends; any other result exactly once, then 404. */
+  async result(shop: Shop, requestId: string): Promise<ApiResponse> {
+    const task = await this.find(shop, requestId);
+    if (!task) return unknown(requestId);
+    if (task.state !== 'done') {
+      return { statusCode: 425, body: { status: 'processing', request_id: requestId, ...this.urls(requestId) } };
+    }
+    if (task.status_code === 200) return { statusCode: 200, body: JSON.parse(task.response!) };
+    const taken = await takeOnceResult(this.options.ctx.store.db, shop.id, requestId);
+    if (!taken) return unknown(requestId);
+    return { statusCode: taken.status_code!, body: JSON.parse(taken.response!) };
+  }
+
+  /** Physically removes results past their retention; answers how many. */
+  async purgeExpired(): Promise<number> {
+    const before = new Date(this.options.ctx.now().getTime() - this.options.retentionMs).toISOString();
+    let total = 0;
+    for (const { operation, count } of await purgeExpiredTasks(this.options.ctx.store.db, before)) {
+      this.options.metrics.purged.inc({ operation }, count);
+      total += count;
+    }
+    return total;
+  }
+}

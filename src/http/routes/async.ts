@@ -1,0 +1,44 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { validationError } from '../../domain/errors.js';
+import { isPlainObject } from '../../domain/request.js';
+import type { ApiResponse } from '../../processing/context.js';
+import { transactionOperations, type TransactionOperationName } from '../../processing/operations.js';
+import { requestSchemas } from '../schemas.js';
+import type { HttpServices } from '../services.js';
+import { idempotencyKeyOf, operationSchemas, requireShop } from './merchant.js';
+
+/**
+ * Async mode (spec §4): every operation of §2 under /async, same authentication and body. The submit
+ * answers 200 with the task's URLs once the task is committed; workers run the same processing function
+ * as the synchronous route, whose exact response is what /async/result serves.
+ */
+export async function asyncRoutes(app: FastifyInstance, services: HttpServices) {
+  const queue = services.asyncQueue;
+  requireShop(app, services);
+  const send = (reply: FastifyReply, response: ApiResponse) => reply.code(response.statusCode).send(response.body);
+
+  for (const name of Object.keys(transactionOperations) as TransactionOperationName[]) {
+    app.post(`/async/transactions/${name}`, { schema: { body: operationSchemas[name], tags: ['async'] } }, async (request, reply) => {
+      // The one check that needs no state and no field rules: the request wrapper. The rest is the
+      // operation's, answered in the result exactly as the synchronous route would.
+      if (!isPlainObject(request.body) || !isPlainObject(request.body.request)) {
+        throw validationError([{ path: ['request'], message: "can't be blank" }]);
+      }
+      return send(reply, await queue.submit(request.shop!, name, { body: request.body }, idempotencyKeyOf(request)));
+    });
+  }
+  app.get<{ Params: { uid: string } }>('/async/transactions/:uid', async (request, reply) =>
+    send(reply, await queue.submit(request.shop!, 'transaction', { body: null, params: { uid: request.params.uid } })),
+  );
+  app.get<{ Params: { id: string } }>('/async/v2/transactions/tracking_id/:id', async (request, reply) =>
+    send(reply, await queue.submit(request.shop!, 'tracking_v2', { body: null, params: { tracking_id: request.params.id } })),
+  );
+  app.get<{ Params: { id: string } }>('/async/transactions/tracking_id/:id', async (request, reply) =>
+    send(reply, await queue.submit(request.shop!, 'tracking', { body: null, params: { tracking_id: request.params.id } })),
+  );
+  app.post('/async/balance', { schema: { body: requestSchemas.balance, tags: ['async'] } }, async (request, reply) =>
+    send(reply, await queue.submit(request.shop!, 'balance', { body: request.body })),
+  );
+  app.get<{ Params: { id: string } }>('/async/status/:id', async (request, reply) => send(reply, await queue.status(request.shop!, request.params.id)));
+  app.get<{ Params: { id: string } }>('/async/result/:id', async (request, reply) => send(reply, await queue.result(request.shop!, request.params.id)));
+}
