@@ -69,6 +69,8 @@ export interface TestGateway {
 export interface StartOptions {
   /** Run the async task workers in the background (default: off; tests drain the queue by hand). */
   asyncWorkers?: boolean;
+  /** How the sandbox bank waits out its latency (a test can hold the bank until it says so). */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export async function startGateway(kind: StoreKind, overrides: Partial<Config> = {}, options: StartOptions = {}): Promise<TestGateway> {
@@ -111,7 +113,7 @@ export async function startGateway(kind: StoreKind, overrides: Partial<Config> =
       ...overrides,
     },
   );
-  const app = await createApp({ config, now: clock.now, logDestination, schema, backgroundWork: false, asyncWorkers: options.asyncWorkers ?? false });
+  const app = await createApp({ config, now: clock.now, logDestination, schema, backgroundWork: false, asyncWorkers: options.asyncWorkers ?? false, sleep: options.sleep });
   const address = await app.listen();
   const url = address;
 
