@@ -120,6 +120,20 @@ for (const store of testStores()) {
       assert.deepEqual((await completed(balanceTask.request_id)).body, balance.body);
     });
 
+    it('answers a retried submit with the same RequestID with the first task, and charges once', async () => {
+      const request = { request: paymentRequest() };
+      const headers = { RequestID: `retry-${Date.now()}` };
+      const first = await gw.request('POST', '/async/transactions/payments', request, { headers });
+      const again = await gw.request('POST', '/async/transactions/payments', request, { headers });
+      assert.equal(again.status, 200);
+      assert.equal(again.body.request_id, first.body.request_id);
+      const result = await completed(first.body.request_id);
+      const sync = await gw.request('POST', '/transactions/payments', request, { headers });
+      assert.equal(sync.body.transaction.uid, result.body.transaction.uid);
+      const rows = await gw.app.store.db.selectFrom('transactions').select('uid').where('tracking_id', '=', request.request.tracking_id).execute();
+      assert.equal(rows.length, 1);
+    });
+
     it('serves a non-200 result exactly once, even to 20 concurrent readers', async () => {
       const task = await submit('/transactions/refunds', { parent_uid: '00000000-0000-4000-8000-000000000000', amount: 5, reason: 'x' });
       await gw.app.workers.drain();

@@ -60,14 +60,14 @@ export class AsyncQueue {
   async submit(shop: Shop, operation: string, request: TaskRequest, idempotencyKey?: string): Promise<ApiResponse> {
     const { ctx } = this.options;
     await this.checkBackPressure(shop);
-    const id = randomUUID();
-    await insertTask(ctx.store.db, {
-      id,
+    const newId = randomUUID();
+    const id = await insertTask(ctx.store.db, {
+      id: newId,
       shop_id: shop.id,
       operation,
       request_enc: ctx.vault.encrypt(JSON.stringify(request)),
       // The task's transaction is recorded under this key, so a retried task finds what it already did.
-      idempotency_key: isMutating(operation) ? (idempotencyKey ?? `async:${id}`) : `async:${id}`,
+      idempotency_key: isMutating(operation) && idempotencyKey !== undefined ? idempotencyKey : `async:${newId}`,
       state: 'queued',
       lease_owner: null,
       lease_expires_at: null,
@@ -78,7 +78,7 @@ export class AsyncQueue {
       started_at: null,
       completed_at: null,
     });
-    this.options.onSubmitted();
+    if (id === newId) this.options.onSubmitted();
     return { statusCode: 200, body: { status: 'processing', request_id: id, ...this.urls(id) } };
   }
 

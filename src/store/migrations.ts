@@ -172,6 +172,8 @@ const migrationsFor = (dialect: Dialect): Record<string, Migration> => {
         .execute();
       // Claims scan unfinished tasks oldest first; the sweeper scans finished ones by age.
       await db.schema.createIndex('async_tasks_claim').on('async_tasks').columns(['state', 'created_at']).execute();
+      // A retried submit with the same RequestID finds its first task instead of queuing a second.
+      await db.schema.createIndex('async_tasks_key').unique().on('async_tasks').columns(['shop_id', 'idempotency_key']).execute();
     },
   },
   };

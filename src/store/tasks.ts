@@ -8,8 +8,22 @@ import type { AsyncTaskTable, Database } from './schema.js';
  * sealed by the vault and erased once processed.
  */
 
-export async function insertTask(db: Kysely<Database>, task: AsyncTaskTable): Promise<void> {
-  await db.insertInto('async_tasks').values(task).execute();
+/** Inserts a task; answers the id of the task that holds its key (the new one, or an earlier one). */
+export async function insertTask(db: Kysely<Database>, task: AsyncTaskTable): Promise<string> {
+  const inserted = await db
+    .insertInto('async_tasks')
+    .values(task)
+    .onConflict((oc) => oc.columns(['shop_id', 'idempotency_key']).doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  if (inserted) return inserted.id;
+  const earlier = await db
+    .selectFrom('async_tasks')
+    .select('id')
+    .where('shop_id', '=', task.shop_id)
+    .where('idempotency_key', '=', task.idempotency_key)
+    .executeTakeFirstOrThrow();
+  return earlier.id;
 }
 
 /**
