@@ -18,6 +18,10 @@ export function toApiError(error: unknown): ApiError | undefined {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new ApiError(400, 'Request body is not valid JSON');
+    case 'FST_ERR_BAD_URL':
+      return new ApiError(400, 'The URL is malformed');
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new ApiError(414, 'The URL is too long');
   }
   if (error instanceof SyntaxError || fastifyError?.statusCode === 400) return new ApiError(400, 'Request body is not valid JSON');
   if (typeof fastifyError?.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {

@@ -46,10 +46,14 @@ const wrap = (properties: Record<string, unknown>) => ({
   properties: { request: { type: 'object', properties } },
 });
 
+// Payouts take `recipient_credit_card` instead: leave the member out (an `undefined` property breaks the
+// OpenAPI generator, and /docs/json answered 500).
+const { credit_card: _card, ...purchaseWithoutCard } = purchase;
+
 export const requestSchemas = {
   purchase: wrap(purchase),
   child: wrap(child),
-  payout: wrap({ ...purchase, credit_card: undefined, recipient_credit_card: card, recipient: { type: 'object' }, sender: { type: 'object' } }),
+  payout: wrap({ ...purchaseWithoutCard, recipient_credit_card: card, recipient: { type: 'object' }, sender: { type: 'object' } }),
   credit: wrap({ ...purchase, credit_card: { type: 'object', properties: { token: { type: 'string' } } } }),
   balance: wrap({ currency: { type: 'string' }, gateway_id: { type: ['string', 'integer'] }, account: { type: 'string' } }),
   creditCard: wrap({ number: { type: 'string' }, holder: { type: 'string' }, exp_month: { type: ['string', 'integer'] }, exp_year: { type: ['string', 'integer'] }, token: { type: 'string' } }),

@@ -38,7 +38,10 @@ export async function childOperation(
 ): Promise<ApiResponse> {
   const { shop } = invocation;
   const reader = unwrapRequest(invocation.body);
-  const parentUid = reader.required('parent_uid', { max: 64 });
+  // Any parent_uid that is present but not one of our uids (wrong JSON type, any other shape) is a parent
+  // that is not found (spec §2.3), answered after the request's own checks.
+  const rawParentUid = reader.raw('parent_uid');
+  if (!reader.has('parent_uid')) reader.fail('parent_uid', "can't be blank");
   const amount = reader.amount();
   const reason = type === 'refund' || type === 'chargeback' ? reader.required('reason') : null;
   const notificationUrl = reader.url('notification_url');
@@ -47,7 +50,8 @@ export async function childOperation(
   if (type === 'chargeback' && !shop.test && !options.byOperator) {
     throw new ApiError(403, 'Chargebacks are raised by the bank; only shops in test mode may simulate one');
   }
-  if (!UUID.test(parentUid)) throw parentNotFound();
+  if (typeof rawParentUid !== 'string' || !UUID.test(rawParentUid)) throw parentNotFound();
+  const parentUid = rawParentUid;
 
   const now = ctx.now();
   const row = await execute(ctx, invocation, async (trx) => {

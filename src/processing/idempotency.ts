@@ -10,8 +10,9 @@ export const IDEMPOTENCY_RETENTION_MS = 24 * 3600_000;
 /** A claim with no transaction after this long belongs to a process that died before transaction A. */
 const ABANDONED_AFTER_MS = 60_000;
 
-function bodyHash(body: unknown): string {
-  return createHash('sha256').update(JSON.stringify(body ?? null)).digest('hex');
+/** The request a key stands for: the operation (by its function's name) and the body. */
+function requestHash(operation: string, body: unknown): string {
+  return createHash('sha256').update(JSON.stringify([operation, body ?? null])).digest('hex');
 }
 
 function stillRunning(): ApiError {
@@ -31,7 +32,7 @@ export async function idempotent(
   if (key === undefined) return operation(ctx, invocation);
   const { shop } = invocation;
   const now = ctx.now();
-  const claim = { shop_id: shop.id, key, body_hash: bodyHash(invocation.body), created_at: now.toISOString() };
+  const claim = { shop_id: shop.id, key, body_hash: requestHash(operation.name, invocation.body), created_at: now.toISOString() };
 
   const existing = await claimIdempotencyKey(ctx.store.db, claim);
   if (existing) {
@@ -54,7 +55,10 @@ export async function idempotent(
 
   try {
     const response = await operation(ctx, invocation);
-    await completeIdempotencyKey(ctx.store.db, shop.id, key, response.statusCode, null);
+    // A transaction's repeat answers its current state (the key names it since transaction A); any other
+    // answer (a card token of /credit_cards) is kept as it was sent.
+    const producedTransaction = (response.body as { transaction?: unknown } | null)?.transaction !== undefined;
+    await completeIdempotencyKey(ctx.store.db, shop.id, key, response.statusCode, producedTransaction ? null : JSON.stringify(response.body));
     return response;
   } catch (error) {
     if (error instanceof ApiError && error.statusCode < 500) {

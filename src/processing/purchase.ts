@@ -1,6 +1,6 @@
 import type { AcquirerCall, AcquirerConnector, AcquirerOutcome } from '../acquirers/connector.js';
 import { duplicateTransaction } from '../domain/errors.js';
-import { type RequestReader, unwrapRequest } from '../domain/request.js';
+import { isPlainObject, type RequestReader, unwrapRequest } from '../domain/request.js';
 import type { TransactionType } from '../domain/transaction.js';
 import { findRecentDuplicate, lockCardOperations } from '../store/transactions.js';
 import { cardView, saveCard } from '../vault/cards.js';
@@ -49,7 +49,8 @@ export async function purchase(ctx: ProcessingContext, invocation: Invocation, t
   const reader = unwrapRequest(invocation.body);
   const fields = readPurchaseFields(reader, { trackingIdRequired: type === 'checkup' });
   const cardInput = readCard(reader, 'credit_card', now);
-  const cardReader = reader.object('credit_card');
+  // readCard already reported a credit_card that is not an object; reading it again would report it twice.
+  const cardReader = isPlainObject(reader.raw('credit_card')) ? reader.object('credit_card') : undefined;
   const skipThreeDSecure = cardReader?.boolean('skip_three_d_secure_verification') ?? false;
   reader.check();
 

@@ -8,6 +8,9 @@ import { transactionResponse } from './respond.js';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TRACKING_LIMIT = 10;
 
+/** A tracking id that no stored one can equal (PostgreSQL refuses a NUL byte in text): no match, no query. */
+const searchable = (trackingId: string) => trackingId.length <= 255 && !trackingId.includes('\u0000');
+
 /** `GET /transactions/{uid}`: a foreign or malformed uid is the same 404 as an unknown one. */
 export async function transactionByUid(ctx: ProcessingContext, shop: Shop, uid: string): Promise<ApiResponse> {
   const row = UUID.test(uid) ? await findTransaction(ctx.store.db, shop.id, uid.toLowerCase()) : undefined;
@@ -17,13 +20,13 @@ export async function transactionByUid(ctx: ProcessingContext, shop: Shop, uid: 
 
 /** `GET /v2/transactions/tracking_id/{id}`: the ten newest matches, newest first. */
 export async function transactionsByTrackingId(ctx: ProcessingContext, shop: Shop, trackingId: string): Promise<ApiResponse> {
-  const rows = trackingId.length <= 255 ? await findByTrackingId(ctx.store.db, shop.id, trackingId, TRACKING_LIMIT) : [];
+  const rows = searchable(trackingId) ? await findByTrackingId(ctx.store.db, shop.id, trackingId, TRACKING_LIMIT) : [];
   return { statusCode: 200, body: { transactions: rows.map((row) => presentTransaction(ctx, row)) } };
 }
 
 /** Legacy `GET /transactions/tracking_id/{id}`: the newest match alone. */
 export async function latestByTrackingId(ctx: ProcessingContext, shop: Shop, trackingId: string): Promise<ApiResponse> {
-  const [row] = trackingId.length <= 255 ? await findByTrackingId(ctx.store.db, shop.id, trackingId, 1) : [];
+  const [row] = searchable(trackingId) ? await findByTrackingId(ctx.store.db, shop.id, trackingId, 1) : [];
   if (!row) throw recordNotFound();
   return transactionResponse(ctx, row);
 }

@@ -1,0 +1,166 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { randomUUID } from 'node:crypto';
+import { ADMIN_TOKEN, card, type Credentials, DEMO_3DS_SHOP, paymentRequest, startGateway, testStores, type TestGateway } from './support/gateway.js';
+
+/** Creates a shop through the operator API and answers its credentials. */
+async function createShop(gw: TestGateway, id: number, fields: Record<string, unknown> = {}): Promise<Credentials> {
+  const secret = `secret-of-shop-${id}-0123456789`;
+  const answer = await gw.request('POST', '/admin/shops', { id, secret_key: secret, test: true, ...fields }, { auth: null, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+  assert.equal(answer.status, 201, answer.text);
+  return { id, secret };
+}
+
+const withKey = (key: string, auth?: Credentials) => ({ headers: { RequestID: key }, auth });
+
+for (const store of testStores()) {
+  describe(`idempotency [${store}]`, () => {
+    let gw: TestGateway;
+    before(async () => {
+      gw = await startGateway(store);
+    });
+    after(() => gw.close());
+
+    for (const header of ['RequestID', 'Idempotency-Key']) {
+      it(`answers a repeat with the same ${header} and body with the first transaction, storing one row`, async () => {
+        const key = randomUUID();
+        const request = paymentRequest();
+        const before = await gw.count('transactions');
+        const first = await gw.post('/transactions/payments', request, { headers: { [header]: key } });
+        assert.equal(first.status, 200, first.text);
+        assert.equal(first.body.transaction.status, 'successful');
+        const again = await gw.post('/transactions/payments', request, { headers: { [header]: key } });
+        assert.equal(again.status, 200, again.text);
+        assert.equal(again.body.transaction.uid, first.body.transaction.uid);
+        assert.deepEqual(again.body, first.body);
+        assert.equal(await gw.count('transactions'), before + 1);
+      });
+    }
+
+    it('answers 422 for the same key with a different body, and still answers the first for the first body', async () => {
+      const key = randomUUID();
+      const request = paymentRequest();
+      const first = await gw.post('/transactions/payments', request, withKey(key));
+      const before = await gw.count('transactions');
+      const other = await gw.post('/transactions/payments', { ...request, amount: request.amount + 1 }, withKey(key));
+      assert.equal(other.status, 422, other.text);
+      assert.ok(other.body.message);
+      assert.equal(other.body.response.message, other.body.message);
+      const otherPath = await gw.post('/transactions/authorizations', request, withKey(key));
+      assert.equal(otherPath.status, 422, 'the same body on another operation is another request');
+      assert.equal(await gw.count('transactions'), before);
+      const again = await gw.post('/transactions/payments', request, withKey(key));
+      assert.equal(again.body.transaction.uid, first.body.transaction.uid);
+    });
+
+    it('keeps keys per shop', async () => {
+      const key = randomUUID();
+      const first = await gw.post('/transactions/payments', paymentRequest(), withKey(key));
+      const other = await gw.post('/transactions/payments', paymentRequest(), withKey(key, DEMO_3DS_SHOP));
+      assert.equal(other.status, 200, other.text);
+      assert.notEqual(other.body.transaction.uid, first.body.transaction.uid);
+    });
+
+    it('answers 409 to a repeat while the first request is still running', async () => {
+      const shop = await createShop(gw, 8001, { acquirer_settings: { slow_ms: 500 } });
+      const key = randomUUID();
+      const request = paymentRequest({ credit_card: card('4000000000000309') });
+      const first = gw.post('/transactions/payments', request, withKey(key, shop));
+      const second = gw.post('/transactions/payments', request, withKey(key, shop));
+      const answers = await Promise.all([first, second]);
+      const statuses = answers.map((a) => a.status).sort();
+      assert.deepEqual(statuses, [200, 409], answers.map((a) => a.text).join('\n'));
+      const done = answers.find((a) => a.status === 200)!;
+      const conflict = answers.find((a) => a.status === 409)!;
+      assert.equal(done.body.transaction.status, 'successful');
+      assert.ok(conflict.body.message);
+      assert.equal(conflict.body.response.message, conflict.body.message);
+      assert.match(conflict.headers.get('content-type') ?? '', /application\/json/);
+
+      const after = await gw.post('/transactions/payments', request, withKey(key, shop));
+      assert.equal(after.status, 200);
+      assert.equal(after.body.transaction.uid, done.body.transaction.uid);
+      assert.equal(after.body.transaction.status, 'successful');
+    });
+
+    it('creates exactly one transaction for 100 identical requests in parallel', async () => {
+      const key = randomUUID();
+      const request = paymentRequest();
+      const before = await gw.count('transactions');
+      const answers = await Promise.all(Array.from({ length: 100 }, () => gw.post('/transactions/payments', request, withKey(key))));
+      assert.equal(await gw.count('transactions'), before + 1);
+      const uids = new Set<string>();
+      for (const answer of answers) {
+        assert.ok(answer.status === 200 || answer.status === 409, `${answer.status} ${answer.text}`);
+        if (answer.status === 200) uids.add(answer.body.transaction.uid);
+      }
+      assert.equal(uids.size, 1, 'every 200 names the same transaction');
+      const [uid] = uids;
+      const again = await gw.post('/transactions/payments', request, withKey(key));
+      assert.equal(again.status, 200);
+      assert.equal(again.body.transaction.uid, uid);
+      const ledger = await gw.app.store.db.selectFrom('ledger_entries').selectAll().where('transaction_uid', '=', uid!).execute();
+      assert.equal(ledger.length, 1);
+    });
+
+    it('answers a refused (422) request the same way on every repeat, storing nothing', async () => {
+      const before = await gw.count('transactions');
+      const key = randomUUID();
+      const expired = paymentRequest({ credit_card: card('4200000000000000', { exp_year: 2020 }) });
+      const first = await gw.post('/transactions/payments', expired, withKey(key));
+      assert.equal(first.status, 422);
+      assert.match(first.body.message, /Date is expired/);
+      const again = await gw.post('/transactions/payments', expired, withKey(key));
+      assert.equal(again.status, 422);
+      assert.deepEqual(again.body, first.body);
+
+      const tokenKey = randomUUID();
+      const unknownToken = paymentRequest({ credit_card: { token: 'no-such-token' } });
+      const refused = await gw.post('/transactions/payments', unknownToken, withKey(tokenKey));
+      assert.equal(refused.status, 422);
+      assert.equal(refused.body.message, 'Token does not exist.');
+      assert.deepEqual((await gw.post('/transactions/payments', unknownToken, withKey(tokenKey))).body, refused.body);
+      assert.equal(await gw.count('transactions'), before);
+    });
+
+    it('answers the current state of the transaction on a repeat (pending, then settled)', async () => {
+      const key = randomUUID();
+      const request = paymentRequest({ credit_card: card('4000000000000606') });
+      const first = await gw.post('/transactions/payments', request, withKey(key));
+      assert.equal(first.body.transaction.status, 'pending');
+      const whilePending = await gw.post('/transactions/payments', request, withKey(key));
+      assert.equal(whilePending.status, 200);
+      assert.equal(whilePending.body.transaction.uid, first.body.transaction.uid);
+      assert.equal(whilePending.body.transaction.status, 'pending');
+      gw.clock.advance(60_000);
+      await gw.app.resolveInDoubt();
+      const settled = await gw.post('/transactions/payments', request, withKey(key));
+      assert.equal(settled.body.transaction.uid, first.body.transaction.uid);
+      assert.equal(settled.body.transaction.status, 'successful');
+    });
+
+    it('makes POST /credit_cards safe to retry with a RequestID', async () => {
+      const key = randomUUID();
+      const request = card('5555555555554444', { holder: 'Retry Holder' });
+      const first = await gw.post('/credit_cards', request, withKey(key));
+      assert.equal(first.status, 200, first.text);
+      const again = await gw.post('/credit_cards', request, withKey(key));
+      assert.equal(again.status, 200, again.text);
+      assert.deepEqual(again.body, first.body);
+      const other = await gw.post('/credit_cards', { ...request, holder: 'Someone Else' }, withKey(key));
+      assert.equal(other.status, 422);
+    });
+
+    it('forgets a key after 24 hours', async () => {
+      const key = randomUUID();
+      const request = paymentRequest();
+      const first = await gw.post('/transactions/payments', request, withKey(key));
+      gw.clock.advance(23 * 3600_000);
+      assert.equal((await gw.post('/transactions/payments', request, withKey(key))).body.transaction.uid, first.body.transaction.uid);
+      gw.clock.advance(3600_000 + 1);
+      const later = await gw.post('/transactions/payments', request, withKey(key));
+      assert.equal(later.status, 200);
+      assert.notEqual(later.body.transaction.uid, first.body.transaction.uid);
+    });
+  });
+}
