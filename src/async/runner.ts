@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiError, internalError } from '../domain/errors.js';
 import type { Shop } from '../domain/shop.js';
 import type { ApiResponse, ProcessingContext } from '../processing/context.js';
@@ -31,6 +32,15 @@ async function resumeEarlierAttempt(ctx: ProcessingContext, shop: Shop, key: str
   if (record.transaction_uid !== null) {
     let row = await findTransaction(ctx.store.db, shop.id, record.transaction_uid);
     if (!row) return undefined;
+    if (row.status === 'processing' && row.next_inquiry_at) {
+      // The earlier attempt may be alive with its call still on the way (its lease ran out first): as the
+      // resolver does, inquire only once the call can no longer be in flight, else "not found" is wrong.
+      const wait = Math.min(Date.parse(row.next_inquiry_at) - ctx.now().getTime(), ctx.acquirerTimeoutMs + ctx.inquiryDelayMs);
+      if (wait > 0) {
+        await sleep(wait);
+        row = (await findTransaction(ctx.store.db, shop.id, row.uid)) ?? row;
+      }
+    }
     if (row.status === 'processing') row = await settleByInquiry(ctx, shop, row);
     return transactionResponse(ctx, row);
   }

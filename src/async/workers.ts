@@ -4,6 +4,7 @@ import type { Shop } from '../domain/shop.js';
 import type { ProcessingContext } from '../processing/context.js';
 import { claimTasks, completeTask, releaseTask } from '../store/tasks.js';
 import type { AsyncTaskTable } from '../store/schema.js';
+import { ClaimLoop } from '../workers/claimLoop.js';
 import type { AsyncMetrics } from './metrics.js';
 import { runTask } from './runner.js';
 
@@ -23,100 +24,56 @@ export interface WorkerOptions {
 const CLAIM_BATCH = 100;
 
 /**
- * The async task workers of one process. One claim loop fills free slots with a single claim query each
- * round; it sleeps until woken (a submit in this process, a NOTIFY from another, a slot freed) or until
- * the poll interval passes, so an idle gateway picks a new task up at once without busy polling.
+ * The async task workers of one process, on the shared claim loop (src/workers/claimLoop.ts): a submit in
+ * this process or a NOTIFY from another wakes it, the poll interval covers the rest.
  */
 export class TaskWorkers {
   readonly owner = `${process.pid}-${randomUUID().slice(0, 8)}`;
-  private readonly inFlight = new Map<string, Promise<void>>();
-  private stopping = false;
-  private woken = false;
-  private wakeUp: (() => void) | undefined;
-  private loopDone: Promise<void> | undefined;
+  private readonly loop: ClaimLoop<AsyncTaskTable>;
 
-  constructor(private readonly options: WorkerOptions) {}
+  constructor(private readonly options: WorkerOptions) {
+    this.loop = new ClaimLoop({
+      name: 'async tasks',
+      claim: (limit) => this.claim(limit),
+      run: (task) => this.run(task),
+      concurrency: options.concurrency,
+      batch: CLAIM_BATCH,
+      pollMs: options.pollMs,
+      log: options.log,
+    });
+  }
 
   start(): void {
-    this.loopDone ??= this.loop();
+    this.loop.start();
   }
 
   /** Something may be claimable: a task was submitted, or a slot freed. */
   wake(): void {
-    this.woken = true;
-    this.wakeUp?.();
+    this.loop.wake();
   }
 
   get busy(): number {
-    return this.inFlight.size;
+    return this.loop.busy;
   }
 
   /** Graceful stop: claim nothing more, let in-flight tasks finish (each is bounded by the acquirer timeout). */
-  async stop(): Promise<void> {
-    this.stopping = true;
-    this.wake();
-    await this.loopDone;
-    await Promise.allSettled(this.inFlight.values());
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** Claims and runs what is claimable now, and waits for it (tests drive the queue this way). */
-  async drain(): Promise<void> {
-    for (;;) {
-      const claimed = await this.claim(this.options.concurrency);
-      if (claimed === 0 && this.inFlight.size === 0) return;
-      await Promise.allSettled(this.inFlight.values());
-    }
+  drain(): Promise<void> {
+    return this.loop.drain();
   }
 
-  private async loop(): Promise<void> {
-    while (!this.stopping) {
-      const free = this.options.concurrency - this.inFlight.size;
-      let claimed = 0;
-      if (free > 0) {
-        try {
-          claimed = await this.claim(Math.min(free, CLAIM_BATCH));
-        } catch (err) {
-          this.options.log.error({ err }, 'claiming async tasks failed');
-        }
-      }
-      // A full batch may mean more is waiting: claim again at once while slots are free.
-      if (claimed === CLAIM_BATCH && this.inFlight.size < this.options.concurrency) continue;
-      await this.idle();
-    }
-  }
-
-  private idle(): Promise<void> {
-    if (this.woken || this.stopping) {
-      this.woken = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, this.options.pollMs);
-      timer.unref();
-      const self = this;
-      function done() {
-        clearTimeout(timer);
-        self.wakeUp = undefined;
-        self.woken = false;
-        resolve();
-      }
-      this.wakeUp = done;
-    });
-  }
-
-  private async claim(limit: number): Promise<number> {
+  private async claim(limit: number): Promise<AsyncTaskTable[]> {
     const { ctx } = this.options;
     const now = ctx.now();
     const tasks = await claimTasks(ctx.store, this.owner, now.toISOString(), new Date(now.getTime() + this.options.leaseMs).toISOString(), limit);
     for (const task of tasks) {
       this.options.metrics.claimLatency.observe({ operation: task.operation }, Math.max(0, now.getTime() - Date.parse(task.created_at)) / 1000);
-      const running = this.run(task).finally(() => {
-        this.inFlight.delete(task.id);
-        this.wake();
-      });
-      this.inFlight.set(task.id, running);
     }
-    return tasks.length;
+    return tasks;
   }
 
   private async run(task: AsyncTaskTable): Promise<void> {
@@ -136,7 +93,7 @@ export class TaskWorkers {
     } catch (err) {
       // Store unreachable or similar: leave the task to its lease; another attempt resumes it.
       log.error({ err, task: task.id }, 'async task could not be completed; it will be retried after its lease');
-      if (this.stopping) await releaseTask(ctx.store.db, task.id, this.owner).catch(() => {});
+      if (this.loop.stopping) await releaseTask(ctx.store.db, task.id, this.owner).catch(() => {});
     }
   }
 }
