@@ -15,9 +15,12 @@ import { createLogger } from './logger.js';
 import { demoShops, ShopService } from './operator/shops.js';
 import type { ProcessingContext } from './processing/context.js';
 import { resolveInDoubt } from './processing/resolver.js';
+import { expireIncomplete } from './processing/expiry.js';
 import { migrate, openStore, parseStoreUrl, type Store } from './store/db.js';
 import { loadOrCreateDevKey, parseMasterKeys, type MasterKey } from './vault/keys.js';
 import { Vault } from './vault/vault.js';
+import { WebhookMetrics } from './webhooks/metrics.js';
+import { DeliveryWorkers } from './webhooks/workers.js';
 
 export interface AppOptions {
   config: Config;
@@ -31,6 +34,10 @@ export interface AppOptions {
   backgroundWork?: boolean;
   /** Run the async task workers (default: as backgroundWork). */
   asyncWorkers?: boolean;
+  /** Run the webhook delivery workers (default: as backgroundWork). */
+  webhookDelivery?: boolean;
+  /** Jitter of the webhook retry schedule, like Math.random (tests fix it). */
+  random?: () => number;
 }
 
 export interface App {
@@ -44,14 +51,19 @@ export interface App {
   metrics: Metrics;
   /** One pass of the in-doubt resolver; answers how many transactions it settled. */
   resolveInDoubt(): Promise<number>;
+  /** One pass of the expiry sweeper: `incomplete` transactions past their expiry become `expired`. */
+  expireIncomplete(): Promise<number>;
   asyncQueue: AsyncQueue;
   workers: TaskWorkers;
+  /** Webhook delivery workers; drain() attempts every delivery due now (tests). */
+  webhooks: DeliveryWorkers;
   listen(): Promise<string>;
   close(): Promise<void>;
 }
 
 const RESOLVER_INTERVAL_MS = 1000;
 const SWEEPER_INTERVAL_MS = 60_000;
+const EXPIRY_INTERVAL_MS = 10_000;
 
 /** Embedded default: a dev key beside the database; PostgreSQL: ECOMGATE_MASTER_KEY or refuse to start. */
 function masterKeys(config: Config, log: Logger): MasterKey[] {
@@ -128,8 +140,20 @@ export async function createApp(options: AppOptions): Promise<App> {
       notifier?.poke();
     },
   });
+  const webhooks = new DeliveryWorkers({
+    store,
+    vault,
+    now,
+    random: options.random ?? Math.random,
+    log,
+    metrics: new WebhookMetrics(metrics.registry, store),
+    concurrency: config.webhookConcurrency,
+    hostConcurrency: config.webhookHostConcurrency,
+    timeoutMs: config.webhookTimeoutMs,
+    pollMs: config.webhookPollMs,
+  });
   const server = await buildServer(
-    { ctx, shops, metrics, rateLimiter: new RateLimiter(config.rateLimit), adminToken: config.adminToken, asyncQueue },
+    { ctx, shops, metrics, rateLimiter: new RateLimiter(config.rateLimit), adminToken: config.adminToken, asyncQueue, webhooks },
     log,
     readiness,
   );
@@ -143,6 +167,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   const timers: NodeJS.Timeout[] = [];
   let resolving: Promise<unknown> = Promise.resolve();
   let sweeping: Promise<unknown> = Promise.resolve();
+  let expiring: Promise<unknown> = Promise.resolve();
   if (options.backgroundWork !== false) {
     timers.push(
       setInterval(() => {
@@ -151,6 +176,9 @@ export async function createApp(options: AppOptions): Promise<App> {
       setInterval(() => {
         sweeping = asyncQueue.purgeExpired().catch((err) => log.error({ err }, 'async result sweeper failed'));
       }, SWEEPER_INTERVAL_MS),
+      setInterval(() => {
+        expiring = expireIncomplete(ctx).catch((err) => log.error({ err }, 'expiry sweeper failed'));
+      }, EXPIRY_INTERVAL_MS),
     );
     for (const timer of timers) timer.unref();
   }
@@ -158,6 +186,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     await notifier?.listen(() => workers.wake(), { schema: options.schema });
     workers.start();
   }
+  if (options.webhookDelivery ?? options.backgroundWork !== false) webhooks.start();
 
   return {
     config,
@@ -169,10 +198,13 @@ export async function createApp(options: AppOptions): Promise<App> {
     log,
     metrics,
     resolveInDoubt: runResolver,
+    expireIncomplete: () => expireIncomplete(ctx),
     asyncQueue,
     workers,
+    webhooks,
     async listen() {
       const address = await server.listen({ host: config.host, port: config.port });
+      if (config.publicUrlFromAddress) config.publicUrl = ctx.publicUrl = address;
       log.info({ address, store: store.location, publicUrl: config.publicUrl }, 'ecomgate listening');
       return address;
     },
@@ -181,7 +213,8 @@ export async function createApp(options: AppOptions): Promise<App> {
       for (const timer of timers) clearInterval(timer);
       await server.close();
       await workers.stop();
-      await Promise.all([resolving, sweeping]);
+      await webhooks.stop();
+      await Promise.all([resolving, sweeping, expiring]);
       await notifier?.close();
       await store.close();
     },

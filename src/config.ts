@@ -5,6 +5,8 @@ export interface Config {
   host: string;
   port: number;
   publicUrl: string;
+  /** No public URL was configured: it follows the address the server actually listens on (port 0). */
+  publicUrlFromAddress: boolean;
   databaseUrl: string;
   /** Comma-separated base64 keys; undefined means "embedded default: use the dev key in the data folder". */
   masterKey: string | undefined;
@@ -29,6 +31,13 @@ export interface Config {
   asyncLeaseMs: number;
   /** Worker fallback poll when no wake-up signal came. */
   asyncPollMs: number;
+  /** A webhook receiver that has not answered by then has failed the attempt. */
+  webhookTimeoutMs: number;
+  /** Webhook attempts in flight per process, and per receiving host (one dead host cannot take every slot). */
+  webhookConcurrency: number;
+  webhookHostConcurrency: number;
+  /** How often the delivery workers look for due deliveries (new ones and retries coming due). */
+  webhookPollMs: number;
 }
 
 export const DEFAULT_DATABASE_URL = 'sqlite:./data/ecomgate.db';
@@ -65,6 +74,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     host,
     port,
     publicUrl,
+    publicUrlFromAddress: (overrides.publicUrl ?? env.ECOMGATE_PUBLIC_URL) === undefined,
     databaseUrl,
     masterKey: overrides.masterKey ?? (env.ECOMGATE_MASTER_KEY || undefined),
     adminToken: overrides.adminToken ?? (env.ECOMGATE_ADMIN_TOKEN || undefined),
@@ -81,5 +91,10 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     asyncConcurrency: overrides.asyncConcurrency ?? integer('ECOMGATE_ASYNC_CONCURRENCY', env.ECOMGATE_ASYNC_CONCURRENCY, 500),
     asyncLeaseMs: overrides.asyncLeaseMs ?? integer('ECOMGATE_ASYNC_LEASE_MS', env.ECOMGATE_ASYNC_LEASE_MS, acquirerTimeoutMs + 30_000),
     asyncPollMs: overrides.asyncPollMs ?? integer('ECOMGATE_ASYNC_POLL_MS', env.ECOMGATE_ASYNC_POLL_MS, 1000),
+    webhookTimeoutMs: overrides.webhookTimeoutMs ?? integer('ECOMGATE_WEBHOOK_TIMEOUT_MS', env.ECOMGATE_WEBHOOK_TIMEOUT_MS, 10_000),
+    webhookConcurrency: overrides.webhookConcurrency ?? integer('ECOMGATE_WEBHOOK_CONCURRENCY', env.ECOMGATE_WEBHOOK_CONCURRENCY, 256),
+    webhookHostConcurrency:
+      overrides.webhookHostConcurrency ?? integer('ECOMGATE_WEBHOOK_HOST_CONCURRENCY', env.ECOMGATE_WEBHOOK_HOST_CONCURRENCY, 8),
+    webhookPollMs: overrides.webhookPollMs ?? integer('ECOMGATE_WEBHOOK_POLL_MS', env.ECOMGATE_WEBHOOK_POLL_MS, 1000),
   };
 }

@@ -6,6 +6,7 @@ import { ApiError } from '../domain/errors.js';
 import { errorHandler } from './errors.js';
 import { adminRoutes } from './routes/admin.js';
 import { asyncRoutes } from './routes/async.js';
+import { pageRoutes } from './routes/pages.js';
 import { merchantRoutes } from './routes/merchant.js';
 import { operationsRoutes } from './routes/operations.js';
 import type { HttpServices } from './services.js';
@@ -14,6 +15,20 @@ import type { HttpServices } from './services.js';
 export const BODY_LIMIT = 64 * 1024;
 
 const WELL_FORMED_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Objects and arrays nested deeper than this in a request body are refused with 400. */
+export const MAX_BODY_DEPTH = 64;
+
+function nestedDeeperThan(value: unknown, max: number): boolean {
+  const pending: [unknown, number][] = [[value, 0]];
+  while (pending.length > 0) {
+    const [node, depth] = pending.pop()!;
+    if (typeof node !== 'object' || node === null) continue;
+    if (depth >= max) return true;
+    for (const child of Object.values(node)) pending.push([child, depth + 1]);
+  }
+  return false;
+}
 
 export async function buildServer(services: HttpServices, logger: Logger, readiness: () => Promise<boolean>): Promise<FastifyInstance> {
   const app = Fastify({
@@ -28,8 +43,16 @@ export async function buildServer(services: HttpServices, logger: Logger, readin
     },
     return503OnClosing: true,
     forceCloseConnections: false,
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1000 },
+    // Node caps the request line at 16 KB anyway; a longer cap lets the routes answer any uid or tracking id per spec.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 16 * 1024 },
+    // Malformed or over-long URLs are refused by the router before any hook: answer them with the API's body too.
+    frameworkErrors: (error, request, reply) => {
+      reply.header('x-request-id', request.id);
+      errorHandler(error, request, reply);
+    },
   });
+  // Only JSON bodies (spec §1): without this, Fastify's built-in text/plain parser lets a string through.
+  app.removeContentTypeParser('text/plain');
   // Field rules live in the request readers (the API's exact wording); schemas document, they do not reject.
   app.setValidatorCompiler(() => () => true);
   app.setErrorHandler(errorHandler);
@@ -40,6 +63,19 @@ export async function buildServer(services: HttpServices, logger: Logger, readin
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+  });
+  // Graceful shutdown: a keep-alive connection busy when close() began would otherwise stay open (and
+  // hold the process) for the whole keep-alive timeout after its answer; `Connection: close` ends it.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
+  // JSON nested deeper than any real request makes JSON.stringify (hashing, storage) overflow the stack.
+  app.addHook('preValidation', async (request) => {
+    if (nestedDeeperThan(request.body, MAX_BODY_DEPTH)) throw new ApiError(400, 'Request body is nested too deeply');
   });
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unknown';
@@ -57,6 +93,7 @@ export async function buildServer(services: HttpServices, logger: Logger, readin
   });
   await app.register(async (scope) => merchantRoutes(scope, services));
   await app.register(async (scope) => asyncRoutes(scope, services));
+  await app.register(async (scope) => pageRoutes(scope, services));
   await app.register(async (scope) => adminRoutes(scope, services));
   await app.register(async (scope) => operationsRoutes(scope, services, readiness));
   return app;

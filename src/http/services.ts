@@ -1,6 +1,7 @@
 import type { AsyncQueue } from '../async/queue.js';
 import type { ShopService } from '../operator/shops.js';
 import type { ProcessingContext } from '../processing/context.js';
+import type { DeliveryWorkers } from '../webhooks/workers.js';
 import type { Metrics } from './metrics.js';
 import type { RateLimiter } from './rateLimit.js';
 
@@ -12,4 +13,6 @@ export interface HttpServices {
   rateLimiter: RateLimiter;
   adminToken: string | undefined;
   asyncQueue: AsyncQueue;
+  /** Woken when a delivery is queued by hand (renotify, the operator's retry). */
+  webhooks: Pick<DeliveryWorkers, 'wake'>;
 }

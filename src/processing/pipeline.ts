@@ -7,12 +7,12 @@ import {
   adjustParent,
   insertLedgerEntry,
   insertTransaction,
-  insertWebhookDelivery,
   settleTransaction,
 } from '../store/transactions.js';
 import { linkIdempotencyKey } from '../store/idempotency.js';
 import type { Invocation, ProcessingContext } from './context.js';
-import { operationBlock, presentTransaction } from './present.js';
+import { queueNotification } from './notification.js';
+import { operationBlock } from './present.js';
 
 /**
  * The one pipeline every operation runs (DESIGN.md):
@@ -111,15 +111,19 @@ export async function execute(
  * Runs the call with a deadline. An unknown outcome (timeout, lost answer) is asked about once at once;
  * if still unknown the transaction waits in `pending` for the resolver.
  */
-async function callAcquirer(
+export async function callAcquirer(
   ctx: ProcessingContext,
   connector: AcquirerConnector,
   row: TransactionTable,
   call: (connector: AcquirerConnector) => Promise<AcquirerOutcome>,
 ): Promise<AcquirerOutcome | InquiryOutcome> {
   let timer: NodeJS.Timeout | undefined;
+  let timedOut = false;
   const deadline = new Promise<AcquirerOutcome>((resolve) => {
-    timer = setTimeout(() => resolve({ outcome: 'in_doubt', reason: 'Acquirer did not answer in time' }), ctx.acquirerTimeoutMs);
+    timer = setTimeout(() => {
+      timedOut = true;
+      resolve({ outcome: 'in_doubt', reason: 'Acquirer did not answer in time' });
+    }, ctx.acquirerTimeoutMs);
   });
   let outcome: AcquirerOutcome;
   try {
@@ -135,7 +139,10 @@ async function callAcquirer(
   }
   if (outcome.outcome !== 'in_doubt') return outcome;
   try {
-    return await connector.inquire(row.acquirer_ref, {});
+    const answer = await connector.inquire(row.acquirer_ref, {});
+    // Our call is still on its way after the deadline: "not found" now does not mean the bank never acts on
+    // it, so the transaction stays in doubt (pending) for the resolver rather than failing.
+    return timedOut && answer.outcome === 'not_found' ? outcome : answer;
   } catch {
     return outcome;
   }
@@ -253,7 +260,7 @@ export async function recordOutcome(
 }
 
 /** Everything a final status brings, inside the transaction that sets it. */
-async function writeFinalEffects(ctx: ProcessingContext, trx: Kysely<Database>, row: TransactionTable, reservation: number): Promise<void> {
+export async function writeFinalEffects(ctx: ProcessingContext, trx: Kysely<Database>, row: TransactionTable, reservation: number): Promise<void> {
   const successful = row.status === 'successful';
   const amount = Number(row.amount);
   if (row.parent_uid && reservation) {
@@ -268,20 +275,7 @@ async function writeFinalEffects(ctx: ProcessingContext, trx: Kysely<Database>, 
   if (successful && sign !== 0) {
     await insertLedgerEntry(trx, { shop_id: row.shop_id, transaction_uid: row.uid, currency: row.currency, amount: sign * amount, created_at: row.updated_at });
   }
-  if (row.notification_url) {
-    const transaction = presentTransaction(ctx, row);
-    if (row.type === 'chargeback' && row.parent_uid) {
-      const parent = await trx.selectFrom('transactions').selectAll().where('uid', '=', row.parent_uid).executeTakeFirstOrThrow();
-      transaction.parent_transaction = presentTransaction(ctx, parent as TransactionTable);
-    }
-    await insertWebhookDelivery(trx, {
-      shop_id: row.shop_id,
-      transaction_uid: row.uid,
-      url: row.notification_url,
-      payload: JSON.stringify({ transaction }),
-      created_at: row.updated_at,
-    });
-  }
+  if (row.notification_url) await queueNotification(ctx, trx, row, row.notification_url, row.updated_at);
 }
 
 /** The reservation a child holds on its parent, recomputed by the resolver after a crash. */

@@ -1,4 +1,5 @@
 import { type ColumnDefinitionBuilder, type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+import { deliveryHost } from './webhooks.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -176,6 +177,31 @@ const migrationsFor = (dialect: Dialect): Record<string, Migration> => {
       await db.schema.createIndex('async_tasks_key').unique().on('async_tasks').columns(['shop_id', 'idempotency_key']).execute();
     },
   },
+  '0003_webhook_attempts': {
+    async up(db: Kysely<any>) {
+      // SQLite adds one column per statement.
+      for (const column of ['host', 'lease_owner', 'lease_expires_at', 'delivered_at']) {
+        await db.schema.alterTable('webhook_deliveries').addColumn(column, 'text').execute();
+      }
+      // Deliveries queued before this migration get their host, or the per-host cap of the claim skips them.
+      const queued = await db.selectFrom('webhook_deliveries').select(['id', 'url']).execute();
+      for (const row of queued) {
+        await db.updateTable('webhook_deliveries').set({ host: deliveryHost(row.url) }).where('id', '=', row.id).execute();
+      }
+      await db.schema.createIndex('webhook_deliveries_transaction').on('webhook_deliveries').columns(['transaction_uid', 'id']).execute();
+      await db.schema
+        .createTable('webhook_attempts')
+        .addColumn('delivery_id', 'integer', (c) => c.notNull())
+        .addColumn('attempt', 'integer', (c) => c.notNull())
+        .addColumn('attempted_at', 'text', (c) => c.notNull())
+        .addColumn('status_code', 'integer')
+        .addColumn('latency_ms', 'integer', (c) => c.notNull())
+        .addColumn('error', 'text')
+        .addColumn('request_id', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('webhook_attempts_pk', ['delivery_id', 'attempt'])
+        .execute();
+    },
+  },
   };
 };
 
@@ -186,7 +212,13 @@ export async function migrateToLatest(db: Kysely<any>, dialect: Dialect): Promis
   const migrationTableSchema =
     dialect === 'postgres' ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema : undefined;
   const migrator = new Migrator({ db, provider, migrationTableSchema });
-  const { error, results } = await migrator.migrateToLatest();
-  if (error) throw error;
-  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  // Kysely's "does the table exist" check introspects every schema of the database: another installation's
+  // schema dropped during that query fails it with 3F000 ("schema ... does not exist"), before any lock or
+  // change of ours. Try again a few times.
+  for (let attempt = 1; ; attempt++) {
+    const { error, results } = await migrator.migrateToLatest();
+    if (error && (error as { code?: string }).code === '3F000' && attempt < 10) continue;
+    if (error) throw error;
+    return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  }
 }

@@ -111,11 +111,33 @@ export interface WebhookDeliveryTable {
   shop_id: number;
   transaction_uid: string;
   url: string;
+  /** The exact bytes (as UTF-8 text) every attempt sends and signs. */
   payload: string;
+  /** `pending` (due at next_attempt_at), `delivering` (leased), `delivered`, `dead` (retries used up). */
   state: string;
+  /** Attempts made so far (rows in webhook_attempts). */
   attempts: number;
   next_attempt_at: string;
   created_at: string;
+  /** `host[:port]` of the URL: the per-host cap of the delivery workers is applied in the claim query. */
+  host: string | null;
+  lease_owner: string | null;
+  lease_expires_at: string | null;
+  delivered_at: string | null;
+}
+
+/** One HTTP attempt of a webhook delivery: the operator's history (admin API). */
+export interface WebhookAttemptTable {
+  delivery_id: number;
+  /** 1-based, as sent in X-Webhook-Attempt. */
+  attempt: number;
+  attempted_at: string;
+  /** The receiver's HTTP status; null when it never answered (connection error, timeout). */
+  status_code: number | null;
+  latency_ms: number;
+  error: string | null;
+  /** The X-Request-Id the attempt carried, to match the receiver's logs. */
+  request_id: string;
 }
 
 export interface VaultSecretTable {
@@ -170,6 +192,7 @@ export interface Database {
   ledger_entries: LedgerEntryTable;
   idempotency_keys: IdempotencyKeyTable;
   webhook_deliveries: WebhookDeliveryTable;
+  webhook_attempts: WebhookAttemptTable;
   vault_secrets: VaultSecretTable;
   sandbox_operations: SandboxOperationTable;
   sandbox_accounts: SandboxAccountTable;

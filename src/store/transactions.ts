@@ -1,6 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { Store } from './db.js';
 import type { Database, TransactionTable } from './schema.js';
+import { deliveryHost } from './webhooks.js';
 
 /** Named queries on transactions. Locking differs per store; it is spelled out here and nowhere else. */
 
@@ -145,6 +146,30 @@ export async function insertWebhookDelivery(
 ): Promise<void> {
   await trx
     .insertInto('webhook_deliveries')
-    .values({ ...delivery, state: 'pending', attempts: 0, next_attempt_at: delivery.created_at })
+    .values({ ...delivery, host: deliveryHost(delivery.url), state: 'pending', attempts: 0, next_attempt_at: delivery.created_at })
     .execute();
+}
+
+/**
+ * Transactions waiting for the customer (`incomplete`) past their `expired_at`, or created before
+ * `createdBefore` when they were given none.
+ */
+export async function dueForExpiry(db: Kysely<Database>, now: string, createdBefore: string, limit: number): Promise<TransactionTable[]> {
+  return db
+    .selectFrom('transactions')
+    .selectAll()
+    .where('status', '=', 'incomplete')
+    .where((eb) =>
+      eb.or([
+        eb.and([eb('expired_at', 'is not', null), eb('expired_at', '<=', now)]),
+        eb.and([eb('expired_at', 'is', null), eb('created_at', '<=', createdBefore)]),
+      ]),
+    )
+    .limit(limit)
+    .execute();
+}
+
+/** A transaction by uid alone: for customer-facing pages, whose links carry no shop credentials. */
+export async function findTransactionByUid(db: Kysely<Database>, uid: string): Promise<TransactionTable | undefined> {
+  return db.selectFrom('transactions').selectAll().where('uid', '=', uid).executeTakeFirst();
 }

@@ -63,7 +63,17 @@ export interface TestGateway {
   get(path: string, options?: RequestOptions): Promise<HttpAnswer>;
   /** Counts rows of a table (for "nothing stored" checks). */
   count(table: string): Promise<number>;
-  close(): Promise<void>;
+  /** Where this gateway keeps its data; another gateway can open it again (a restart). */
+  database: GatewayDatabase;
+  /** Closes the app; with keepDatabase the data stays for a successor (which then owns its removal). */
+  close(options?: { keepDatabase?: boolean }): Promise<void>;
+}
+
+export interface GatewayDatabase {
+  databaseUrl: string;
+  schema?: string;
+  masterKey: string;
+  remove(): Promise<void>;
 }
 
 export interface StartOptions {
@@ -71,14 +81,25 @@ export interface StartOptions {
   asyncWorkers?: boolean;
   /** How the sandbox bank waits out its latency (a test can hold the bank until it says so). */
   sleep?: (ms: number) => Promise<void>;
+  /** Run the webhook delivery workers in the background (default: off; tests drain them by hand). */
+  webhookDelivery?: boolean;
+  /** Jitter of the webhook retry schedule, like Math.random (tests fix it). */
+  random?: () => number;
+  /** Restart: open the database of a gateway closed with keepDatabase, instead of a fresh one. */
+  reuse?: GatewayDatabase;
+  /** The clock to go on with (a restarted gateway keeps its predecessor's time). */
+  clock?: TestClock;
 }
 
 export async function startGateway(kind: StoreKind, overrides: Partial<Config> = {}, options: StartOptions = {}): Promise<TestGateway> {
-  const clock = new TestClock();
+  const clock = options.clock ?? new TestClock();
   let cleanup: () => Promise<void>;
   let databaseUrl: string;
   let schema: string | undefined;
-  if (kind === 'sqlite') {
+  const masterKey = options.reuse?.masterKey ?? randomBytes(32).toString('base64');
+  if (options.reuse) {
+    ({ databaseUrl, schema, remove: cleanup } = options.reuse);
+  } else if (kind === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'ecomgate-test-'));
     databaseUrl = `sqlite:${join(dir, 'ecomgate.db')}`;
     cleanup = async () => rmSync(dir, { recursive: true, force: true });
@@ -105,7 +126,7 @@ export async function startGateway(kind: StoreKind, overrides: Partial<Config> =
       host: '127.0.0.1',
       port: 0,
       databaseUrl,
-      masterKey: randomBytes(32).toString('base64'),
+      masterKey,
       adminToken: ADMIN_TOKEN,
       demoShops: true,
       logLevel: 'info',
@@ -113,7 +134,17 @@ export async function startGateway(kind: StoreKind, overrides: Partial<Config> =
       ...overrides,
     },
   );
-  const app = await createApp({ config, now: clock.now, logDestination, schema, backgroundWork: false, asyncWorkers: options.asyncWorkers ?? false, sleep: options.sleep });
+  const app = await createApp({
+    config,
+    now: clock.now,
+    logDestination,
+    schema,
+    backgroundWork: false,
+    asyncWorkers: options.asyncWorkers ?? false,
+    sleep: options.sleep,
+    webhookDelivery: options.webhookDelivery ?? false,
+    random: options.random,
+  });
   const address = await app.listen();
   const url = address;
 
@@ -124,7 +155,7 @@ export async function startGateway(kind: StoreKind, overrides: Partial<Config> =
     let payload: string | undefined = options.raw;
     if (payload === undefined && body !== undefined) payload = JSON.stringify(body);
     if (payload !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
-    const response = await fetch(url + path, { method, headers, body: payload });
+    const response = await fetch(url + path, { method, headers, body: payload, redirect: 'manual' });
     const text = await response.text();
     let parsed: unknown;
     try {
@@ -147,9 +178,10 @@ export async function startGateway(kind: StoreKind, overrides: Partial<Config> =
       const row = await app.store.db.selectFrom(table as never).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
       return Number((row as { n: number }).n);
     },
-    async close() {
+    database: { databaseUrl, schema, masterKey, remove: cleanup },
+    async close(closeOptions = {}) {
       await app.close();
-      await cleanup();
+      if (!closeOptions.keepDatabase) await cleanup();
     },
   };
 }

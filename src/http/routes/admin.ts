@@ -4,6 +4,7 @@ import { isPlainObject, RequestReader } from '../../domain/request.js';
 import type { RiskRules } from '../../domain/shop.js';
 import { shopView } from '../../operator/shops.js';
 import { chargeback } from '../../processing/chargeback.js';
+import { retryDelivery, transactionDeliveries } from '../../webhooks/history.js';
 import { authenticateOperator } from '../auth.js';
 import type { HttpServices } from '../services.js';
 
@@ -98,5 +99,18 @@ export async function adminRoutes(app: FastifyInstance, services: HttpServices) 
     const shop = await findShop(request.params.id);
     const response = await chargeback(services.ctx, { shop, body: request.body }, { byOperator: true });
     return reply.code(response.statusCode).send(response.body);
+  });
+
+  /** A transaction's webhook deliveries with every attempt (time, status code, latency, error). */
+  app.get<{ Params: { uid: string } }>('/admin/transactions/:uid/deliveries', async (request) =>
+    transactionDeliveries(services.ctx.store, request.params.uid),
+  );
+
+  /** Puts a dead delivery back in line, due now (the merchant fixed their endpoint). */
+  app.post<{ Params: { id: string } }>('/admin/deliveries/:id/retry', async (request) => {
+    const id = /^\d{1,15}$/.test(request.params.id) ? Number(request.params.id) : NaN;
+    const delivery = await retryDelivery(services.ctx.store, id, services.ctx.now());
+    services.webhooks.wake();
+    return delivery;
   });
 }

@@ -6,6 +6,7 @@ import type { ApiResponse } from '../../processing/context.js';
 import { idempotent } from '../../processing/idempotency.js';
 import { queryOperations, transactionOperations, type TransactionOperationName } from '../../processing/operations.js';
 import { saveCreditCard } from '../../processing/creditCards.js';
+import { renotify } from '../../processing/renotify.js';
 
 /** The documented body of each mutating operation. */
 export const operationSchemas: Record<TransactionOperationName, object> = {
@@ -56,6 +57,12 @@ export async function merchantRoutes(app: FastifyInstance, services: HttpService
   app.get<{ Params: { uid: string } }>('/transactions/:uid', async (request, reply) =>
     send(reply, await queryOperations.transaction(ctx, { shop: request.shop!, body: null, params: { uid: request.params.uid } })),
   );
+  app.post<{ Params: { uid: string } }>('/transactions/:uid/renotify', async (request, reply) => {
+    // The body, `{"request":{}}` or none, carries nothing.
+    const response = await renotify(ctx, request.shop!, request.params.uid);
+    services.webhooks.wake();
+    return reply.code(response.statusCode).send(response.body);
+  });
   app.get<{ Params: { id: string } }>('/v2/transactions/tracking_id/:id', async (request, reply) =>
     send(reply, await queryOperations.tracking_v2(ctx, { shop: request.shop!, body: null, params: { tracking_id: request.params.id } })),
   );

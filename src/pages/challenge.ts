@@ -1,0 +1,44 @@
+import type { TransactionTable } from '../store/schema.js';
+import { escapeHtml, formatAmount, maskedCard, page } from './html.js';
+
+/** The simulated issuer challenge of the sandbox (spec §6): pass or fail, no script needed. */
+export function challengePage(row: TransactionTable, merchant: string): string {
+  const card = row.credit_card ? JSON.parse(row.credit_card) : null;
+  return page(
+    '3-D Secure verification',
+    `<h1>Confirm your payment</h1>
+<p>Your bank asks you to confirm this ${escapeHtml(row.type === 'tokenization' ? 'card verification' : 'payment')}.</p>
+<dl>
+  <dt>Merchant</dt><dd>${escapeHtml(merchant)}</dd>
+  <dt>Amount</dt><dd>${escapeHtml(formatAmount(Number(row.amount), row.currency))}</dd>
+  <dt>Card</dt><dd>${escapeHtml(maskedCard(card))}</dd>
+  ${row.description ? `<dt>Description</dt><dd>${escapeHtml(row.description)}</dd>` : ''}
+</dl>
+<form method="post" action="/process/${escapeHtml(row.uid)}">
+  <p class="note">Sandbox issuer: choose the outcome of the authentication.</p>
+  <div class="actions">
+    <button type="submit" name="outcome" value="authenticate" class="pass">Authenticate</button>
+    <button type="submit" name="outcome" value="fail" class="fail">Fail</button>
+  </div>
+</form>`,
+  );
+}
+
+/** Shown when the transaction is no longer waiting for the customer, or has no return_url. */
+export function outcomePage(row: TransactionTable): string {
+  const headline = row.status === 'successful' ? 'Payment confirmed' : row.status === 'failed' ? 'Payment failed' : 'Nothing to confirm';
+  return page(
+    headline,
+    `<h1>${escapeHtml(headline)}</h1>
+<p>Status: <span class="status status-${escapeHtml(row.status)}">${escapeHtml(row.status)}</span></p>
+<dl>
+  <dt>Amount</dt><dd>${escapeHtml(formatAmount(Number(row.amount), row.currency))}</dd>
+  <dt>Reference</dt><dd>${escapeHtml(row.uid)}</dd>
+</dl>
+<p class="note">You can close this page.</p>`,
+  );
+}
+
+export function unknownTransactionPage(): string {
+  return page('Transaction not found', '<h1>Transaction not found</h1>\n<p>This link does not lead to a payment. Please return to the shop.</p>');
+}

@@ -1,0 +1,32 @@
+import type { Kysely } from 'kysely';
+import type { Database, TransactionTable } from '../store/schema.js';
+import { findTransaction, insertWebhookDelivery } from '../store/transactions.js';
+import type { ProcessingContext } from './context.js';
+import { presentTransaction } from './present.js';
+
+/**
+ * Queues the webhook of a transaction with a notification URL (spec §5): the outbox row carrying the
+ * exact bytes every attempt will send — the transaction's API object as it is now, and for a chargeback
+ * the disputed parent inside as `parent_transaction`. Called inside the transaction that records the
+ * status, so the notification exists if and only if the status does.
+ */
+export async function queueNotification(
+  ctx: Pick<ProcessingContext, 'publicUrl' | 'vault'>,
+  db: Kysely<Database>,
+  row: TransactionTable,
+  url: string,
+  queuedAt: string,
+): Promise<void> {
+  const transaction = presentTransaction(ctx, row);
+  if (row.type === 'chargeback' && row.parent_uid) {
+    const parent = await findTransaction(db, row.shop_id, row.parent_uid);
+    if (parent) transaction.parent_transaction = presentTransaction(ctx, parent);
+  }
+  await insertWebhookDelivery(db, {
+    shop_id: row.shop_id,
+    transaction_uid: row.uid,
+    url,
+    payload: JSON.stringify({ transaction }),
+    created_at: queuedAt,
+  });
+}

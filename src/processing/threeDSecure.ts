@@ -1,0 +1,64 @@
+import type { AcquirerCall, AcquirerOutcome } from '../acquirers/connector.js';
+import type { Shop } from '../domain/shop.js';
+import { declineMessage, type TransactionType } from '../domain/transaction.js';
+import type { TransactionTable } from '../store/schema.js';
+import { findTransactionByUid, settleTransaction } from '../store/transactions.js';
+import { findCard } from '../vault/cards.js';
+import type { ProcessingContext } from './context.js';
+import { callAcquirer, recordOutcome } from './pipeline.js';
+
+/**
+ * The end of a 3-D Secure challenge (spec §6). The page's submit first moves the transaction from
+ * `incomplete` to `processing` (one winner among double submits and the expiry sweeper), then either asks
+ * the acquirer for the authorization the challenge was guarding, or records the failed authentication
+ * without asking anyone. Transaction B writes the webhook as for any final status.
+ */
+export async function completeChallenge(
+  ctx: ProcessingContext,
+  shop: Shop,
+  row: TransactionTable,
+  passed: boolean,
+): Promise<TransactionTable> {
+  const now = ctx.now();
+  const claimed = await settleTransaction(ctx.store.db, row.uid, ['incomplete'], {
+    status: 'processing',
+    updated_at: now.toISOString(),
+    next_inquiry_at: new Date(now.getTime() + ctx.acquirerTimeoutMs + ctx.inquiryDelayMs).toISOString(),
+  });
+  if (!claimed) return (await findTransactionByUid(ctx.store.db, row.uid))!;
+
+  const challenge = row.three_d_secure ? (JSON.parse(row.three_d_secure) as Record<string, unknown>) : {};
+  if (!passed) {
+    const threeDSecure = { ...challenge, status: 'failed', message: 'Authentication failed', pa_status: 'N', eci: null, fail_reason: 'Customer failed the challenge' };
+    return recordOutcome(ctx, claimed, {
+      outcome: 'declined',
+      code: 'F.0301',
+      message: declineMessage(row.type as TransactionType),
+      friendlyMessage: '3-D Secure authentication failed',
+      bankCode: '',
+      refId: '',
+      gatewayId: 0,
+      threeDSecure,
+    }, 0);
+  }
+
+  const card = await findCard(ctx.store.db, shop.id, row.card_token ?? '');
+  if (!card) throw new Error(`3-D Secure: card of transaction ${row.uid} is gone`);
+  const call: AcquirerCall = {
+    reference: row.acquirer_ref,
+    shopId: shop.id,
+    amount: Number(row.amount),
+    currency: row.currency,
+    card: { number: ctx.vault.decrypt(card.pan_enc), holder: card.holder, expMonth: card.exp_month, expYear: card.exp_year },
+    // The customer has just authenticated: the acquirer gets the authorization itself.
+    threeDSecure: false,
+    billingAddress: row.billing_address ? JSON.parse(row.billing_address) : undefined,
+    settings: shop.acquirerSettings,
+  };
+  const outcome = await callAcquirer(ctx, ctx.acquirerFor(shop), claimed, (connector): Promise<AcquirerOutcome> =>
+    row.type === 'tokenization' ? connector.verify(call) : connector.authorize(call, row.type === 'payment'),
+  );
+  const authenticated = { ...challenge, status: 'successful', message: 'Authenticated', pa_status: 'Y', eci: '05', fail_reason: null };
+  const withAuthentication = outcome.outcome === 'approved' || outcome.outcome === 'declined' ? { ...outcome, threeDSecure: authenticated } : outcome;
+  return recordOutcome(ctx, claimed, withAuthentication, 0);
+}

@@ -1,0 +1,165 @@
+import { type Kysely, type RawBuilder, type Selectable, sql } from 'kysely';
+import type { Store } from './db.js';
+import type { Database, WebhookAttemptTable, WebhookDeliveryTable } from './schema.js';
+
+/** A delivery row as read back. */
+export type WebhookDelivery = Selectable<WebhookDeliveryTable>;
+
+/**
+ * The webhook outbox. Transaction B writes a `pending` delivery in the same commit as the final status
+ * (store/transactions.ts insertWebhookDelivery); the delivery workers claim due ones with a lease
+ * (`delivering`), and each attempt ends in one commit that records it and moves the delivery on:
+ * `delivered`, back to `pending` at its next retry time, or `dead` once the retries are used up.
+ */
+
+/** `host[:port]` of a notification URL, the unit of the per-host cap; '' for one that does not parse. */
+export function deliveryHost(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return '';
+  }
+}
+
+export interface DeliveryClaim {
+  owner: string;
+  now: string;
+  leaseUntil: string;
+  limit: number;
+  /** Deliveries in flight at most per host in this process. */
+  hostCap: number;
+  /** Deliveries this process has in flight now, by host. */
+  inFlightByHost: ReadonlyMap<string, number>;
+  /** Due deliveries looked at per claim; the per-host cap picks among them. */
+  window: number;
+}
+
+/**
+ * Claims due deliveries for `owner`: pending ones whose time has come, and delivering ones whose lease
+ * expired (their worker died). First attempts go before retries, so a backlog of retries to dead
+ * endpoints never delays a fresh notification; within each, the longest-waiting first.
+ *
+ * The per-host cap is applied here, not after the claim: hosts already at the cap in this process are
+ * left out of the scan, and `row_number() over (partition by host)` takes at most the room each host has
+ * left. A claimed delivery therefore never waits in memory behind a slow host while holding a slot, and
+ * a thousand deliveries to one dead endpoint cannot fill the window that other shops' deliveries need.
+ *
+ * PostgreSQL: the scan locks its rows `FOR UPDATE SKIP LOCKED`, so several processes claim side by side
+ * without waiting on or taking each other's rows (window functions cannot share a query level with FOR
+ * UPDATE, hence the two steps). SQLite: one writer, so the update is the claim.
+ */
+export async function claimDeliveries(store: Store, claim: DeliveryClaim): Promise<WebhookDelivery[]> {
+  const full: string[] = [];
+  const room: RawBuilder<unknown>[] = [];
+  for (const [host, busy] of claim.inFlightByHost) {
+    if (busy >= claim.hostCap) full.push(host);
+    else if (busy > 0) room.push(sql`when ${host} then ${sql.lit(claim.hostCap - busy)}`);
+  }
+  const skipFull = full.length ? sql`and host not in (${sql.join(full)})` : sql``;
+  const roomOf = room.length ? sql`case host ${sql.join(room, sql` `)} else ${sql.lit(claim.hostCap)} end` : sql.lit(claim.hostCap);
+  const lock = store.dialect === 'postgres' ? sql`for update skip locked` : sql``;
+  const result = await sql<WebhookDelivery>`
+    with due as (
+      select id, host, attempts, next_attempt_at
+        from webhook_deliveries
+       where ((state = 'pending' and next_attempt_at <= ${claim.now})
+              or (state = 'delivering' and lease_expires_at < ${claim.now}))
+             ${skipFull}
+       order by case when attempts = 0 then 0 else 1 end, next_attempt_at, id
+       limit ${claim.window}
+       ${lock}
+    ), ranked as (
+      select id, host, attempts, next_attempt_at,
+             row_number() over (partition by host order by case when attempts = 0 then 0 else 1 end, next_attempt_at, id) as place
+        from due
+    )
+    update webhook_deliveries
+       set state = 'delivering', lease_owner = ${claim.owner}, lease_expires_at = ${claim.leaseUntil}
+     where id in (
+       select id from ranked
+        where place <= ${roomOf}
+        order by case when attempts = 0 then 0 else 1 end, next_attempt_at, id
+        limit ${claim.limit})
+    returning *`.execute(store.db);
+  return result.rows;
+}
+
+export type AttemptOutcome =
+  | { state: 'delivered'; delivered_at: string }
+  | { state: 'pending'; next_attempt_at: string }
+  | { state: 'dead' };
+
+/**
+ * Records one attempt and moves its delivery on, in one commit. Only the lease holder may: a worker whose
+ * lease ran out (and whose delivery another took over) records nothing, so attempt numbers stay unique.
+ */
+export async function recordAttempt(db: Kysely<Database>, owner: string, attempt: WebhookAttemptTable, outcome: AttemptOutcome): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const moved = await trx
+      .updateTable('webhook_deliveries')
+      .set({ ...outcome, attempts: attempt.attempt, lease_owner: null, lease_expires_at: null })
+      .where('id', '=', attempt.delivery_id)
+      .where('state', '=', 'delivering')
+      .where('lease_owner', '=', owner)
+      .executeTakeFirst();
+    if (Number(moved.numUpdatedRows) !== 1) return false;
+    await trx.insertInto('webhook_attempts').values(attempt).execute();
+    return true;
+  });
+}
+
+/** Graceful shutdown: hands a delivery back at once instead of waiting for its lease to expire. */
+export async function releaseDelivery(db: Kysely<Database>, id: number, owner: string): Promise<void> {
+  await db
+    .updateTable('webhook_deliveries')
+    .set({ state: 'pending', lease_owner: null, lease_expires_at: null })
+    .where('id', '=', id)
+    .where('state', '=', 'delivering')
+    .where('lease_owner', '=', owner)
+    .execute();
+}
+
+/** The operator puts a dead delivery (or a pending one, sooner) back in line, due now. */
+export async function requeueDelivery(db: Kysely<Database>, id: number, now: string): Promise<WebhookDelivery | undefined> {
+  return db
+    .updateTable('webhook_deliveries')
+    .set({ state: 'pending', next_attempt_at: now })
+    .where('id', '=', id)
+    .where('state', 'in', ['dead', 'pending'])
+    .returningAll()
+    .executeTakeFirst();
+}
+
+export async function findDelivery(db: Kysely<Database>, id: number): Promise<WebhookDelivery | undefined> {
+  return db.selectFrom('webhook_deliveries').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** A transaction's deliveries, oldest first, each with its attempts; undefined for an unknown transaction. */
+export async function deliveriesOfTransaction(
+  db: Kysely<Database>,
+  uid: string,
+): Promise<{ delivery: WebhookDelivery; attempts: WebhookAttemptTable[] }[] | undefined> {
+  const transaction = await db.selectFrom('transactions').select('uid').where('uid', '=', uid).executeTakeFirst();
+  if (!transaction) return undefined;
+  const deliveries = await db.selectFrom('webhook_deliveries').selectAll().where('transaction_uid', '=', uid).orderBy('id').execute();
+  if (deliveries.length === 0) return [];
+  const attempts = await db
+    .selectFrom('webhook_attempts')
+    .selectAll()
+    .where('delivery_id', 'in', deliveries.map((d) => d.id))
+    .orderBy('delivery_id')
+    .orderBy('attempt')
+    .execute();
+  return deliveries.map((delivery) => ({ delivery, attempts: attempts.filter((a) => Number(a.delivery_id) === Number(delivery.id)) }));
+}
+
+/** Deliveries not yet delivered, by state (metrics). */
+export async function deliveryBacklog(db: Kysely<Database>): Promise<{ state: string; count: number }[]> {
+  const rows = await db
+    .selectFrom('webhook_deliveries')
+    .select((eb) => ['state', eb.fn.countAll<number>().as('count')])
+    .where('state', 'in', ['pending', 'delivering', 'dead'])
+    .groupBy('state')
+    .execute();
+  return rows.map((row) => ({ state: row.state, count: Number(row.count) }));
+}

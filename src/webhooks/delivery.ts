@@ -1,0 +1,74 @@
+import http from 'node:http';
+import https from 'node:https';
+
+/** What one HTTP attempt came to. `failure` is set when the receiver gave no HTTP answer at all. */
+export interface AttemptAnswer {
+  statusCode: number | null;
+  failure: 'timeout' | 'unreachable' | null;
+  error: string | null;
+  /** Until the answer's status line (or the failure). */
+  latencyMs: number;
+}
+
+/** An idle keep-alive connection is closed after this, before a receiver's own idle timeout (Node's is 5 s) can race us. */
+const IDLE_SOCKET_MS = 4_000;
+
+/**
+ * Sends one webhook attempt: POST of the exact body bytes, headers as given, no redirects followed (a 3xx
+ * is not an acknowledgement). Connections are kept alive per host, so a busy shop's deliveries do not
+ * pay a TCP/TLS handshake each. The deadline covers connecting, sending and the receiver's answer; the
+ * answer's body is drained and ignored, and cut off at the same deadline.
+ */
+export class WebhookTransport {
+  private readonly httpAgent = new http.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS });
+  private readonly httpsAgent = new https.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS });
+
+  constructor(private readonly timeoutMs: number) {}
+
+  post(url: string, body: Buffer, headers: Record<string, string>): Promise<AttemptAnswer> {
+    let target: URL;
+    try {
+      target = new URL(url);
+    } catch {
+      return Promise.resolve({ statusCode: null, failure: 'unreachable', error: 'notification URL does not parse', latencyMs: 0 });
+    }
+    if (target.protocol !== 'http:' && target.protocol !== 'https:') {
+      return Promise.resolve({ statusCode: null, failure: 'unreachable', error: `unsupported URL scheme ${target.protocol}`, latencyMs: 0 });
+    }
+    const started = performance.now();
+    return new Promise((resolve) => {
+      let settled = false;
+      const settle = (answer: Omit<AttemptAnswer, 'latencyMs'>) => {
+        if (settled) return;
+        settled = true;
+        resolve({ ...answer, latencyMs: Math.round(performance.now() - started) });
+      };
+      const client = target.protocol === 'https:' ? https : http;
+      const request = client.request(
+        target,
+        {
+          method: 'POST',
+          agent: target.protocol === 'https:' ? this.httpsAgent : this.httpAgent,
+          headers: { ...headers, 'content-length': String(body.length), 'user-agent': 'ecomgate-webhooks' },
+        },
+        (response) => {
+          settle({ statusCode: response.statusCode ?? null, failure: null, error: null });
+          response.resume();
+        },
+      );
+      const deadline = setTimeout(() => {
+        settle({ statusCode: null, failure: 'timeout', error: `no answer within ${this.timeoutMs} ms` });
+        request.destroy();
+      }, this.timeoutMs);
+      request.on('close', () => clearTimeout(deadline));
+      request.on('error', (err: NodeJS.ErrnoException) => settle({ statusCode: null, failure: 'unreachable', error: err.message.slice(0, 500) }));
+      request.end(body);
+    });
+  }
+
+  /** Closes the kept-alive connections (graceful stop). */
+  close(): void {
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
+  }
+}

@@ -1,0 +1,175 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Store } from '../store/db.js';
+import { type AttemptOutcome, claimDeliveries, recordAttempt, releaseDelivery, type WebhookDelivery } from '../store/webhooks.js';
+import type { Vault } from '../vault/vault.js';
+import { ClaimLoop } from '../workers/claimLoop.js';
+import { type AttemptAnswer, WebhookTransport } from './delivery.js';
+import type { WebhookMetrics } from './metrics.js';
+import { nextAttemptAt } from './schedule.js';
+import { contentSignature, ShopWebhookKeyring } from './signer.js';
+
+export interface DeliveryWorkerOptions {
+  store: Store;
+  vault: Vault;
+  now: () => Date;
+  /** Jitter of the retry schedule, like Math.random (tests fix it). */
+  random: () => number;
+  log: Logger;
+  metrics: WebhookMetrics;
+  /** Attempts in flight in this process. They wait on merchants' servers, not on cores. */
+  concurrency: number;
+  /** Attempts in flight per receiving host in this process, so one slow or dead host cannot take every slot. */
+  hostConcurrency: number;
+  /** A receiver that has not answered by then has failed the attempt. */
+  timeoutMs: number;
+  /** Fallback wake-up: deliveries written by transaction B and retries coming due are found by it. */
+  pollMs: number;
+}
+
+const CLAIM_BATCH = 100;
+/** Due deliveries a claim looks at; hosts at their cap are left out before this limit applies. */
+const CLAIM_WINDOW = 1000;
+/** A lease outlives the attempt's deadline by this, so a live worker never loses its delivery mid-attempt. */
+const LEASE_MARGIN_MS = 30_000;
+
+const resultOf = (answer: AttemptAnswer, delivered: boolean) => (delivered ? 'delivered' : (answer.failure ?? 'rejected'));
+
+/**
+ * The webhook delivery workers of one process: they deliver what the outbox holds, on the shared claim
+ * loop. Each attempt POSTs the stored payload bytes exactly, signed with the shop's key; its result and
+ * the delivery's next state are written in one commit, so a restart or a crash loses nothing (a delivery
+ * whose worker died is taken over when its lease expires, and sent again under the same attempt number).
+ */
+export class DeliveryWorkers {
+  readonly owner = `${process.pid}-${randomUUID().slice(0, 8)}`;
+  private readonly loop: ClaimLoop<WebhookDelivery>;
+  private readonly keyring: ShopWebhookKeyring;
+  private readonly transport: WebhookTransport;
+  private readonly inFlightByHost = new Map<string, number>();
+
+  constructor(private readonly options: DeliveryWorkerOptions) {
+    this.keyring = new ShopWebhookKeyring(options.store.db, options.vault, options.now);
+    this.transport = new WebhookTransport(options.timeoutMs);
+    this.loop = new ClaimLoop({
+      name: 'webhook deliveries',
+      claim: (limit) => this.claim(limit),
+      run: (delivery) => this.deliver(delivery),
+      concurrency: options.concurrency,
+      batch: CLAIM_BATCH,
+      pollMs: options.pollMs,
+      log: options.log,
+    });
+  }
+
+  start(): void {
+    this.loop.start();
+  }
+
+  /** A delivery was queued or re-queued in this process, or a slot freed. */
+  wake(): void {
+    this.loop.wake();
+  }
+
+  get busy(): number {
+    return this.loop.busy;
+  }
+
+  /** Graceful stop: claim nothing more; attempts in flight finish (each is bounded by the timeout). */
+  async stop(): Promise<void> {
+    await this.loop.stop();
+    this.transport.close();
+  }
+
+  /** Attempts every delivery due now, and waits for them (tests drive deliveries this way). */
+  drain(): Promise<void> {
+    return this.loop.drain();
+  }
+
+  private async claim(limit: number): Promise<WebhookDelivery[]> {
+    const { store, now, timeoutMs, hostConcurrency } = this.options;
+    const at = now();
+    const deliveries = await claimDeliveries(store, {
+      owner: this.owner,
+      now: at.toISOString(),
+      leaseUntil: new Date(at.getTime() + timeoutMs + LEASE_MARGIN_MS).toISOString(),
+      limit,
+      hostCap: hostConcurrency,
+      inFlightByHost: this.inFlightByHost,
+      window: CLAIM_WINDOW,
+    });
+    for (const delivery of deliveries) this.inFlightByHost.set(delivery.host ?? '', (this.inFlightByHost.get(delivery.host ?? '') ?? 0) + 1);
+    return deliveries;
+  }
+
+  private async deliver(delivery: WebhookDelivery): Promise<void> {
+    const host = delivery.host ?? '';
+    try {
+      await this.attempt(delivery);
+    } catch (err) {
+      // Store unreachable or similar: the delivery stays leased and is attempted again after its lease.
+      this.options.log.error({ err, delivery: delivery.id }, 'webhook attempt could not be recorded; it is retried after its lease');
+      if (this.loop.stopping) await releaseDelivery(this.options.store.db, delivery.id, this.owner).catch(() => {});
+    } finally {
+      const left = (this.inFlightByHost.get(host) ?? 1) - 1;
+      if (left > 0) this.inFlightByHost.set(host, left);
+      else this.inFlightByHost.delete(host);
+    }
+  }
+
+  private async attempt(delivery: WebhookDelivery): Promise<void> {
+    const { store, now, random, log, metrics } = this.options;
+    const attempt = delivery.attempts + 1;
+    const keys = await this.keyring.keysOf(Number(delivery.shop_id));
+    const attemptedAt = now();
+    const requestId = randomUUID();
+    let answer: AttemptAnswer;
+    if (!keys) {
+      answer = { statusCode: null, failure: 'unreachable', error: `shop ${delivery.shop_id} no longer exists`, latencyMs: 0 };
+    } else {
+      const body = Buffer.from(delivery.payload, 'utf8');
+      answer = await this.transport.post(delivery.url, body, {
+        'content-type': 'application/json',
+        authorization: keys.authorization,
+        'content-signature': contentSignature(body, keys.privateKey),
+        'x-webhook-id': String(delivery.id),
+        'x-webhook-attempt': String(attempt),
+        'x-request-id': requestId,
+      });
+    }
+    const delivered = answer.statusCode !== null && answer.statusCode >= 200 && answer.statusCode < 300;
+    const finishedAt = now();
+    const retryAt = delivered ? undefined : nextAttemptAt(attempt, finishedAt, random);
+    const outcome: AttemptOutcome = delivered
+      ? { state: 'delivered', delivered_at: finishedAt.toISOString() }
+      : retryAt
+        ? { state: 'pending', next_attempt_at: retryAt.toISOString() }
+        : { state: 'dead' };
+    const recorded = await recordAttempt(
+      store.db,
+      this.owner,
+      {
+        delivery_id: delivery.id,
+        attempt,
+        attempted_at: attemptedAt.toISOString(),
+        status_code: answer.statusCode,
+        latency_ms: answer.latencyMs,
+        error: answer.error,
+        request_id: requestId,
+      },
+      outcome,
+    );
+    const result = resultOf(answer, delivered);
+    metrics.attempts.inc({ result });
+    metrics.attemptLatency.observe({ result }, answer.latencyMs / 1000);
+    const context = { delivery: delivery.id, transaction: delivery.transaction_uid, attempt, status: answer.statusCode, error: answer.error, requestId };
+    if (!recorded) {
+      log.warn(context, 'webhook delivery was taken over before its attempt was recorded; the new owner attempts it again');
+      return;
+    }
+    if (outcome.state !== 'pending') metrics.deliveries.inc({ outcome: outcome.state });
+    if (outcome.state === 'delivered') log.info(context, 'webhook delivered');
+    else if (outcome.state === 'dead') log.warn(context, 'webhook attempt failed; retries used up, delivery is dead');
+    else log.info({ ...context, next: outcome.next_attempt_at }, 'webhook attempt failed; retry scheduled');
+  }
+}
