@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { randomUUID } from 'node:crypto';
+import { ApiError } from '../src/domain/errors.js';
+import { payment } from '../src/processing/payment.js';
 import { ADMIN_TOKEN, card, type Credentials, DEMO_3DS_SHOP, paymentRequest, startGateway, testStores, type TestGateway } from './support/gateway.js';
 
 /** Creates a shop through the operator API and answers its credentials. */
@@ -161,6 +163,24 @@ for (const store of testStores()) {
       const later = await gw.post('/transactions/payments', request, withKey(key));
       assert.equal(later.status, 200);
       assert.notEqual(later.body.transaction.uid, first.body.transaction.uid);
+    });
+
+    it('never lets an attempt whose claim was taken over create a transaction (fencing token)', async () => {
+      const key = `fenced-${randomUUID()}`;
+      const shop = (await gw.app.shops.find(361))!;
+      // The key is held by another attempt's claim (as after a takeover of a task whose lease ran out).
+      await gw.app.store.db
+        .insertInto('idempotency_keys')
+        .values({ shop_id: 361, key, body_hash: 'x', claim_token: 'current-attempt', transaction_uid: null, status_code: null, response: null, created_at: gw.clock.now().toISOString() })
+        .execute();
+      const before = await gw.count('transactions');
+      const stale = { shop, body: { request: paymentRequest() }, idempotencyKey: key, idempotencyClaim: 'stale-attempt' };
+      await assert.rejects(payment(gw.app.ctx, stale), (error: unknown) => error instanceof ApiError && error.statusCode === 409);
+      assert.equal(await gw.count('transactions'), before, 'transaction A rolled back');
+      const current = await payment(gw.app.ctx, { ...stale, idempotencyClaim: 'current-attempt' });
+      assert.equal((current.body as { transaction: { status: string } }).transaction.status, 'successful');
+      await assert.rejects(payment(gw.app.ctx, { ...stale, body: { request: paymentRequest() }, idempotencyClaim: 'current-attempt' }));
+      assert.equal(await gw.count('transactions'), before + 1, 'a key links one transaction only');
     });
   });
 }

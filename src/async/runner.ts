@@ -68,7 +68,7 @@ export async function runTask(
       const earlier = await resumeEarlierAttempt(ctx, shop, task.idempotency_key);
       if (earlier) return earlier;
     }
-    return await idempotent(ctx, { shop, body: request.body, idempotencyKey: task.idempotency_key }, operation);
+    return await idempotent(ctx, { shop, body: request.body, idempotencyKey: task.idempotency_key }, task.operation, operation);
   } catch (error) {
     if (error instanceof ApiError) return { statusCode: error.statusCode, body: error.body() };
     onFault(error);

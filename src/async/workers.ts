@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Shop } from '../domain/shop.js';
 import type { ProcessingContext } from '../processing/context.js';
-import { claimTasks, completeTask, releaseTask } from '../store/tasks.js';
+import { claimTasks, completeTask, releaseTask, renewTaskLease } from '../store/tasks.js';
 import type { AsyncTaskTable } from '../store/schema.js';
 import { ClaimLoop } from '../workers/claimLoop.js';
 import type { AsyncMetrics } from './metrics.js';
@@ -79,6 +79,12 @@ export class TaskWorkers {
   private async run(task: AsyncTaskTable): Promise<void> {
     const { ctx, log, metrics } = this.options;
     const started = performance.now();
+    // A live worker keeps its lease, so only a dead one's task is ever taken over.
+    const heartbeat = setInterval(() => {
+      const until = new Date(ctx.now().getTime() + this.options.leaseMs).toISOString();
+      renewTaskLease(ctx.store.db, task.id, this.owner, until).catch((err) => log.warn({ err, task: task.id }, 'renewing an async task lease failed'));
+    }, Math.max(50, Math.floor(this.options.leaseMs / 3)));
+    heartbeat.unref();
     try {
       const shop = await this.options.shopOf(Number(task.shop_id));
       if (!shop) throw new Error(`async task ${task.id}: shop ${task.shop_id} is gone`);
@@ -94,6 +100,8 @@ export class TaskWorkers {
       // Store unreachable or similar: leave the task to its lease; another attempt resumes it.
       log.error({ err, task: task.id }, 'async task could not be completed; it will be retried after its lease');
       if (this.loop.stopping) await releaseTask(ctx.store.db, task.id, this.owner).catch(() => {});
+    } finally {
+      clearInterval(heartbeat);
     }
   }
 }

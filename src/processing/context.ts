@@ -21,6 +21,8 @@ export interface Invocation {
   body: unknown;
   /** `RequestID` / `Idempotency-Key`: linked to the transaction inside transaction A. */
   idempotencyKey?: string;
+  /** The claim on that key this attempt holds (set by `idempotent`); transaction A links only under it. */
+  idempotencyClaim?: string;
   /** Path parameters of the query operations (`uid`, `tracking_id`). */
   params?: Record<string, string>;
 }

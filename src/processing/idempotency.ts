@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { ApiError, validationError } from '../domain/errors.js';
 import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey, takeOverIdempotencyKey } from '../store/idempotency.js';
 import { findTransaction } from '../store/transactions.js';
@@ -10,7 +10,7 @@ export const IDEMPOTENCY_RETENTION_MS = 24 * 3600_000;
 /** A claim with no transaction after this long belongs to a process that died before transaction A. */
 const ABANDONED_AFTER_MS = 60_000;
 
-/** The request a key stands for: the operation (by its function's name) and the body. */
+/** The request a key stands for: the operation (by its route name) and the body. */
 function requestHash(operation: string, body: unknown): string {
   return createHash('sha256').update(JSON.stringify([operation, body ?? null])).digest('hex');
 }
@@ -26,13 +26,15 @@ function stillRunning(): ApiError {
 export async function idempotent(
   ctx: ProcessingContext,
   invocation: Invocation,
+  operationName: string,
   operation: (ctx: ProcessingContext, invocation: Invocation) => Promise<ApiResponse>,
 ): Promise<ApiResponse> {
   const key = invocation.idempotencyKey;
   if (key === undefined) return operation(ctx, invocation);
   const { shop } = invocation;
   const now = ctx.now();
-  const claim = { shop_id: shop.id, key, body_hash: requestHash(operation.name, invocation.body), created_at: now.toISOString() };
+  const claimToken = randomUUID();
+  const claim = { shop_id: shop.id, key, body_hash: requestHash(operationName, invocation.body), claim_token: claimToken, created_at: now.toISOString() };
 
   const existing = await claimIdempotencyKey(ctx.store.db, claim);
   if (existing) {
@@ -54,20 +56,20 @@ export async function idempotent(
   }
 
   try {
-    const response = await operation(ctx, invocation);
+    const response = await operation(ctx, { ...invocation, idempotencyClaim: claimToken });
     // A transaction's repeat answers its current state (the key names it since transaction A); any other
     // answer (a card token of /credit_cards) is kept as it was sent.
     const producedTransaction = (response.body as { transaction?: unknown } | null)?.transaction !== undefined;
-    await completeIdempotencyKey(ctx.store.db, shop.id, key, response.statusCode, producedTransaction ? null : JSON.stringify(response.body));
+    await completeIdempotencyKey(ctx.store.db, shop.id, key, claimToken, response.statusCode, producedTransaction ? null : JSON.stringify(response.body));
     return response;
   } catch (error) {
     if (error instanceof ApiError && error.statusCode < 500) {
       // A refused request is answered the same way on every repeat.
-      await completeIdempotencyKey(ctx.store.db, shop.id, key, error.statusCode, JSON.stringify(error.body()));
+      await completeIdempotencyKey(ctx.store.db, shop.id, key, claimToken, error.statusCode, JSON.stringify(error.body()));
     } else {
       // A fault before transaction A leaves nothing behind: the key is free for a retry. After A, the key
       // names the transaction and a retry answers its state.
-      await releaseIdempotencyKey(ctx.store.db, shop.id, key).catch(() => {});
+      await releaseIdempotencyKey(ctx.store.db, shop.id, key, claimToken).catch(() => {});
     }
     throw error;
   }

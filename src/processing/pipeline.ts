@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import { ApiError } from '../domain/errors.js';
 import { AcquirerError, type AcquirerConnector, type AcquirerOutcome, type InquiryOutcome } from '../acquirers/connector.js';
 import { finalStatuses, ledgerSign, successMessage, type TransactionType } from '../domain/transaction.js';
 import type { Database, TransactionTable } from '../store/schema.js';
@@ -97,7 +98,10 @@ export async function execute(
     if (plan.row.parent_uid && plan.reservation) {
       await adjustParent(trx, plan.row.parent_uid, { reserved: plan.reservation }, plan.row.created_at);
     }
-    if (invocation.idempotencyKey) await linkIdempotencyKey(trx, invocation.shop.id, invocation.idempotencyKey, plan.row.uid);
+    if (invocation.idempotencyKey) {
+      const linked = await linkIdempotencyKey(trx, invocation.shop.id, invocation.idempotencyKey, invocation.idempotencyClaim ?? '', plan.row.uid);
+      if (!linked) throw new ApiError(409, 'A request with this RequestID is still being processed');
+    }
     if (finalStatuses.includes(plan.row.status as never)) await writeFinalEffects(ctx, trx, plan.row, plan.reservation ?? 0);
     return plan;
   });

@@ -6,7 +6,7 @@ import type { Database, IdempotencyKeyTable } from './schema.js';
 /** Claims a key; answers undefined when this call made the record, or the existing record. */
 export async function claimIdempotencyKey(
   db: Kysely<Database>,
-  record: { shop_id: number; key: string; body_hash: string; created_at: string },
+  record: { shop_id: number; key: string; body_hash: string; claim_token: string; created_at: string },
 ): Promise<IdempotencyKeyTable | undefined> {
   const inserted = await db
     .insertInto('idempotency_keys')
@@ -31,7 +31,7 @@ export async function claimIdempotencyKey(
 export async function takeOverIdempotencyKey(
   db: Kysely<Database>,
   previous: IdempotencyKeyTable,
-  record: { body_hash: string; created_at: string },
+  record: { body_hash: string; claim_token: string; created_at: string },
 ): Promise<boolean> {
   const result = await db
     .updateTable('idempotency_keys')
@@ -43,20 +43,34 @@ export async function takeOverIdempotencyKey(
   return Number(result.numUpdatedRows) === 1;
 }
 
-/** Inside transaction A: the key now names the transaction it created. */
-export async function linkIdempotencyKey(trx: Kysely<Database>, shopId: number, key: string, transactionUid: string): Promise<void> {
-  await trx
+/**
+ * Inside transaction A: the key now names the transaction it created. Only the attempt holding the
+ * current claim token links, and only once: answers false when the claim was lost (an attempt that
+ * outlived its lease and was taken over), and A must then roll back rather than create a second charge.
+ */
+export async function linkIdempotencyKey(
+  trx: Kysely<Database>,
+  shopId: number,
+  key: string,
+  claimToken: string,
+  transactionUid: string,
+): Promise<boolean> {
+  const result = await trx
     .updateTable('idempotency_keys')
     .set({ transaction_uid: transactionUid })
     .where('shop_id', '=', shopId)
     .where('key', '=', key)
-    .execute();
+    .where('claim_token', '=', claimToken)
+    .where('transaction_uid', 'is', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
 }
 
 export async function completeIdempotencyKey(
   db: Kysely<Database>,
   shopId: number,
   key: string,
+  claimToken: string,
   statusCode: number,
   response: string | null,
 ): Promise<void> {
@@ -65,14 +79,13 @@ export async function completeIdempotencyKey(
     .set({ status_code: statusCode, response })
     .where('shop_id', '=', shopId)
     .where('key', '=', key)
+    .where('claim_token', '=', claimToken)
     .execute();
 }
 
-export async function releaseIdempotencyKey(db: Kysely<Database>, shopId: number, key: string): Promise<void> {
-  await db
-    .deleteFrom('idempotency_keys')
-    .where('shop_id', '=', shopId)
-    .where('key', '=', key)
-    .where('transaction_uid', 'is', null)
-    .execute();
+/** Frees a key that names no transaction: the holder's own claim, or (no token) a dead attempt's. */
+export async function releaseIdempotencyKey(db: Kysely<Database>, shopId: number, key: string, claimToken?: string): Promise<void> {
+  let query = db.deleteFrom('idempotency_keys').where('shop_id', '=', shopId).where('key', '=', key).where('transaction_uid', 'is', null);
+  if (claimToken !== undefined) query = query.where('claim_token', '=', claimToken);
+  await query.execute();
 }

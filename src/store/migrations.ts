@@ -202,6 +202,12 @@ const migrationsFor = (dialect: Dialect): Record<string, Migration> => {
         .execute();
     },
   },
+  '0004_idempotency_claim_token': {
+    async up(db: Kysely<any>) {
+      // Fences a claim: only the attempt holding the current token may link a transaction to the key.
+      await db.schema.alterTable('idempotency_keys').addColumn('claim_token', 'text').execute();
+    },
+  },
   };
 };
 

@@ -100,6 +100,8 @@ export interface IdempotencyKeyTable {
   shop_id: number;
   key: string;
   body_hash: string;
+  /** Which attempt holds the key now; a stale attempt's transaction A cannot link to it. */
+  claim_token: string | null;
   transaction_uid: string | null;
   status_code: number | null;
   response: string | null;

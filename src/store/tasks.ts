@@ -64,6 +64,18 @@ export async function completeTask(
   return Number(updated.numUpdatedRows) === 1;
 }
 
+/** Extends the lease of a task this owner is still working on; false when the lease was lost. */
+export async function renewTaskLease(db: Kysely<Database>, id: string, owner: string, leaseUntil: string): Promise<boolean> {
+  const updated = await db
+    .updateTable('async_tasks')
+    .set({ lease_expires_at: leaseUntil })
+    .where('id', '=', id)
+    .where('state', '=', 'running')
+    .where('lease_owner', '=', owner)
+    .executeTakeFirst();
+  return Number(updated.numUpdatedRows) === 1;
+}
+
 /** Graceful shutdown: hands a task back to the queue at once instead of waiting for its lease to expire. */
 export async function releaseTask(db: Kysely<Database>, id: string, owner: string): Promise<void> {
   await db

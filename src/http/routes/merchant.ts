@@ -51,7 +51,7 @@ export async function merchantRoutes(app: FastifyInstance, services: HttpService
     const body = operationSchemas[name as TransactionOperationName];
     app.post(`/transactions/${name}`, { schema: { body, tags: ['transactions'] } }, async (request, reply) => {
       const invocation = { shop: request.shop!, body: request.body, idempotencyKey: idempotencyKeyOf(request) };
-      return send(reply, await idempotent(ctx, invocation, operation));
+      return send(reply, await idempotent(ctx, invocation, name, operation));
     });
   }
   app.get<{ Params: { uid: string } }>('/transactions/:uid', async (request, reply) =>
@@ -74,6 +74,6 @@ export async function merchantRoutes(app: FastifyInstance, services: HttpService
   );
   app.post('/credit_cards', { schema: { body: requestSchemas.creditCard } }, async (request, reply) => {
     const invocation = { shop: request.shop!, body: request.body, idempotencyKey: idempotencyKeyOf(request) };
-    return send(reply, await idempotent(ctx, invocation, saveCreditCard));
+    return send(reply, await idempotent(ctx, invocation, 'credit_cards', saveCreditCard));
   });
 }
