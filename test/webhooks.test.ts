@@ -127,6 +127,39 @@ for (const store of testStores()) {
       assert.deepEqual(endpoint.received[0].body, { transaction: result.body.transaction });
     });
 
+    it('notifies the end of a 3-D Secure challenge and an expiry, signed with the 3-D Secure shop key', async () => {
+      const shop362 = await gw.request('GET', `/admin/shops/${DEMO_3DS_SHOP.id}`, undefined, { auth: null, headers: admin });
+      const endpoint = await receiver();
+      const challenge = async () =>
+        (await gw.post('/transactions/payments', paymentRequest({ credit_card: card('4012000000003010'), notification_url: endpoint.url }), { auth: DEMO_3DS_SHOP })).body
+          .transaction as { uid: string; status: string };
+      const passed = await challenge();
+      const expiring = await challenge();
+      assert.equal(passed.status, 'incomplete');
+      await deliver();
+      assert.equal(endpoint.received.length, 0, 'nothing is final yet');
+      const submitted = await gw.request('POST', `/process/${passed.uid}`, undefined, {
+        auth: null,
+        raw: 'outcome=authenticate',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      });
+      assert.equal(submitted.status, 200);
+      gw.clock.advance(24 * 3600_000);
+      assert.ok((await gw.app.expireIncomplete()) >= 1);
+      await deliver();
+      const byUid = new Map(endpoint.received.map((w) => [w.body.transaction.uid, w]));
+      for (const [uid, status] of [
+        [passed.uid, 'successful'],
+        [expiring.uid, 'expired'],
+      ]) {
+        const webhook = byUid.get(uid);
+        assert.ok(webhook, `webhook for ${status}`);
+        assert.equal(webhook.body.transaction.status, status);
+        assert.equal(webhook.headers.authorization, 'Basic ' + Buffer.from(`${DEMO_3DS_SHOP.id}:${DEMO_3DS_SHOP.secret}`).toString('base64'));
+        assert.ok(signatureIsValid(webhook.raw, webhook.headers['content-signature'], shop362.body.public_key));
+      }
+    });
+
     it('queues nothing for a transaction without notification_url', async () => {
       const answer = await gw.post('/transactions/payments', paymentRequest({ notification_url: '' }));
       assert.equal(answer.status, 200);
