@@ -11,6 +11,8 @@ import type { Config } from './config.js';
 import { buildServer } from './http/server.js';
 import { Metrics } from './http/metrics.js';
 import { RateLimiter } from './http/rateLimit.js';
+import { DatabaseRateLimiter, RedisRateLimiter, type ShopRateLimiter } from './http/sharedRateLimit.js';
+import { registerInDoubtGauge } from './processing/inDoubt.js';
 import { createLogger } from './logger.js';
 import { demoShops, ShopService } from './operator/shops.js';
 import type { ProcessingContext } from './processing/context.js';
@@ -89,11 +91,16 @@ export async function openApp(store: Store, options: AppOptions, log: Logger) {
 export async function createApp(options: AppOptions): Promise<App> {
   const { config } = options;
   const log = createLogger(config.logLevel, options.logDestination);
+  const role = config.role;
+  if (role !== 'all' && parseStoreUrl(config.databaseUrl).dialect !== 'postgres') {
+    throw new Error(`--role ${role} needs PostgreSQL (ECOMGATE_DATABASE_URL=postgres://...): SQLite is served by one process with role all`);
+  }
   const store = await openStore({ url: config.databaseUrl, schema: options.schema });
   const { vault, shops, now } = await openApp(store, options, log);
   if (config.demoShops) {
     for (const demo of demoShops) {
-      if (!(await shops.find(demo.id))) await shops.create(demo);
+      // Several processes starting on one database at once: another may create it between find and create.
+      if (!(await shops.find(demo.id))) await shops.create(demo).catch(async (err) => { if (!(await shops.find(demo.id))) throw err; });
     }
     log.warn({ shops: demoShops.map((s) => s.id) }, 'demo shops 361 and 362 are enabled with their public credentials (ECOMGATE_DEMO_SHOPS=0 turns them off)');
   }
@@ -110,6 +117,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     acquirerFor: () => sandbox,
   };
   const metrics = new Metrics();
+  registerInDoubtGauge(metrics.registry, store, now, config.inDoubtDeadlineMs);
   const readiness = async () => {
     await sql`select 1`.execute(store.db);
     return true;
@@ -152,10 +160,21 @@ export async function createApp(options: AppOptions): Promise<App> {
     timeoutMs: config.webhookTimeoutMs,
     pollMs: config.webhookPollMs,
   });
+  // SQLite is one process: its in-memory bucket is exact and ~1000x cheaper. PostgreSQL may be several
+  // processes: the limit is counted where they all see it (Redis if configured, else the database).
+  let rateLimiter: ShopRateLimiter = new RateLimiter(config.rateLimit);
+  if (store.dialect === 'postgres' && config.rateLimit > 0 && role !== 'worker') {
+    rateLimiter = config.redisUrl
+      ? new RedisRateLimiter(config.rateLimit, config.redisUrl, options.schema ? `ecomgate:${options.schema}` : 'ecomgate', undefined, (err) =>
+          log.warn({ err }, 'shared rate limit unavailable (Redis); request let through'),
+        )
+      : DatabaseRateLimiter.overPostgres(config.rateLimit, parseStoreUrl(config.databaseUrl).target, options.schema);
+  }
   const server = await buildServer(
-    { ctx, shops, metrics, rateLimiter: new RateLimiter(config.rateLimit), adminToken: config.adminToken, asyncQueue, webhooks },
+    { ctx, shops, metrics, rateLimiter, adminToken: config.adminToken, asyncQueue, webhooks, inDoubtDeadlineMs: config.inDoubtDeadlineMs },
     log,
     readiness,
+    { merchantRoutes: role !== 'worker' },
   );
   if (!config.adminToken) log.info('admin API closed: set ECOMGATE_ADMIN_TOKEN to open /admin');
 
@@ -168,7 +187,11 @@ export async function createApp(options: AppOptions): Promise<App> {
   let resolving: Promise<unknown> = Promise.resolve();
   let sweeping: Promise<unknown> = Promise.resolve();
   let expiring: Promise<unknown> = Promise.resolve();
-  if (options.backgroundWork !== false) {
+  // --role api: HTTP only. Its submits still wake the other processes' workers (NOTIFY after commit).
+  const background = role !== 'api' && options.backgroundWork !== false;
+  const runAsyncWorkers = role !== 'api' && (options.asyncWorkers ?? options.backgroundWork !== false);
+  const runWebhookDelivery = role !== 'api' && (options.webhookDelivery ?? options.backgroundWork !== false);
+  if (background) {
     timers.push(
       setInterval(() => {
         resolving = runResolver().catch((err) => log.error({ err }, 'in-doubt resolver failed'));
@@ -182,11 +205,12 @@ export async function createApp(options: AppOptions): Promise<App> {
     );
     for (const timer of timers) timer.unref();
   }
-  if (options.asyncWorkers ?? options.backgroundWork !== false) {
+  if (runAsyncWorkers) {
     await notifier?.listen(() => workers.wake(), { schema: options.schema });
     workers.start();
   }
-  if (options.webhookDelivery ?? options.backgroundWork !== false) webhooks.start();
+  if (runWebhookDelivery) webhooks.start();
+  log.info({ role, asyncWorkers: runAsyncWorkers, webhookDelivery: runWebhookDelivery, resolver: background }, 'ecomgate role');
 
   return {
     config,
@@ -216,6 +240,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       await webhooks.stop();
       await Promise.all([resolving, sweeping, expiring]);
       await notifier?.close();
+      await rateLimiter.close?.();
       await store.close();
     },
   };

@@ -38,7 +38,16 @@ export interface Config {
   webhookHostConcurrency: number;
   /** How often the delivery workers look for due deliveries (new ones and retries coming due). */
   webhookPollMs: number;
+  /** What `serve` runs (ECOMGATE_ROLE / --role): all, api (HTTP only) or worker (background work only). */
+  role: Role;
+  /** Shared per-shop rate limit in Redis when set (ECOMGATE_REDIS_URL); else the database on PostgreSQL. */
+  redisUrl: string | undefined;
+  /** A transaction still pending/processing this long after its creation is flagged for the operator. */
+  inDoubtDeadlineMs: number;
 }
+
+export type Role = 'all' | 'api' | 'worker';
+export const ROLES: readonly Role[] = ['all', 'api', 'worker'];
 
 export const DEFAULT_DATABASE_URL = 'sqlite:./data/ecomgate.db';
 
@@ -61,6 +70,12 @@ function duration(name: string, value: string | undefined, fallbackMs: number): 
 function flag(value: string | undefined, fallback: boolean): boolean {
   if (value === undefined || value === '') return fallback;
   return !['0', 'false', 'no', 'off'].includes(value.toLowerCase());
+}
+
+function role(value: string | undefined): Role {
+  if (value === undefined || value === '') return 'all';
+  if (!ROLES.includes(value as Role)) throw new Error(`ECOMGATE_ROLE must be one of ${ROLES.join(', ')}, got "${value}"`);
+  return value as Role;
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
@@ -96,5 +111,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     webhookHostConcurrency:
       overrides.webhookHostConcurrency ?? integer('ECOMGATE_WEBHOOK_HOST_CONCURRENCY', env.ECOMGATE_WEBHOOK_HOST_CONCURRENCY, 8),
     webhookPollMs: overrides.webhookPollMs ?? integer('ECOMGATE_WEBHOOK_POLL_MS', env.ECOMGATE_WEBHOOK_POLL_MS, 1000),
+    role: overrides.role ?? role(env.ECOMGATE_ROLE),
+    redisUrl: overrides.redisUrl ?? (env.ECOMGATE_REDIS_URL || undefined),
+    inDoubtDeadlineMs: overrides.inDoubtDeadlineMs ?? duration('ECOMGATE_IN_DOUBT_DEADLINE', env.ECOMGATE_IN_DOUBT_DEADLINE, 24 * 3_600_000),
   };
 }

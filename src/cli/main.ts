@@ -1,10 +1,13 @@
 #!/usr/bin/env node
+import cluster from 'node:cluster';
 import { Command } from 'commander';
 import { createApp, openApp } from '../app.js';
 import { type Config, readConfig } from '../config.js';
 import { createLogger } from '../logger.js';
 import { shopView } from '../operator/shops.js';
-import { migrate, openStore } from '../store/db.js';
+import { migrate, openStore, parseStoreUrl } from '../store/db.js';
+import { runCluster } from './cluster.js';
+import { registerIntegratorCommands } from './integrator/index.js';
 
 /** ecomgate: the gateway server and the operator's commands. Configuration: ECOMGATE_* and these flags. */
 const program = new Command('ecomgate').description('Open-source card-processing gateway (eComCharge / beGateway API)');
@@ -43,8 +46,18 @@ const print = (value: unknown): void => {
 program
   .command('serve')
   .description('start the gateway (the default store is SQLite under ./data)')
-  .action(async () => {
-    const app = await createApp({ config: config() });
+  .option('--role <role>', 'all (default), api (HTTP only) or worker (async tasks, webhooks, resolver; health and metrics only) (ECOMGATE_ROLE)')
+  .option('--cluster <n>', 'fork n local processes of this role sharing the port; a dead one is restarted (PostgreSQL only)')
+  .action(async (options: { role?: string; cluster?: string }) => {
+    if (options.role) process.env.ECOMGATE_ROLE = options.role;
+    const cfg = config();
+    const processes = options.cluster === undefined ? 1 : Number(options.cluster);
+    if (!Number.isInteger(processes) || processes < 1) throw new Error(`--cluster must be a whole number of processes, got "${options.cluster}"`);
+    if (processes > 1 && cluster.isPrimary) {
+      if (parseStoreUrl(cfg.databaseUrl).dialect !== 'postgres') throw new Error('--cluster needs PostgreSQL (ECOMGATE_DATABASE_URL=postgres://...): SQLite is served by one process');
+      return runCluster(processes, createLogger(cfg.logLevel));
+    }
+    const app = await createApp({ config: cfg });
     await app.listen();
     let closing = false;
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -120,6 +133,9 @@ program
   .command('rotate')
   .description('re-encrypt every sealed value under the first key of ECOMGATE_MASTER_KEY')
   .action(async () => withOperator(async ({ vault, store }) => print({ rotated: await vault.rotate(store), key_id: vault.currentKeyId })));
+
+// The integrator's commands (pay, authorize, capture, void, refund, payout, tx, balance, listen): a client of a gateway over HTTP.
+registerIntegratorCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`ecomgate: ${error instanceof Error ? error.message : String(error)}\n`);

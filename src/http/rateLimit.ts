@@ -2,7 +2,8 @@ import { ApiError } from '../domain/errors.js';
 
 /**
  * Per-shop request rate (ECOMGATE_RATE_LIMIT requests per second): a token bucket per shop in this
- * process. Several processes each apply it; moving the buckets to a shared store is the scale-out issue's.
+ * process. Used on SQLite (one process); on PostgreSQL the limit is shared by every process
+ * (sharedRateLimit.ts, docs/scale-out.md).
  */
 export class RateLimiter {
   private readonly buckets = new Map<number, { tokens: number; at: number }>();

@@ -30,7 +30,13 @@ function nestedDeeperThan(value: unknown, max: number): boolean {
   return false;
 }
 
-export async function buildServer(services: HttpServices, logger: Logger, readiness: () => Promise<boolean>): Promise<FastifyInstance> {
+export async function buildServer(
+  services: HttpServices,
+  logger: Logger,
+  readiness: () => Promise<boolean>,
+  /** `--role worker` serves /healthz, /readyz and /metrics only (no merchant, page or admin routes). */
+  options: { merchantRoutes?: boolean } = {},
+): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as unknown as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT,
@@ -49,6 +55,25 @@ export async function buildServer(services: HttpServices, logger: Logger, readin
     frameworkErrors: (error, request, reply) => {
       reply.header('x-request-id', request.id);
       errorHandler(error, request, reply);
+    },
+    // Errors Node's HTTP parser meets before any route (headers over 16 KB: 431, garbage: 400, slow: 408)
+    // get the API's error body with its `response` mirror too (spec §2.3), not Fastify's own.
+    clientErrorHandler(error: NodeJS.ErrnoException, socket) {
+      if (error.code === 'ECONNRESET' || socket.destroyed) return;
+      const [status, message] =
+        error.code === 'HPE_HEADER_OVERFLOW'
+          ? [431, 'Request headers are too large']
+          : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+            ? [408, 'Request timed out']
+            : [400, 'Bad request'];
+      const body = JSON.stringify(new ApiError(status, message).body());
+      if (socket.writable) {
+        socket.write(
+          `HTTP/1.1 ${status} ${message}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+            `X-Request-Id: ${randomUUID()}\r\nConnection: close\r\n\r\n${body}`,
+        );
+      }
+      socket.destroy(error);
     },
   });
   // Only JSON bodies (spec §1): without this, Fastify's built-in text/plain parser lets a string through.
@@ -91,10 +116,12 @@ export async function buildServer(services: HttpServices, logger: Logger, readin
       security: [{ basic: [] }],
     },
   });
-  await app.register(async (scope) => merchantRoutes(scope, services));
-  await app.register(async (scope) => asyncRoutes(scope, services));
-  await app.register(async (scope) => pageRoutes(scope, services));
-  await app.register(async (scope) => adminRoutes(scope, services));
+  if (options.merchantRoutes !== false) {
+    await app.register(async (scope) => merchantRoutes(scope, services));
+    await app.register(async (scope) => asyncRoutes(scope, services));
+    await app.register(async (scope) => pageRoutes(scope, services));
+    await app.register(async (scope) => adminRoutes(scope, services));
+  }
   await app.register(async (scope) => operationsRoutes(scope, services, readiness));
   return app;
 }

@@ -208,6 +208,18 @@ const migrationsFor = (dialect: Dialect): Record<string, Migration> => {
       await db.schema.alterTable('idempotency_keys').addColumn('claim_token', 'text').execute();
     },
   },
+  '0005_rate_limits': {
+    async up(db: Kysely<any>) {
+      // The shared per-shop request counter (one row per shop and one-second window; see docs/scale-out.md).
+      await db.schema
+        .createTable('rate_limits')
+        .addColumn('shop_id', 'bigint', (c) => c.notNull())
+        .addColumn('window_start', 'bigint', (c) => c.notNull())
+        .addColumn('count', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('rate_limits_pk', ['shop_id', 'window_start'])
+        .execute();
+    },
+  },
   };
 };
 

@@ -4,6 +4,7 @@ import { isPlainObject, RequestReader } from '../../domain/request.js';
 import type { RiskRules } from '../../domain/shop.js';
 import { shopView } from '../../operator/shops.js';
 import { chargeback } from '../../processing/chargeback.js';
+import { listInDoubt } from '../../processing/inDoubt.js';
 import { retryDelivery, transactionDeliveries } from '../../webhooks/history.js';
 import { authenticateOperator } from '../auth.js';
 import type { HttpServices } from '../services.js';
@@ -105,6 +106,13 @@ export async function adminRoutes(app: FastifyInstance, services: HttpServices) 
   app.get<{ Params: { uid: string } }>('/admin/transactions/:uid/deliveries', async (request) =>
     transactionDeliveries(services.ctx.store, request.params.uid),
   );
+
+  /** Unknown outcomes past ECOMGATE_IN_DOUBT_DEADLINE, oldest first: the operator settles them with the bank. */
+  app.get('/admin/in-doubt', async () => {
+    const deadlineMs = services.inDoubtDeadlineMs ?? 24 * 3_600_000;
+    const transactions = await listInDoubt(services.ctx.store, services.ctx.now(), deadlineMs);
+    return { deadline_seconds: Math.round(deadlineMs / 1000), transactions };
+  });
 
   /** Puts a dead delivery back in line, due now (the merchant fixed their endpoint). */
   app.post<{ Params: { id: string } }>('/admin/deliveries/:id/retry', async (request) => {

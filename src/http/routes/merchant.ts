@@ -32,7 +32,7 @@ export function idempotencyKeyOf(request: FastifyRequest): string | undefined {
 export function requireShop(app: FastifyInstance, services: HttpServices) {
   app.addHook('onRequest', async (request) => {
     const shop = await authenticateShop(services.shops, request);
-    services.rateLimiter.take(shop.id);
+    await services.rateLimiter.take(shop.id);
     request.shop = shop;
   });
 }

@@ -1,0 +1,139 @@
+import pg from 'pg';
+import { Redis } from 'ioredis';
+import { sql, type Kysely } from 'kysely';
+import { ApiError } from '../domain/errors.js';
+
+/**
+ * The per-shop request limit (ECOMGATE_RATE_LIMIT requests per second) as every merchant route applies it.
+ * `take` throws the API's 429 (with `Retry-After`) when the shop is over its limit. The in-memory token
+ * bucket (rateLimit.ts) is synchronous; the shared ones below answer a promise.
+ */
+export interface ShopRateLimiter {
+  take(shopId: number): void | Promise<void>;
+  close?(): Promise<void>;
+}
+
+export function rateLimitExceeded(retryAfterSeconds: number): ApiError {
+  return new ApiError(429, 'Rate limit exceeded', undefined, { 'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))) });
+}
+
+/** How long counter windows are kept before a take deletes them (seconds), and how often that runs. */
+const KEEP_WINDOWS_S = 10;
+const CLEANUP_EVERY_MS = 10_000;
+
+/**
+ * A fixed one-second window per shop, shared by every process on one database: one upsert per request on
+ * `rate_limits(shop_id, window_start, count)` answers the count so far. At a window's edge a shop can get
+ * up to twice its limit within one second (the end of one window and the start of the next), never more
+ * per window, however many processes serve it.
+ */
+export class DatabaseRateLimiter implements ShopRateLimiter {
+  private lastCleanup = 0;
+
+  constructor(
+    private readonly perSecond: number,
+    private readonly upsert: (shopId: number, windowStart: number) => Promise<number>,
+    private readonly cleanup: (before: number) => Promise<unknown>,
+    private readonly now: () => number = () => Date.now(),
+    private readonly onClose: () => Promise<void> = async () => {},
+  ) {}
+
+  /** Through the store's own Kysely instance (SQLite or PostgreSQL). */
+  static overKysely(perSecond: number, db: Kysely<any>, now?: () => number): DatabaseRateLimiter {
+    return new DatabaseRateLimiter(
+      perSecond,
+      async (shopId, windowStart) => {
+        const { rows } = await sql<{ count: number | string }>`
+          insert into rate_limits (shop_id, window_start, count) values (${shopId}, ${windowStart}, 1)
+          on conflict (shop_id, window_start) do update set count = rate_limits.count + 1
+          returning count`.execute(db);
+        return Number(rows[0]!.count);
+      },
+      (before) => sql`delete from rate_limits where window_start < ${before}`.execute(db),
+      now,
+    );
+  }
+
+  /**
+   * PostgreSQL through a small pool of its own with `synchronous_commit=off`: a counter lost in a crash
+   * costs nothing, so the request does not wait for a WAL flush (money-moving commits still do).
+   */
+  static overPostgres(perSecond: number, connectionString: string, schema?: string, now?: () => number): DatabaseRateLimiter {
+    // A search_path given in the URL (?options=...) is kept: the setting goes in per connection instead.
+    const pool = new pg.Pool({ connectionString, max: 4, ...(schema ? { options: `-c search_path=${schema}` } : {}) });
+    pool.on('error', () => {});
+    pool.on('connect', (client) => {
+      client.query('set synchronous_commit to off').catch(() => {});
+    });
+    return new DatabaseRateLimiter(
+      perSecond,
+      async (shopId, windowStart) => {
+        const { rows } = await pool.query<{ count: string }>(
+          `insert into rate_limits (shop_id, window_start, count) values ($1, $2, 1)
+           on conflict (shop_id, window_start) do update set count = rate_limits.count + 1
+           returning count`,
+          [shopId, windowStart],
+        );
+        return Number(rows[0]!.count);
+      },
+      (before) => pool.query('delete from rate_limits where window_start < $1', [before]),
+      now,
+      () => pool.end(),
+    );
+  }
+
+  async take(shopId: number): Promise<void> {
+    if (this.perSecond <= 0) return;
+    const nowMs = this.now();
+    const windowStart = Math.floor(nowMs / 1000);
+    if (nowMs - this.lastCleanup >= CLEANUP_EVERY_MS) {
+      this.lastCleanup = nowMs;
+      this.cleanup(windowStart - KEEP_WINDOWS_S).catch(() => {});
+    }
+    const count = await this.upsert(shopId, windowStart);
+    if (count > this.perSecond) throw rateLimitExceeded(((windowStart + 1) * 1000 - nowMs) / 1000);
+  }
+
+  async close(): Promise<void> {
+    await this.onClose();
+  }
+}
+
+/** The same fixed window in Redis: INCR + EXPIRE of `<prefix>:rl:<shop>:<second>` in one round trip. */
+export class RedisRateLimiter implements ShopRateLimiter {
+  readonly redis: Redis;
+
+  constructor(
+    private readonly perSecond: number,
+    url: string,
+    private readonly prefix = 'ecomgate',
+    private readonly now: () => number = () => Date.now(),
+    private readonly onError: (error: unknown) => void = () => {},
+  ) {
+    this.redis = new Redis(url, { maxRetriesPerRequest: 2, enableAutoPipelining: true });
+    this.redis.on('error', () => {});
+  }
+
+  async take(shopId: number): Promise<void> {
+    if (this.perSecond <= 0) return;
+    const nowMs = this.now();
+    const windowStart = Math.floor(nowMs / 1000);
+    const key = `${this.prefix}:rl:${shopId}:${windowStart}`;
+    let count: unknown;
+    try {
+      const results = await this.redis.multi().incr(key).expire(key, 2).exec();
+      const [error, value] = results?.[0] ?? [new Error('redis transaction aborted'), 0];
+      if (error) throw error;
+      count = value;
+    } catch (error) {
+      // Redis unreachable: let the request through (fail open) rather than turn a limiter fault into 500s.
+      this.onError(error);
+      return;
+    }
+    if (Number(count) > this.perSecond) throw rateLimitExceeded(((windowStart + 1) * 1000 - nowMs) / 1000);
+  }
+
+  async close(): Promise<void> {
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}

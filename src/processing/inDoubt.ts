@@ -1,0 +1,74 @@
+import { Gauge, type Registry } from 'prom-client';
+import type { Store } from '../store/db.js';
+
+/**
+ * Unknown outcomes the resolver has not settled by the deadline (ECOMGATE_IN_DOUBT_DEADLINE, default 24 h
+ * after creation) are flagged for the operator: listed at GET /admin/in-doubt and counted by the gauge
+ * ecomgate_in_doubt_transactions{flagged="true"}. The resolver keeps inquiring them (back-off capped at
+ * ECOMGATE_INQUIRY_MAX_DELAY_MS); flagging changes nothing in the row.
+ */
+const IN_DOUBT = ['pending', 'processing'];
+
+export interface InDoubtEntry {
+  uid: string;
+  shop_id: number;
+  type: string;
+  status: string;
+  amount: number;
+  currency: string;
+  tracking_id: string | null;
+  created_at: string;
+  updated_at: string;
+  inquiry_attempts: number;
+  next_inquiry_at: string | null;
+  flagged_since: string;
+}
+
+const cutoff = (now: Date, deadlineMs: number) => new Date(now.getTime() - deadlineMs).toISOString();
+
+export async function listInDoubt(store: Store, now: Date, deadlineMs: number, limit = 1000): Promise<InDoubtEntry[]> {
+  const rows = await store.db
+    .selectFrom('transactions')
+    .select(['uid', 'shop_id', 'type', 'status', 'amount', 'currency', 'tracking_id', 'created_at', 'updated_at', 'inquiry_attempts', 'next_inquiry_at'])
+    .where('status', 'in', IN_DOUBT)
+    .where('created_at', '<=', cutoff(now, deadlineMs))
+    .orderBy('created_at')
+    .limit(limit)
+    .execute();
+  return rows.map((row) => ({
+    ...row,
+    shop_id: Number(row.shop_id),
+    amount: Number(row.amount),
+    inquiry_attempts: Number(row.inquiry_attempts),
+    flagged_since: new Date(Date.parse(row.created_at) + deadlineMs).toISOString(),
+  }));
+}
+
+export async function countInDoubt(store: Store, now: Date, deadlineMs: number): Promise<{ flagged: number; unflagged: number }> {
+  const row = await store.db
+    .selectFrom('transactions')
+    .select((eb) => [
+      eb.fn.countAll<number>().as('total'),
+      eb.fn.sum<number>(eb.case().when('created_at', '<=', cutoff(now, deadlineMs)).then(1).else(0).end()).as('flagged'),
+    ])
+    .where('status', 'in', IN_DOUBT)
+    .executeTakeFirstOrThrow();
+  const total = Number(row.total ?? 0);
+  const flagged = Number(row.flagged ?? 0);
+  return { flagged, unflagged: total - flagged };
+}
+
+/** ecomgate_in_doubt_transactions{flagged}: read from the database at each scrape (same in every process). */
+export function registerInDoubtGauge(registry: Registry, store: Store, now: () => Date, deadlineMs: number): Gauge {
+  return new Gauge({
+    name: 'ecomgate_in_doubt_transactions',
+    help: 'Transactions whose acquirer outcome is still unknown (pending/processing); flagged="true" once past ECOMGATE_IN_DOUBT_DEADLINE',
+    labelNames: ['flagged'] as const,
+    registers: [registry],
+    async collect() {
+      const { flagged, unflagged } = await countInDoubt(store, now(), deadlineMs);
+      this.set({ flagged: 'true' }, flagged);
+      this.set({ flagged: 'false' }, unflagged);
+    },
+  });
+}

@@ -1,0 +1,332 @@
+/**
+ * Scale-out (docs/scale-out.md): `serve --role api|worker` and `--cluster N` as real processes on one
+ * PostgreSQL schema, the per-shop rate limit shared by two processes, and the in-doubt deadline flag.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import {
+  ADMIN_TOKEN,
+  DEMO_SHOP,
+  POSTGRES_URL,
+  card,
+  paymentRequest,
+  startGateway,
+  testStores,
+  type Credentials,
+  type TestGateway,
+} from './support/gateway.js';
+
+const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+
+async function pgQuery(text: string, params: unknown[] = []): Promise<pg.QueryResult> {
+  const client = new pg.Client({ connectionString: POSTGRES_URL });
+  await client.connect();
+  try {
+    return await client.query(text, params);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A fresh schema; child processes reach it through the URL's search_path. */
+async function freshSchema(): Promise<{ schema: string; url: string; drop(): Promise<void> }> {
+  const schema = `roles_${randomBytes(6).toString('hex')}`;
+  await pgQuery(`create schema ${schema}`);
+  const separator = POSTGRES_URL.includes('?') ? '&' : '?';
+  return {
+    schema,
+    url: `${POSTGRES_URL}${separator}options=${encodeURIComponent(`-c search_path=${schema}`)}`,
+    drop: async () => void (await pgQuery(`drop schema if exists ${schema} cascade`)),
+  };
+}
+
+interface Serve {
+  proc: ChildProcess;
+  /** Every JSON log line so far (stdout), parsed. */
+  lines: any[];
+  stderr: () => string;
+  /** Resolves with the first log line (from now on or already seen) matching. */
+  waitFor(match: (line: any) => boolean, count?: number): Promise<any[]>;
+  exited: Promise<number | null>;
+}
+
+function serve(databaseUrl: string, masterKey: string, args: string[], env: Record<string, string> = {}): Serve {
+  const base: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('ECOMGATE_')));
+  const proc = spawn(process.execPath, [MAIN, 'serve', ...args], {
+    env: {
+      ...base,
+      ECOMGATE_HOST: '127.0.0.1',
+      ECOMGATE_PORT: '0',
+      ECOMGATE_DATABASE_URL: databaseUrl,
+      ECOMGATE_MASTER_KEY: masterKey,
+      ECOMGATE_ADMIN_TOKEN: ADMIN_TOKEN,
+      ECOMGATE_DEMO_SHOPS: '1',
+      ECOMGATE_RATE_LIMIT: '0',
+      ECOMGATE_LOG_LEVEL: 'info',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: any[] = [];
+  const waiters: { match: (line: any) => boolean; count: number; resolve: (found: any[]) => void }[] = [];
+  let stderr = '';
+  let buffer = '';
+  const check = () => {
+    for (const waiter of [...waiters]) {
+      const found = lines.filter(waiter.match);
+      if (found.length >= waiter.count) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve(found);
+      }
+    }
+  };
+  proc.stdout!.on('data', (chunk) => {
+    buffer += chunk;
+    let newline: number;
+    while ((newline = buffer.indexOf('\n')) >= 0) {
+      const text = buffer.slice(0, newline);
+      buffer = buffer.slice(newline + 1);
+      try {
+        lines.push(JSON.parse(text));
+      } catch {
+        lines.push({ text });
+      }
+    }
+    check();
+  });
+  proc.stderr!.on('data', (chunk) => (stderr += chunk));
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  return {
+    proc,
+    lines,
+    stderr: () => stderr,
+    exited,
+    waitFor(match, count = 1) {
+      return new Promise((resolve, reject) => {
+        waiters.push({ match, count, resolve });
+        check();
+        exited.then((code) => reject(new Error(`ecomgate exited (${code}) while waiting:\n${stderr}\n${lines.map((l) => JSON.stringify(l)).join('\n')}`)));
+      });
+    },
+  };
+}
+
+const listening = (line: any) => line.msg === 'ecomgate listening';
+
+async function call(base: string, method: string, path: string, body?: unknown, auth: Credentials | null = DEMO_SHOP) {
+  const headers: Record<string, string> = {};
+  if (auth) headers.authorization = 'Basic ' + Buffer.from(`${auth.id}:${auth.secret}`).toString('base64');
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const response = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
+}
+
+async function stop(server: Serve): Promise<number | null> {
+  if (server.proc.exitCode === null && server.proc.signalCode === null) server.proc.kill('SIGTERM');
+  return server.exited;
+}
+
+describe('serve --role api / --role worker on one PostgreSQL', () => {
+  const key = randomBytes(32).toString('base64');
+  let db: Awaited<ReturnType<typeof freshSchema>>;
+  let api: Serve;
+  let worker: Serve;
+  let apiUrl: string;
+  let workerUrl: string;
+  before(async () => {
+    db = await freshSchema();
+    // The worker's fallback poll is an hour: only the api process's NOTIFY can wake it in this test.
+    worker = serve(db.url, key, ['--role', 'worker'], { ECOMGATE_ASYNC_POLL_MS: '3600000' });
+    workerUrl = (await worker.waitFor(listening))[0].address;
+    api = serve(db.url, key, [], { ECOMGATE_ROLE: 'api' });
+    apiUrl = (await api.waitFor(listening))[0].address;
+  });
+  after(async () => {
+    await Promise.all([api && stop(api), worker && stop(worker)]);
+    await db?.drop();
+  });
+
+  it('an async payment submitted to the api process is completed by the worker process (woken by NOTIFY)', async () => {
+    const submit = await call(apiUrl, 'POST', '/async/transactions/payments', { request: paymentRequest() });
+    assert.equal(submit.status, 200, JSON.stringify(submit.body));
+    const requestId: string = submit.body.request_id;
+    let result;
+    for (;;) {
+      result = await call(apiUrl, 'GET', `/async/result/${requestId}`);
+      if (result.body?.status !== 'processing') break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.equal(result.status, 200, JSON.stringify(result.body));
+    assert.equal(result.body.transaction.status, 'successful', JSON.stringify(result.body));
+    const [task] = (await pgQuery(`select * from ${db.schema}.async_tasks where id = $1`, [requestId])).rows;
+    assert.ok(task, 'the task row exists');
+  });
+
+  it('each process runs only its role: api has no workers, worker has no merchant routes', async () => {
+    const apiRole = (await api.waitFor((l) => l.msg === 'ecomgate role'))[0];
+    assert.deepEqual([apiRole.role, apiRole.asyncWorkers, apiRole.webhookDelivery, apiRole.resolver], ['api', false, false, false]);
+    const workerRole = (await worker.waitFor((l) => l.msg === 'ecomgate role'))[0];
+    assert.deepEqual([workerRole.role, workerRole.asyncWorkers, workerRole.webhookDelivery, workerRole.resolver], ['worker', true, true, true]);
+    // The api process took no task: its processing histogram is empty; the worker's is not.
+    const count = (text: string) => Number(/^ecomgate_async_processing_seconds_count\S* (\d+)/m.exec(text)?.[1] ?? 0);
+    const apiMetrics = await fetch(apiUrl + '/metrics').then((r) => r.text());
+    const workerMetrics = await fetch(workerUrl + '/metrics').then((r) => r.text());
+    assert.equal(count(apiMetrics), 0);
+    assert.ok(count(workerMetrics) >= 1, workerMetrics.split('\n').filter((l) => l.includes('processing_seconds_count')).join('\n'));
+    // The worker serves health, readiness and metrics only.
+    assert.equal((await call(workerUrl, 'POST', '/transactions/payments', { request: paymentRequest() })).status, 404);
+    assert.equal((await call(workerUrl, 'GET', '/transactions/' + randomUUID())).status, 404);
+    assert.equal((await call(workerUrl, 'GET', '/admin/in-doubt', undefined, null)).status, 404);
+    assert.equal((await call(workerUrl, 'GET', '/healthz', undefined, null)).status, 200);
+    assert.equal((await call(workerUrl, 'GET', '/readyz', undefined, null)).status, 200);
+    // The api process serves merchants.
+    assert.equal((await call(apiUrl, 'POST', '/transactions/payments', { request: paymentRequest() })).body.transaction.status, 'successful');
+  });
+
+  it('SQLite refuses a role other than all with a clear message', async () => {
+    const sqlite = serve('sqlite::memory:', key, ['--role', 'api']);
+    assert.equal(await sqlite.exited, 1);
+    assert.match(sqlite.stderr(), /--role api needs PostgreSQL/);
+    const clustered = serve('sqlite::memory:', key, ['--cluster', '2']);
+    assert.equal(await clustered.exited, 1);
+    assert.match(clustered.stderr(), /--cluster needs PostgreSQL/);
+  });
+});
+
+describe('serve --cluster 2', () => {
+  it('serves on one port, replaces a process that dies, and exits 0 on SIGTERM', async () => {
+    const db = await freshSchema();
+    const primary = serve(db.url, randomBytes(32).toString('base64'), ['--cluster', '2']);
+    try {
+      const up = await primary.waitFor(listening, 2);
+      assert.equal(up[0].address, up[1].address, 'both processes share the port');
+      const url = up[0].address;
+      for (let i = 0; i < 6; i++) {
+        assert.equal((await call(url, 'POST', '/transactions/payments', { request: paymentRequest() })).body.transaction.status, 'successful');
+      }
+      const started = await primary.waitFor((l) => l.msg === 'cluster process started', 2);
+      process.kill(started[0].pid, 'SIGKILL');
+      await primary.waitFor((l) => l.msg === 'cluster process died; starting another');
+      await primary.waitFor(listening, 3);
+      assert.equal((await call(url, 'GET', '/healthz', undefined, null)).status, 200);
+      assert.equal((await call(url, 'GET', '/transactions/' + randomUUID())).status, 404);
+      primary.proc.kill('SIGTERM');
+      assert.equal(await primary.exited, 0, primary.stderr());
+      const stopped = primary.lines.filter((l) => l.msg === 'cluster process stopped');
+      assert.equal(stopped.length, 2);
+    } finally {
+      await stop(primary);
+      await db.drop();
+    }
+  });
+});
+
+describe('the per-shop rate limit is shared by the processes on one PostgreSQL', () => {
+  it('a burst split across two processes passes at most the limit per one-second window', async () => {
+    const db = await freshSchema();
+    const key = randomBytes(32).toString('base64');
+    const one = serve(db.url, key, [], { ECOMGATE_RATE_LIMIT: '5' });
+    const two = serve(db.url, key, [], { ECOMGATE_RATE_LIMIT: '5' });
+    try {
+      const urls = [(await one.waitFor(listening))[0].address, (await two.waitFor(listening))[0].address];
+      const burst = await Promise.all(Array.from({ length: 40 }, (_, i) => call(urls[i % 2]!, 'GET', '/transactions/' + randomUUID())));
+      const passed = burst.filter((a) => a.status === 404).length;
+      const limited = burst.filter((a) => a.status === 429);
+      assert.equal(passed + limited.length, 40, burst.map((a) => a.status).join(','));
+      for (const answer of limited) {
+        assert.equal(answer.headers.get('retry-after'), '1');
+        assert.deepEqual(answer.body, { message: 'Rate limit exceeded', response: { message: 'Rate limit exceeded' } });
+      }
+      // Every request was counted once in the shared table; each window let through at most 5.
+      const windows = (await pgQuery(`select window_start, count from ${db.schema}.rate_limits where shop_id = $1`, [DEMO_SHOP.id])).rows;
+      const counted = windows.reduce((sum, w) => sum + Number(w.count), 0);
+      assert.equal(counted, 40, JSON.stringify(windows));
+      const allowed = windows.reduce((sum, w) => sum + Math.min(5, Number(w.count)), 0);
+      assert.equal(passed, allowed, JSON.stringify(windows));
+      assert.ok(passed <= 5 * windows.length, `${passed} passed in ${windows.length} windows`);
+      // Both processes limited: with per-process buckets each would have passed 5 at once.
+      assert.ok(limited.length >= 40 - 5 * windows.length, `${limited.length} limited in ${windows.length} windows`);
+    } finally {
+      await Promise.all([stop(one), stop(two)]);
+      await db.drop();
+    }
+  });
+});
+
+for (const kind of testStores()) {
+  describe(`in-doubt deadline [${kind}]`, () => {
+    let gw: TestGateway;
+    const HOUR = 3_600_000;
+    before(async () => {
+      gw = await startGateway(kind, { inDoubtDeadlineMs: HOUR });
+    });
+    after(() => gw.close());
+
+    const gauge = async (flagged: string) => {
+      const text = (await gw.get('/metrics', { auth: null })).text;
+      return Number(new RegExp(`^ecomgate_in_doubt_transactions\\{flagged="${flagged}"\\} (\\d+)`, 'm').exec(text)?.[1]);
+    };
+
+    it('a transaction still pending past ECOMGATE_IN_DOUBT_DEADLINE is listed at /admin/in-doubt and counted by the gauge', async () => {
+      const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+      const secret = 'slow-bank-' + randomBytes(8).toString('hex');
+      const created = await gw.request('POST', '/admin/shops', { id: 7101, secret_key: secret, acquirer_settings: { settle_ms: 1e9 } }, { auth: null, headers: admin });
+      assert.equal(created.status, 201, created.text);
+      const shop = { id: 7101, secret };
+      const paid = await gw.post('/transactions/payments', paymentRequest({ credit_card: card('4000000000000606') }), { auth: shop });
+      assert.equal(paid.body.transaction.status, 'pending', paid.text);
+      const uid = paid.body.transaction.uid;
+
+      assert.deepEqual((await gw.request('GET', '/admin/in-doubt', undefined, { auth: null, headers: admin })).body.transactions, []);
+      assert.equal(await gauge('false'), 1);
+      assert.equal(await gauge('true'), 0);
+      assert.equal((await gw.request('GET', '/admin/in-doubt', undefined, { auth: null })).status, 401);
+
+      gw.clock.advance(HOUR + 1000);
+      assert.equal(await gw.app.resolveInDoubt(), 0, 'the bank still has no answer');
+      const row = await gw.app.store.db.selectFrom('transactions').selectAll().where('uid', '=', uid).executeTakeFirstOrThrow();
+      assert.equal(row.status, 'pending');
+      assert.ok(row.next_inquiry_at && row.next_inquiry_at > gw.clock.now().toISOString(), 'the resolver keeps trying later');
+
+      const listed = await gw.request('GET', '/admin/in-doubt', undefined, { auth: null, headers: admin });
+      assert.equal(listed.status, 200, listed.text);
+      assert.equal(listed.body.deadline_seconds, 3600);
+      assert.equal(listed.body.transactions.length, 1);
+      assert.equal(listed.body.transactions[0].uid, uid);
+      assert.equal(listed.body.transactions[0].shop_id, 7101);
+      assert.equal(listed.body.transactions[0].status, 'pending');
+      assert.ok(listed.body.transactions[0].inquiry_attempts >= 1);
+      assert.equal(await gauge('true'), 1);
+      assert.equal(await gauge('false'), 0);
+    });
+  });
+}
+
+describe('the Redis rate limiter (ECOMGATE_REDIS_URL)', () => {
+  it('counts one window per shop and second across limiter instances (fixed clock)', async () => {
+    const { RedisRateLimiter } = await import('../src/http/sharedRateLimit.js');
+    const url = process.env.ECOMGATE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+    const prefix = `test-${randomBytes(6).toString('hex')}`;
+    let now = 1_700_000_000_250;
+    const a = new RedisRateLimiter(5, url, prefix, () => now);
+    const b = new RedisRateLimiter(5, url, prefix, () => now);
+    try {
+      const outcomes = await Promise.all(
+        Array.from({ length: 12 }, (_, i) => Promise.resolve((i % 2 ? a : b).take(1)).then(() => 'ok', (e) => e.headers?.['retry-after'])),
+      );
+      assert.equal(outcomes.filter((o) => o === 'ok').length, 5, outcomes.join(','));
+      assert.ok(outcomes.filter((o) => o !== 'ok').every((o) => o === '1'), outcomes.join(','));
+      await a.take(2); // another shop has its own count
+      now += 1000; // the next window
+      for (let i = 0; i < 5; i++) await b.take(1);
+      await assert.rejects(Promise.resolve(a.take(1)), /Rate limit exceeded/);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+});
