@@ -132,7 +132,9 @@ export class SandboxAcquirer implements AcquirerConnector {
   private async operate(kind: OperationKind, call: AcquirerCall): Promise<AcquirerOutcome> {
     const number = call.card?.number ?? '';
     const latency = numberSetting(call.settings, 'latency_ms', 0) + (cards.slow.has(number) ? numberSetting(call.settings, 'slow_ms', 5000) : 0);
+    // A bank is never synchronous: even at zero latency the answer comes on a later turn of the event loop.
     if (latency > 0) await this.options.sleep(latency);
+    else await new Promise<void>((resolve) => setImmediate(resolve));
     if (cards.error.has(number)) throw new AcquirerError('sandbox: acquirer answered 503');
 
     const isCardAuth = kind === 'payment' || kind === 'authorization' || kind === 'tokenization';

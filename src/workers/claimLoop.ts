@@ -100,8 +100,10 @@ export class ClaimLoop<Item> {
   }
 
   private track(item: Item): void {
-    const running: Promise<void> = this.options
-      .run(item)
+    // Each item starts on its own turn of the event loop: on SQLite every query resolves without I/O, and
+    // a batch of items chained through microtasks alone would keep the HTTP server from answering.
+    const running: Promise<void> = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.options.run(item))
       .catch((err) => this.options.log.error({ err }, `running one of the ${this.options.name} failed`))
       .finally(() => {
         this.inFlight.delete(running);

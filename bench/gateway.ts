@@ -1,0 +1,104 @@
+import { randomBytes } from 'node:crypto';
+import { withinBudget } from './budget.js';
+import { type ServerProcess, type SpawnedServer, spawnServer, startServer } from './child.js';
+import type { StoreKind } from './options.js';
+import { merchantHeaders, paths, type Merchant } from './payments.js';
+import { sleep } from './stats.js';
+import { type BenchStore, createStore } from './stores.js';
+
+/**
+ * A gateway process on a benchmark store, configured as the benchmark needs: loopback, a port the
+ * kernel picks, the demo shop, no rate limit, and log level warn (at info it writes one line per
+ * request, which would be measured too).
+ */
+export interface Gateway {
+  server: ServerProcess;
+  store: BenchStore;
+  adminToken: string;
+  stop(): Promise<void>;
+}
+
+/** Settings a scenario changes on top of the benchmark's configuration (ECOMGATE_* variables). */
+export type GatewaySettings = Record<string, string>;
+
+const GATEWAY_SCRIPT = 'dist/src/cli/main.js';
+
+function gatewayEnvironment(store: BenchStore, adminToken: string, settings: GatewaySettings): NodeJS.ProcessEnv {
+  return {
+    // Nothing of the caller's own ECOMGATE_* settings leaks into the measured configuration.
+    ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('ECOMGATE_'))),
+    ECOMGATE_HOST: '127.0.0.1',
+    ECOMGATE_PORT: '0',
+    ECOMGATE_DATABASE_URL: store.url,
+    ECOMGATE_MASTER_KEY: store.masterKey,
+    ECOMGATE_DEMO_SHOPS: '1',
+    ECOMGATE_RATE_LIMIT: '0',
+    ECOMGATE_LOG_LEVEL: 'warn',
+    ECOMGATE_ADMIN_TOKEN: adminToken,
+    ...settings,
+  };
+}
+
+/** Starts a gateway on `store` and answers once it listens. */
+export async function startGateway(store: BenchStore, settings: GatewaySettings = {}): Promise<Gateway> {
+  const adminToken = randomBytes(16).toString('hex');
+  const server = await startServer(`gateway (${store.kind})`, GATEWAY_SCRIPT, ['serve'], gatewayEnvironment(store, adminToken, settings));
+  return { server, store, adminToken, stop: () => server.stop() };
+}
+
+/** Spawns a gateway on `store` without waiting for it to listen (its workers start before it does). */
+export function spawnGateway(store: BenchStore, settings: GatewaySettings = {}): SpawnedServer {
+  return spawnServer(`gateway (${store.kind})`, GATEWAY_SCRIPT, ['serve'], gatewayEnvironment(store, randomBytes(16).toString('hex'), settings));
+}
+
+/** Creates a fresh store, and always drops it after `work`. */
+export async function withStore<T>(kind: StoreKind, postgresUrl: string, work: (store: BenchStore) => Promise<T>): Promise<T> {
+  const store = await createStore(kind, postgresUrl);
+  try {
+    return await work(store);
+  } finally {
+    await store.drop();
+  }
+}
+
+/** Runs `work` against a gateway started on `store`, and always stops the gateway after. */
+export async function withGatewayOn<T>(store: BenchStore, work: (gateway: Gateway) => Promise<T>, settings: GatewaySettings = {}): Promise<T> {
+  const gateway = await startGateway(store, settings);
+  try {
+    return await work(gateway);
+  } finally {
+    await gateway.stop();
+  }
+}
+
+/** A gateway on a fresh store of its own, both gone after `work`. */
+export function withGateway<T>(kind: StoreKind, postgresUrl: string, work: (gateway: Gateway) => Promise<T>, settings: GatewaySettings = {}): Promise<T> {
+  return withStore(kind, postgresUrl, (store) => withGatewayOn(store, work, settings));
+}
+
+/** Creates a test shop whose sandbox bank waits `latencyMs` on every call (admin API). */
+export async function createSlowBankShop(gateway: Gateway, shop: Merchant, latencyMs: number): Promise<void> {
+  const response = await fetch(gateway.server.url + paths.adminShops, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${gateway.adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ id: shop.id, secret_key: shop.secret, test: true, acquirer_settings: { latency_ms: latencyMs } }),
+  });
+  if (response.status !== 201) throw new Error(`creating the slow-bank shop answered ${response.status}: ${await response.text()}`);
+}
+
+/** One request through the real API, to check the scenario's traffic is answered as expected before loading it. */
+export async function probe(gateway: Gateway, shop: Merchant, method: string, path: string, body?: string): Promise<{ status: number; json: Record<string, unknown> }> {
+  const response = await fetch(gateway.server.url + path, { method, headers: merchantHeaders(shop), body });
+  return { status: response.status, json: (await response.json()) as Record<string, unknown> };
+}
+
+/** Waits until `expected` async tasks are done; answers false if `timeoutMs` (or the run's budget) passed first. */
+export async function waitForTasksDone(store: BenchStore, expected: number, timeoutMs: number): Promise<boolean> {
+  const deadline = performance.now() + withinBudget(timeoutMs);
+  while (performance.now() < deadline) {
+    if ((await store.countDone()) >= expected) return true;
+    // A count every 100 ms costs the store little next to what is being measured.
+    await sleep(100);
+  }
+  return false;
+}

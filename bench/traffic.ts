@@ -1,0 +1,34 @@
+import type { Traffic } from './load.js';
+import { approvedCards, type Merchant, merchantHeaders, paths, paymentRequestBodyFor } from './payments.js';
+
+/**
+ * Connections that submit a fixed number of async payments (seeding, submit→completed, slow bank):
+ * moderate, as a merchant's integration would, and the same for the zero-latency and slow-bank runs
+ * so their rates compare.
+ */
+export const SUBMIT_CONNECTIONS = 20;
+
+/**
+ * Payment traffic for the load generator: every send takes the next card of a pool, so concurrent
+ * payments are on different cards, as a merchant's customers' are (autocannon's fixed request lists
+ * would have all connections start on the same card together).
+ */
+export function paymentTraffic(shop: Merchant, mode: 'sync' | 'async', cardCount: number): Traffic {
+  const bodies = approvedCards(cardCount).map(paymentRequestBodyFor);
+  let next = 0;
+  return {
+    method: 'POST',
+    headers: merchantHeaders(shop),
+    requests: [
+      {
+        path: mode === 'sync' ? paths.syncPayment : paths.asyncPayment,
+        setupRequest: (request) => ({ ...request, body: bodies[next++ % bodies.length] }),
+      },
+    ],
+  };
+}
+
+/** Status polls cycling through known request ids (fixed paths: autocannon builds each once). */
+export function statusPollTraffic(shop: Merchant, requestIds: string[]): Traffic {
+  return { method: 'GET', headers: merchantHeaders(shop), requests: requestIds.map((id) => ({ path: paths.status(id) })) };
+}
