@@ -1,10 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Shop } from '../domain/shop.js';
 import type { ProcessingContext } from '../processing/context.js';
 import { claimTasks, completeTask, releaseTask, renewTaskLease } from '../store/tasks.js';
 import type { AsyncTaskTable } from '../store/schema.js';
-import { ClaimLoop } from '../workers/claimLoop.js';
+import { QueueWorkers } from '../workers/claimLoop.js';
 import type { AsyncMetrics } from './metrics.js';
 import { runTask } from './runner.js';
 
@@ -27,46 +26,12 @@ const CLAIM_BATCH = 100;
  * The async task workers of one process, on the shared claim loop (src/workers/claimLoop.ts): a submit in
  * this process or a NOTIFY from another wakes it, the poll interval covers the rest.
  */
-export class TaskWorkers {
-  readonly owner = `${process.pid}-${randomUUID().slice(0, 8)}`;
-  private readonly loop: ClaimLoop<AsyncTaskTable>;
-
+export class TaskWorkers extends QueueWorkers<AsyncTaskTable> {
   constructor(private readonly options: WorkerOptions) {
-    this.loop = new ClaimLoop({
-      name: 'async tasks',
-      claim: (limit) => this.claim(limit),
-      run: (task) => this.run(task),
-      concurrency: options.concurrency,
-      batch: CLAIM_BATCH,
-      pollMs: options.pollMs,
-      log: options.log,
-    });
+    super({ name: 'async tasks', concurrency: options.concurrency, batch: CLAIM_BATCH, pollMs: options.pollMs, log: options.log });
   }
 
-  start(): void {
-    this.loop.start();
-  }
-
-  /** Something may be claimable: a task was submitted, or a slot freed. */
-  wake(): void {
-    this.loop.wake();
-  }
-
-  get busy(): number {
-    return this.loop.busy;
-  }
-
-  /** Graceful stop: claim nothing more, let in-flight tasks finish (each is bounded by the acquirer timeout). */
-  stop(): Promise<void> {
-    return this.loop.stop();
-  }
-
-  /** Claims and runs what is claimable now, and waits for it (tests drive the queue this way). */
-  drain(): Promise<void> {
-    return this.loop.drain();
-  }
-
-  private async claim(limit: number): Promise<AsyncTaskTable[]> {
+  protected async claim(limit: number): Promise<AsyncTaskTable[]> {
     const { ctx } = this.options;
     const now = ctx.now();
     const tasks = await claimTasks(ctx.store, this.owner, now.toISOString(), new Date(now.getTime() + this.options.leaseMs).toISOString(), limit);
@@ -76,7 +41,7 @@ export class TaskWorkers {
     return tasks;
   }
 
-  private async run(task: AsyncTaskTable): Promise<void> {
+  protected async run(task: AsyncTaskTable): Promise<void> {
     const { ctx, log, metrics } = this.options;
     const started = performance.now();
     // A live worker keeps its lease, so only a dead one's task is ever taken over.

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Store } from '../store/db.js';
 import { type AttemptOutcome, claimDeliveries, recordAttempt, releaseDelivery, type WebhookDelivery } from '../store/webhooks.js';
 import type { Vault } from '../vault/vault.js';
-import { ClaimLoop } from '../workers/claimLoop.js';
+import { QueueWorkers } from '../workers/claimLoop.js';
 import { type AttemptAnswer, WebhookTransport } from './delivery.js';
 import type { WebhookMetrics } from './metrics.js';
 import { nextAttemptAt } from './schedule.js';
@@ -41,52 +41,24 @@ const resultOf = (answer: AttemptAnswer, delivered: boolean) => (delivered ? 'de
  * the delivery's next state are written in one commit, so a restart or a crash loses nothing (a delivery
  * whose worker died is taken over when its lease expires, and sent again under the same attempt number).
  */
-export class DeliveryWorkers {
-  readonly owner = `${process.pid}-${randomUUID().slice(0, 8)}`;
-  private readonly loop: ClaimLoop<WebhookDelivery>;
+export class DeliveryWorkers extends QueueWorkers<WebhookDelivery> {
   private readonly keyring: ShopWebhookKeyring;
   private readonly transport: WebhookTransport;
   private readonly inFlightByHost = new Map<string, number>();
 
   constructor(private readonly options: DeliveryWorkerOptions) {
+    super({ name: 'webhook deliveries', concurrency: options.concurrency, batch: CLAIM_BATCH, pollMs: options.pollMs, log: options.log });
     this.keyring = new ShopWebhookKeyring(options.store.db, options.vault, options.now);
     this.transport = new WebhookTransport(options.timeoutMs);
-    this.loop = new ClaimLoop({
-      name: 'webhook deliveries',
-      claim: (limit) => this.claim(limit),
-      run: (delivery) => this.deliver(delivery),
-      concurrency: options.concurrency,
-      batch: CLAIM_BATCH,
-      pollMs: options.pollMs,
-      log: options.log,
-    });
-  }
-
-  start(): void {
-    this.loop.start();
-  }
-
-  /** A delivery was queued or re-queued in this process, or a slot freed. */
-  wake(): void {
-    this.loop.wake();
-  }
-
-  get busy(): number {
-    return this.loop.busy;
   }
 
   /** Graceful stop: claim nothing more; attempts in flight finish (each is bounded by the timeout). */
-  async stop(): Promise<void> {
-    await this.loop.stop();
+  override async stop(): Promise<void> {
+    await super.stop();
     this.transport.close();
   }
 
-  /** Attempts every delivery due now, and waits for them (tests drive deliveries this way). */
-  drain(): Promise<void> {
-    return this.loop.drain();
-  }
-
-  private async claim(limit: number): Promise<WebhookDelivery[]> {
+  protected async claim(limit: number): Promise<WebhookDelivery[]> {
     const { store, now, timeoutMs, hostConcurrency } = this.options;
     const at = now();
     const deliveries = await claimDeliveries(store, {
@@ -102,7 +74,7 @@ export class DeliveryWorkers {
     return deliveries;
   }
 
-  private async deliver(delivery: WebhookDelivery): Promise<void> {
+  protected async run(delivery: WebhookDelivery): Promise<void> {
     const host = delivery.host ?? '';
     try {
       await this.attempt(delivery);

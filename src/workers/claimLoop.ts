@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 
 export interface ClaimLoopOptions<Item> {
@@ -129,5 +130,47 @@ export class ClaimLoop<Item> {
       }
       this.wakeUp = done;
     });
+  }
+}
+
+/**
+ * The workers of one store-backed queue in this process: a subclass says how to claim items and how to
+ * work one off; starting, waking, stopping and draining are the claim loop's.
+ */
+export abstract class QueueWorkers<Item> {
+  /** This process's name on the leases it takes. */
+  readonly owner = `${process.pid}-${randomUUID().slice(0, 8)}`;
+  protected readonly loop: ClaimLoop<Item>;
+
+  constructor(settings: Omit<ClaimLoopOptions<Item>, 'claim' | 'run'>) {
+    this.loop = new ClaimLoop({ ...settings, claim: (limit) => this.claim(limit), run: (item) => this.run(item) });
+  }
+
+  /** Takes up to `limit` items under a lease held by `owner`. */
+  protected abstract claim(limit: number): Promise<Item[]>;
+  /** Works one claimed item off. */
+  protected abstract run(item: Item): Promise<void>;
+
+  start(): void {
+    this.loop.start();
+  }
+
+  /** Something may be claimable: work was stored in this process, or a slot freed. */
+  wake(): void {
+    this.loop.wake();
+  }
+
+  get busy(): number {
+    return this.loop.busy;
+  }
+
+  /** Graceful stop: claim nothing more, let in-flight items finish (each is bounded by its own timeout). */
+  stop(): Promise<void> {
+    return this.loop.stop();
+  }
+
+  /** Claims and works off everything claimable now, and waits for it (tests drive the queues this way). */
+  drain(): Promise<void> {
+    return this.loop.drain();
   }
 }
