@@ -19,7 +19,8 @@ import {
  *
  * Extra test cards (documented in the README):
  *   4000000000000051  insufficient funds (declined, F.0107)
- *   4000000000000309  slow bank: answers after `slow_ms` (shop setting, default 5000 ms)
+ *   4000000000000309  slow bank: answers after `slow_ms` (shop setting, default 5000 ms); the bank holds
+ *                     the operation from the moment it arrives, and inquiries say "in progress" until then
  *   4000000000000408  acquirer timeout: the bank approves but the answer never arrives (in doubt)
  *   4000000000000507  acquirer error: the bank answers 5xx and does nothing
  *   4000000000000606  unknown outcome: approved at the bank, answer lost; inquiries say "in progress"
@@ -133,19 +134,26 @@ export class SandboxAcquirer implements AcquirerConnector {
     const number = call.card?.number ?? '';
     const latency = numberSetting(call.settings, 'latency_ms', 0) + (cards.slow.has(number) ? numberSetting(call.settings, 'slow_ms', 5000) : 0);
     // A bank is never synchronous: even at zero latency the answer comes on a later turn of the event loop.
-    if (latency > 0) await this.options.sleep(latency);
-    else await new Promise<void>((resolve) => setImmediate(resolve));
-    if (cards.error.has(number)) throw new AcquirerError('sandbox: acquirer answered 503');
+    const answerLater = () => (latency > 0 ? this.options.sleep(latency) : new Promise<void>((resolve) => setImmediate(resolve)));
+    if (cards.error.has(number)) {
+      await answerLater();
+      throw new AcquirerError('sandbox: acquirer answered 503');
+    }
 
     const isCardAuth = kind === 'payment' || kind === 'authorization' || kind === 'tokenization';
     let threeDSecure: Record<string, unknown> | undefined;
     if (isCardAuth && call.threeDSecure) {
       const verdict = this.threeDSecure(number);
-      if (verdict === 'challenge') return { outcome: 'challenge', threeDSecure: threeDSecureBlock('pending', 'Customer authentication required', 'Y', null) };
+      if (verdict === 'challenge') {
+        await answerLater();
+        return { outcome: 'challenge', threeDSecure: threeDSecureBlock('pending', 'Customer authentication required', 'Y', null) };
+      }
       if (verdict === 'frictionless') threeDSecure = threeDSecureBlock('successful', 'Authenticated without challenge', 'Y', 'Y');
       if (verdict === 'U' || verdict === 'N') {
         const block = threeDSecureBlock('failed', verdict === 'U' ? 'Authentication unavailable' : 'Authentication failed', 'Y', verdict);
-        return this.record(kind, call, { ...this.decline(kind, call, 'F.0301', '3-D Secure authentication failed'), threeDSecure: block }, 0);
+        const failed = await this.record(kind, call, { ...this.decline(kind, call, 'F.0301', '3-D Secure authentication failed'), threeDSecure: block }, latency);
+        await answerLater();
+        return failed;
       }
     }
 
@@ -155,8 +163,12 @@ export class SandboxAcquirer implements AcquirerConnector {
       answer = { ...this.decline(kind, call, 'F.0107', 'Insufficient funds on the card'), message: 'Insufficient funds' };
     } else answer = this.approve(kind, call, threeDSecure);
 
-    const settleMs = cards.unknown.has(number) ? numberSetting(call.settings, 'settle_ms', 2000) : 0;
+    // The bank decides and moves the money when the call arrives, whatever happens to the caller after:
+    // an inquiry says "in progress" until the answer is due (and, for the unknown-outcome card, until
+    // it settles), never "not found" for a call the bank already holds.
+    const settleMs = latency + (cards.unknown.has(number) ? numberSetting(call.settings, 'settle_ms', 2000) : 0);
     const recorded = await this.record(kind, call, answer, settleMs);
+    await answerLater();
     if (cards.timeout.has(number)) return { outcome: 'in_doubt', reason: 'Acquirer did not answer in time' };
     if (cards.unknown.has(number)) return { outcome: 'in_doubt', reason: 'Connection to the acquirer was lost' };
     return recorded;
