@@ -22,10 +22,12 @@ import {
   DEMO_SHOP,
   POSTGRES_URL,
   card,
+  exchange,
   paymentRequest,
   startGateway,
   testStores,
   type Credentials,
+  type HttpAnswer,
   type StoreKind,
   type TestGateway,
 } from './support/gateway.js';
@@ -145,27 +147,12 @@ async function gatewayOn(databaseUrl: string, masterKey: string | undefined, dem
   return { app, url, logs, close: () => app.close() };
 }
 
-interface Answer {
-  status: number;
-  headers: Headers;
-  text: string;
-  body: any;
-}
-
-async function call(base: string, method: string, path: string, body?: unknown, auth?: Credentials | { bearer: string }): Promise<Answer> {
+async function call(base: string, method: string, path: string, body?: unknown, auth?: Credentials | { bearer: string }): Promise<HttpAnswer> {
   const headers: Record<string, string> = {};
   if (auth && 'bearer' in auth) headers.authorization = `Bearer ${auth.bearer}`;
   else if (auth) headers.authorization = 'Basic ' + Buffer.from(`${auth.id}:${auth.secret}`).toString('base64');
   if (body !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await response.text();
-  let parsed: unknown;
-  try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch {
-    parsed = undefined;
-  }
-  return { status: response.status, headers: response.headers, text, body: parsed };
+  return exchange(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
 }
 
 const pay = (base: string, shop: Credentials, request: unknown) => call(base, 'POST', '/transactions/payments', { request }, shop);

@@ -45,6 +45,19 @@ export interface HttpAnswer {
   body: any;
 }
 
+/** One HTTP exchange; the body is parsed when it is JSON, and kept as text either way. */
+export async function exchange(url: string, init: RequestInit): Promise<HttpAnswer> {
+  const response = await fetch(url, init);
+  const text = await response.text();
+  let parsed: unknown;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  return { status: response.status, headers: response.headers, text, body: parsed };
+}
+
 export interface RequestOptions {
   auth?: Credentials | null;
   headers?: Record<string, string>;
@@ -155,15 +168,7 @@ export async function startGateway(kind: StoreKind, overrides: Partial<Config> =
     let payload: string | undefined = options.raw;
     if (payload === undefined && body !== undefined) payload = JSON.stringify(body);
     if (payload !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
-    const response = await fetch(url + path, { method, headers, body: payload, redirect: 'manual' });
-    const text = await response.text();
-    let parsed: unknown;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      parsed = undefined;
-    }
-    return { status: response.status, headers: response.headers, text, body: parsed };
+    return exchange(url + path, { method, headers, body: payload, redirect: 'manual' });
   }
 
   return {
