@@ -25,7 +25,11 @@ import {
  *   4000000000000507  acquirer error: the bank answers 5xx and does nothing
  *   4000000000000606  unknown outcome: approved at the bank, answer lost; inquiries say "in progress"
  *                     until `settle_ms` (default 2000 ms) after the call, then "approved"
- * Shop settings (`acquirer_settings`): `latency_ms` adds latency to every call.
+ * Shop settings (`acquirer_settings`): `latency_ms` adds latency to every call. Fault injection, for any
+ * card: `timeout_rate` (a fraction, 0–1) of operations are decided at the bank but their answer is lost, as
+ * with the unknown-outcome card (in progress for `settle_ms`, then final); `error_rate` of operations are
+ * refused with a 5xx and nothing done. Which operations fault follows from their reference, so a repeated
+ * call or an inquiry meets the same fate.
  */
 export const SANDBOX_GATEWAY_ID = 1;
 
@@ -67,6 +71,11 @@ function digitsOf(reference: string, length: number): string {
   let digits = '';
   for (let i = 0; digits.length < length; i++) digits += String(hash[i % hash.length] % 10);
   return digits;
+}
+
+/** A stable fraction in [0, 1) for a reference and a purpose: the same reference always draws the same. */
+function draw(reference: string, purpose: string): number {
+  return createHash('sha256').update(`${reference}:${purpose}`).digest().readUInt32BE(0) / 2 ** 32;
 }
 
 function numberSetting(settings: Record<string, unknown>, name: string, fallback: number): number {
@@ -135,7 +144,8 @@ export class SandboxAcquirer implements AcquirerConnector {
     const latency = numberSetting(call.settings, 'latency_ms', 0) + (cards.slow.has(number) ? numberSetting(call.settings, 'slow_ms', 5000) : 0);
     // A bank is never synchronous: even at zero latency the answer comes on a later turn of the event loop.
     const answerLater = () => (latency > 0 ? this.options.sleep(latency) : new Promise<void>((resolve) => setImmediate(resolve)));
-    if (cards.error.has(number)) {
+    const fault = this.fault(call);
+    if (cards.error.has(number) || fault === 'error') {
       await answerLater();
       throw new AcquirerError('sandbox: acquirer answered 503');
     }
@@ -166,12 +176,25 @@ export class SandboxAcquirer implements AcquirerConnector {
     // The bank decides and moves the money when the call arrives, whatever happens to the caller after:
     // an inquiry says "in progress" until the answer is due (and, for the unknown-outcome card, until
     // it settles), never "not found" for a call the bank already holds.
-    const settleMs = latency + (cards.unknown.has(number) ? numberSetting(call.settings, 'settle_ms', 2000) : 0);
+    const answerLost = cards.unknown.has(number) || fault === 'timeout';
+    const settleMs = latency + (answerLost ? numberSetting(call.settings, 'settle_ms', 2000) : 0);
     const recorded = await this.record(kind, call, answer, settleMs);
     await answerLater();
     if (cards.timeout.has(number)) return { outcome: 'in_doubt', reason: 'Acquirer did not answer in time' };
+    if (fault === 'timeout') return { outcome: 'in_doubt', reason: 'Acquirer did not answer in time' };
     if (cards.unknown.has(number)) return { outcome: 'in_doubt', reason: 'Connection to the acquirer was lost' };
     return recorded;
+  }
+
+  /** The fault injected into this call by the shop's `timeout_rate` / `error_rate`, if any. */
+  private fault(call: AcquirerCall): 'timeout' | 'error' | undefined {
+    const timeoutRate = numberSetting(call.settings, 'timeout_rate', 0);
+    const errorRate = numberSetting(call.settings, 'error_rate', 0);
+    if (timeoutRate === 0 && errorRate === 0) return undefined;
+    const roll = draw(call.reference, 'fault');
+    if (roll < timeoutRate) return 'timeout';
+    if (roll < timeoutRate + errorRate) return 'error';
+    return undefined;
   }
 
   private threeDSecure(number: string): 'challenge' | 'frictionless' | 'U' | 'N' | 'none' {
