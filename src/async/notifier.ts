@@ -24,16 +24,47 @@ export class TaskNotifier {
 
   static notifyStatement = `select pg_notify('${CHANNEL}', '')`;
 
+  /**
+   * Listens until close(). A lost connection (database restart, cut network) is re-established with a
+   * growing delay; meanwhile the workers' poll interval keeps them going.
+   */
   async listen(onNotify: () => void, options: { schema?: string } = {}): Promise<void> {
-    const client = new pg.Client({ connectionString: this.connectionString, ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}) });
-    client.on('notification', () => onNotify());
-    client.on('error', (err) => {
-      this.log.warn({ err }, 'task notification connection lost; reconnecting');
-      this.listener = undefined;
-      if (!this.closed) setTimeout(() => this.listen(onNotify, options).catch(() => {}), 1000).unref();
+    await this.connect(onNotify, options).catch((err: unknown) => {
+      // Not even the first connection: the caller's start fails, so nothing is left retrying.
+      this.closed = true;
+      throw err;
     });
-    await client.connect();
-    await client.query(`listen ${CHANNEL}`);
+  }
+
+  private async connect(onNotify: () => void, options: { schema?: string }, retryMs = 250): Promise<void> {
+    const client = new pg.Client({ connectionString: this.connectionString, ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}) });
+    let lost = false;
+    const reconnect = (err: unknown) => {
+      if (lost) return;
+      lost = true;
+      this.listener = undefined;
+      client.end().catch(() => {});
+      if (this.closed) return;
+      this.log.warn({ err }, 'task notification connection lost; reconnecting');
+      setTimeout(() => {
+        // A missed NOTIFY while disconnected is covered by one wake-up now.
+        this.connect(onNotify, options, Math.min(retryMs * 2, 5_000)).then(onNotify, () => {});
+      }, retryMs).unref();
+    };
+    client.on('notification', () => onNotify());
+    client.on('error', reconnect);
+    client.on('end', () => reconnect(new Error('connection ended')));
+    try {
+      await client.connect();
+      await client.query(`listen ${CHANNEL}`);
+    } catch (err) {
+      reconnect(err);
+      throw err;
+    }
+    if (this.closed) {
+      await client.end().catch(() => {});
+      return;
+    }
     this.listener = client;
   }
 
@@ -49,6 +80,8 @@ export class TaskNotifier {
 
   async close(): Promise<void> {
     this.closed = true;
-    await this.listener?.end().catch(() => {});
+    const listener = this.listener;
+    this.listener = undefined;
+    await listener?.end().catch(() => {});
   }
 }

@@ -6,6 +6,7 @@ import { idempotent } from '../processing/idempotency.js';
 import { isMutating, operations } from '../processing/operations.js';
 import { settleByInquiry } from '../processing/resolver.js';
 import { transactionResponse } from '../processing/respond.js';
+import { isStoreUnavailable } from '../store/db.js';
 import { releaseIdempotencyKey } from '../store/idempotency.js';
 import type { AsyncTaskTable } from '../store/schema.js';
 import { findTransaction } from '../store/transactions.js';
@@ -51,7 +52,8 @@ async function resumeEarlierAttempt(ctx: ProcessingContext, shop: Shop, key: str
 
 /**
  * Runs a task through the very function the synchronous route calls; the answer is exactly the
- * synchronous response (status code and body), errors included.
+ * synchronous response (status code and body), errors included. Rejects only when the store is
+ * unreachable.
  */
 export async function runTask(
   ctx: ProcessingContext,
@@ -71,6 +73,9 @@ export async function runTask(
     return await idempotent(ctx, { shop, body: request.body, idempotencyKey: task.idempotency_key }, task.operation, operation);
   } catch (error) {
     if (error instanceof ApiError) return { statusCode: error.statusCode, body: error.body() };
+    // The database went away mid-task: no answer is stored; the task stays leased and a later attempt
+    // resumes it (by inquiry if its acquirer call went out), so an outage never becomes a 500 result.
+    if (isStoreUnavailable(error)) throw error;
     onFault(error);
     return { statusCode: 500, body: internalError().body() };
   }

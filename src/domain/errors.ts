@@ -73,3 +73,5 @@ export const parentNotFound = () =>
   validationError([{ path: ['parent_uid'], message: 'Parent transaction is not found', sentence: 'Parent transaction is not found' }]);
 export const duplicateTransaction = () => validationError([{ path: ['base'], message: 'Duplicate transaction' }]);
 export const internalError = () => new ApiError(500, "We're sorry, but something went wrong");
+/** The gateway cannot reach its database for now; nothing was committed by the request. */
+export const unavailableError = () => new ApiError(503, 'Service is temporarily unavailable. Please try again later.', undefined, { 'retry-after': '1' });

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError, internalError } from '../domain/errors.js';
+import { ApiError, internalError, unavailableError } from '../domain/errors.js';
+import { isStoreUnavailable } from '../store/db.js';
 
 /**
  * The one place errors become HTTP answers. Every answer is JSON with the API's error body; a fault is
@@ -23,6 +24,7 @@ export function toApiError(error: unknown): ApiError | undefined {
     case 'FST_ERR_MAX_PARAM_LENGTH':
       return new ApiError(414, 'The URL is too long');
   }
+  if (isStoreUnavailable(error)) return unavailableError();
   if (error instanceof SyntaxError || fastifyError?.statusCode === 400) return new ApiError(400, 'Request body is not valid JSON');
   if (typeof fastifyError?.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
     return new ApiError(fastifyError.statusCode, 'Bad request');
@@ -33,6 +35,7 @@ export function toApiError(error: unknown): ApiError | undefined {
 export function errorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply) {
   const apiError = toApiError(error);
   if (apiError) {
+    if (apiError.statusCode === 503) request.log.warn({ reason: error instanceof Error ? error.message : String(error) }, 'database unavailable');
     reply.headers(apiError.headers).code(apiError.statusCode).send(apiError.body());
     return;
   }

@@ -26,6 +26,26 @@ export interface OpenOptions {
   poolSize?: number;
 }
 
+/** Socket errors and PostgreSQL states that mean "the database cannot be reached now", not "the query is wrong". */
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53300']);
+const UNREACHABLE_MESSAGES = [/^Connection terminated/, /timeout exceeded when trying to connect/, /not queryable/, /Client was closed/];
+
+/**
+ * True when a store call failed because the database is unreachable or busy (a restart, a cut pool, a
+ * locked SQLite file): the request can be retried later, and nothing was committed by it. Such a fault is
+ * answered 503, not 500.
+ */
+export function isStoreUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    if (UNREACHABLE_CODES.has(code) || UNAVAILABLE_STATES.has(code) || code.startsWith('08')) return true;
+    if (code === 'SQLITE_BUSY' || code === 'SQLITE_BUSY_TIMEOUT') return true;
+  }
+  return UNREACHABLE_MESSAGES.some((pattern) => pattern.test(error.message));
+}
+
 export function parseStoreUrl(url: string): { dialect: Dialect; target: string } {
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return { dialect: 'postgres', target: url };
   if (url.startsWith('sqlite:')) return { dialect: 'sqlite', target: url.slice('sqlite:'.length) };
@@ -48,6 +68,8 @@ export async function openStore(options: OpenOptions): Promise<Store> {
   const pool = new pg.Pool({
     connectionString: target,
     max: options.poolSize ?? 10,
+    // While the database is down a request waits this long for a connection at most, then answers 503.
+    connectionTimeoutMillis: 5_000,
     ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
   });
   // An idle client's error (server restart) must not crash the process; the next query reconnects.

@@ -30,8 +30,12 @@ export interface DeliveryWorkerOptions {
 const CLAIM_BATCH = 100;
 /** Due deliveries a claim looks at; hosts at their cap are left out before this limit applies. */
 const CLAIM_WINDOW = 1000;
-/** A lease outlives the attempt's deadline by this, so a live worker never loses its delivery mid-attempt. */
-const LEASE_MARGIN_MS = 30_000;
+/**
+ * A lease outlives the attempt's deadline by this, so a live worker does not lose its delivery mid-attempt
+ * (if recording its result takes longer still, the delivery is sent once more: webhooks are at least once,
+ * de-duplicable by X-Webhook-Id). A dead worker's delivery is taken over this long after its deadline.
+ */
+const LEASE_MARGIN_MS = 5_000;
 
 const resultOf = (answer: AttemptAnswer, delivered: boolean) => (delivered ? 'delivered' : (answer.failure ?? 'rejected'));
 
