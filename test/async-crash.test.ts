@@ -1,16 +1,9 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import SqliteDatabase from 'better-sqlite3';
-import pg from 'pg';
-import { card, POSTGRES_URL, testStores, type StoreKind } from './support/gateway.js';
+import { card, testStores } from './support/gateway.js';
+import { kill, PROCESS_ADMIN_TOKEN, scratchDatabase, serve, type ServeProcess, stop } from './support/processes.js';
 
 /**
  * Spec §4: "Tasks survive restarts and crashes: an accepted request is processed once, never lost, never
@@ -20,8 +13,7 @@ import { card, POSTGRES_URL, testStores, type StoreKind } from './support/gatewa
  * show every task done once, and the gateway's books must match the bank's.
  */
 
-const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-const ADMIN_TOKEN = 'crash-test-admin-token';
+const ADMIN_TOKEN = PROCESS_ADMIN_TOKEN;
 const SHOP = { id: 5001, secret: 'crash-test-secret-key-0123456789' };
 const TASKS = 60;
 const APPROVED_CARD = '4200000000000000';
@@ -38,148 +30,23 @@ const INQUIRY_DELAY_MS = 1000;
 const FIRST_KILL_AT = 15;
 const SECOND_KILL_AT = 38;
 
-interface Gateway {
-  proc: ChildProcess;
-  url: string;
-  lines: string[];
-  exited: Promise<unknown>;
-}
+type Gateway = ServeProcess;
 
-interface Database {
-  url: string;
-  rows(query: string, ...params: unknown[]): Promise<Record<string, any>[]>;
-  close(): Promise<void>;
-}
-
-async function openDatabase(kind: StoreKind): Promise<Database> {
-  if (kind === 'sqlite') {
-    const dir = mkdtempSync(join(tmpdir(), 'ecomgate-crash-'));
-    const file = join(dir, 'ecomgate.db');
-    let connection: SqliteDatabase.Database | undefined;
-    return {
-      url: `sqlite:${file}`,
-      // Opened only once the last gateway has stopped: between a kill and the restart nobody touches the
-      // file, so the restart recovers the WAL exactly as after a real crash.
-      async rows(query, ...params) {
-        connection ??= new SqliteDatabase(file, { readonly: true });
-        return connection.prepare(query).all(...params) as Record<string, any>[];
-      },
-      async close() {
-        connection?.close();
-        rmSync(dir, { recursive: true, force: true });
-      },
-    };
-  }
-  const schema = `crash_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: POSTGRES_URL });
-  await admin.connect();
-  await admin.query(`create schema ${schema}`);
-  await admin.query(`set search_path to ${schema}`);
-  const separator = POSTGRES_URL.includes('?') ? '&' : '?';
-  const url = `${POSTGRES_URL}${separator}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
-  return {
-    url,
-    async rows(query, ...params) {
-      let n = 0;
-      const text = query.replace(/\?/g, () => `$${++n}`);
-      return (await admin.query(text, params)).rows;
+function startGateway(databaseUrl: string, masterKey: string, overrides: Record<string, string> = {}): Promise<Gateway> {
+  return serve({
+    databaseUrl,
+    masterKey,
+    env: {
+      ECOMGATE_ASYNC_CONCURRENCY: String(CONCURRENCY),
+      ECOMGATE_ASYNC_LEASE_MS: String(LEASE_MS),
+      ECOMGATE_ASYNC_POLL_MS: '100',
+      ECOMGATE_ACQUIRER_TIMEOUT_MS: String(ACQUIRER_TIMEOUT_MS),
+      // A dead attempt's transaction may be inquired from timeout + delay after its creation: before the
+      // lease runs out, so a task taken over after a kill settles at once.
+      ECOMGATE_INQUIRY_DELAY_MS: String(INQUIRY_DELAY_MS),
+      ...overrides,
     },
-    async close() {
-      await admin.query(`drop schema if exists ${schema} cascade`);
-      await admin.end();
-    },
-  };
-}
-
-/** `promise`, or a rejection after `ms` (the timer never holds the process open once settled). */
-async function within<T>(promise: Promise<T>, ms: number, message: () => string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message())), ms);
   });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function startGateway(databaseUrl: string, masterKey: string, overrides: Record<string, string> = {}): Promise<Gateway> {
-  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('ECOMGATE_')));
-  Object.assign(env, {
-    ECOMGATE_HOST: '127.0.0.1',
-    ECOMGATE_PORT: '0',
-    ECOMGATE_DATABASE_URL: databaseUrl,
-    ECOMGATE_MASTER_KEY: masterKey,
-    ECOMGATE_ADMIN_TOKEN: ADMIN_TOKEN,
-    ECOMGATE_DEMO_SHOPS: '1',
-    ECOMGATE_RATE_LIMIT: '0',
-    ECOMGATE_LOG_LEVEL: 'info',
-    ECOMGATE_ASYNC_CONCURRENCY: String(CONCURRENCY),
-    ECOMGATE_ASYNC_LEASE_MS: String(LEASE_MS),
-    ECOMGATE_ASYNC_POLL_MS: '100',
-    ECOMGATE_ACQUIRER_TIMEOUT_MS: String(ACQUIRER_TIMEOUT_MS),
-    // A dead attempt's transaction may be inquired from timeout + delay after its creation: before the
-    // lease runs out, so a task taken over after a kill settles at once.
-    ECOMGATE_INQUIRY_DELAY_MS: String(INQUIRY_DELAY_MS),
-    ...overrides,
-  });
-  // A scratch working directory: nothing may land in the repository's ./data.
-  const cwd = mkdtempSync(join(tmpdir(), 'ecomgate-crash-cwd-'));
-  const proc = spawn(process.execPath, [MAIN, 'serve'], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = once(proc, 'exit').finally(() => rmSync(cwd, { recursive: true, force: true }));
-  const lines: string[] = [];
-  let pending = '';
-  let listening: (url: string) => void;
-  const address = new Promise<string>((resolve) => (listening = resolve));
-  proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-    pending += chunk;
-    let end: number;
-    while ((end = pending.indexOf('\n')) >= 0) {
-      const line = pending.slice(0, end);
-      pending = pending.slice(end + 1);
-      lines.push(line);
-      try {
-        const entry = JSON.parse(line);
-        if (entry.msg === 'ecomgate listening') listening(entry.address);
-      } catch {
-        // not a log line
-      }
-    }
-  });
-  proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => lines.push(`stderr: ${chunk}`));
-  const url = await within(
-    Promise.race([
-      address,
-      exited.then(() => {
-        throw new Error(`gateway exited before listening:\n${lines.join('\n')}`);
-      }),
-    ]),
-    15_000,
-    () => `gateway did not start in 15 s:\n${lines.join('\n')}`,
-  ).catch(async (error: unknown) => {
-    proc.kill('SIGKILL');
-    throw error;
-  });
-  return { proc, url, lines, exited };
-}
-
-async function kill(gateway: Gateway): Promise<void> {
-  if (gateway.proc.exitCode !== null || gateway.proc.signalCode !== null) return;
-  gateway.proc.kill('SIGKILL');
-  await gateway.exited;
-}
-
-/** Graceful stop (SIGTERM), SIGKILL if it hangs. */
-async function stop(gateway: Gateway): Promise<void> {
-  if (gateway.proc.exitCode !== null || gateway.proc.signalCode !== null) return;
-  gateway.proc.kill('SIGTERM');
-  const stopped = await within(gateway.exited, 10_000, () => 'no exit').then(
-    () => true,
-    () => false,
-  );
-  if (!stopped) await kill(gateway);
-  assert.ok(stopped, 'the gateway stops within 10 s of SIGTERM');
 }
 
 async function call(gateway: Gateway, method: string, path: string, body?: unknown, auth = `Basic ${Buffer.from(`${SHOP.id}:${SHOP.secret}`).toString('base64')}`) {
@@ -232,7 +99,7 @@ async function waitForCompleted(gateway: Gateway, progress: Progress, done: (com
 for (const kind of testStores()) {
   describe(`async mode survives SIGKILL of the gateway [${kind}]`, () => {
     it('processes every accepted task once, charges nothing twice, and keeps the books equal to the bank', { timeout: 120_000 }, async (t) => {
-      const db = await openDatabase(kind);
+      const db = await scratchDatabase(kind);
       const masterKey = randomBytes(32).toString('base64');
       const gateways: Gateway[] = [];
       try {
@@ -432,7 +299,7 @@ for (const kind of testStores()) {
       // A lease shorter than the bank's latency: the worker renews it while it waits, so the task is never
       // taken over under a live attempt (which could run the operation a second time, or settle it by an
       // inquiry made while the first call is still on its way).
-      const db = await openDatabase(kind);
+      const db = await scratchDatabase(kind);
       let gateway: Gateway | undefined;
       try {
         gateway = await startGateway(db.url, randomBytes(32).toString('base64'), {

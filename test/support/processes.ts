@@ -1,0 +1,182 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import SqliteDatabase from 'better-sqlite3';
+import pg from 'pg';
+import { POSTGRES_URL, type StoreKind } from './gateway.js';
+
+/**
+ * Gateways as real child processes (`ecomgate serve`), for the tests that kill, restart or run several of
+ * them: crash recovery, roles, the chaos suite.
+ */
+
+export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+export const PROCESS_ADMIN_TOKEN = 'process-test-admin-token';
+
+/** Our environment without any ECOMGATE_* setting, plus the given ones. */
+export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('ECOMGATE_')));
+  return Object.assign(env, extra);
+}
+
+/** `promise`, or a rejection after `ms` (the timer never holds the process open once settled). */
+export async function within<T>(promise: Promise<T>, ms: number, message: () => string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message())), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A store of its own for one test: a temporary SQLite file, or a fresh PostgreSQL schema. */
+export interface ScratchDatabase {
+  url: string;
+  /** Runs a query with `?` placeholders (SQLite: once no gateway has the file open any more). */
+  rows(query: string, ...params: unknown[]): Promise<Record<string, any>[]>;
+  close(): Promise<void>;
+}
+
+export async function scratchDatabase(kind: StoreKind, via?: (url: string) => string): Promise<ScratchDatabase> {
+  if (kind === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'ecomgate-process-'));
+    const file = join(dir, 'ecomgate.db');
+    let connection: SqliteDatabase.Database | undefined;
+    return {
+      url: `sqlite:${file}`,
+      // Opened only once the last gateway has stopped: between a kill and the restart nobody touches the
+      // file, so the restart recovers the WAL exactly as after a real crash.
+      async rows(query, ...params) {
+        connection ??= new SqliteDatabase(file, { readonly: true });
+        return connection.prepare(query).all(...params) as Record<string, any>[];
+      },
+      async close() {
+        connection?.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
+  const schema = `proc_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: POSTGRES_URL });
+  await admin.connect();
+  await admin.query(`create schema ${schema}`);
+  await admin.query(`set search_path to ${schema}`);
+  const base = via ? via(POSTGRES_URL) : POSTGRES_URL;
+  const separator = base.includes('?') ? '&' : '?';
+  return {
+    url: `${base}${separator}options=${encodeURIComponent(`-c search_path=${schema}`)}`,
+    async rows(query, ...params) {
+      let n = 0;
+      const text = query.replace(/\?/g, () => `$${++n}`);
+      return (await admin.query(text, params)).rows;
+    },
+    async close() {
+      await admin.query(`drop schema if exists ${schema} cascade`);
+      await admin.end();
+    },
+  };
+}
+
+export interface ServeProcess {
+  proc: ChildProcess;
+  /** Where it listens (its own address: port 0 lets the kernel pick). */
+  url: string;
+  /** Everything it wrote, one entry per line (stderr prefixed). */
+  lines: string[];
+  exited: Promise<unknown>;
+}
+
+export interface ServeOptions {
+  databaseUrl: string;
+  masterKey: string;
+  /** Extra `serve` flags (`--role worker`). */
+  args?: string[];
+  env?: Record<string, string>;
+  /** How long it may take to listen (default 15 s). */
+  startMs?: number;
+}
+
+/** Starts `ecomgate serve` in a scratch working directory and waits for its "listening" line. */
+export async function serve(options: ServeOptions): Promise<ServeProcess> {
+  const env = childEnv({
+    ECOMGATE_HOST: '127.0.0.1',
+    ECOMGATE_PORT: '0',
+    ECOMGATE_DATABASE_URL: options.databaseUrl,
+    ECOMGATE_MASTER_KEY: options.masterKey,
+    ECOMGATE_ADMIN_TOKEN: PROCESS_ADMIN_TOKEN,
+    ECOMGATE_DEMO_SHOPS: '1',
+    ECOMGATE_RATE_LIMIT: '0',
+    ECOMGATE_LOG_LEVEL: 'info',
+    ...options.env,
+  });
+  // Nothing may land in the repository's ./data.
+  const cwd = mkdtempSync(join(tmpdir(), 'ecomgate-process-cwd-'));
+  const proc = spawn(process.execPath, [CLI, 'serve', ...(options.args ?? [])], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = once(proc, 'exit').finally(() => rmSync(cwd, { recursive: true, force: true }));
+  const lines: string[] = [];
+  let pending = '';
+  let listening: (url: string) => void;
+  const address = new Promise<string>((resolve) => (listening = resolve));
+  proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    pending += chunk;
+    let end: number;
+    while ((end = pending.indexOf('\n')) >= 0) {
+      const line = pending.slice(0, end);
+      pending = pending.slice(end + 1);
+      lines.push(line);
+      try {
+        const entry = JSON.parse(line);
+        if (entry.msg === 'ecomgate listening') listening(entry.address);
+      } catch {
+        // not a log line
+      }
+    }
+  });
+  proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => lines.push(`stderr: ${chunk}`));
+  const startMs = options.startMs ?? 15_000;
+  const url = await within(
+    Promise.race([
+      address,
+      exited.then(() => {
+        throw new Error(`gateway exited before listening:\n${lines.join('\n')}`);
+      }),
+    ]),
+    startMs,
+    () => `gateway did not start in ${startMs} ms:\n${lines.join('\n')}`,
+  ).catch(async (error: unknown) => {
+    proc.kill('SIGKILL');
+    throw error;
+  });
+  return { proc, url, lines, exited };
+}
+
+export function isRunning(gateway: ServeProcess): boolean {
+  return gateway.proc.exitCode === null && gateway.proc.signalCode === null;
+}
+
+/** SIGKILL: no shutdown hook runs, exactly as after a crash. */
+export async function kill(gateway: ServeProcess): Promise<void> {
+  if (!isRunning(gateway)) return;
+  gateway.proc.kill('SIGKILL');
+  await gateway.exited;
+}
+
+/** Graceful stop (SIGTERM), SIGKILL if it hangs; asserts it stopped within 10 s. */
+export async function stop(gateway: ServeProcess): Promise<void> {
+  if (!isRunning(gateway)) return;
+  gateway.proc.kill('SIGTERM');
+  const stopped = await within(gateway.exited, 10_000, () => 'no exit').then(
+    () => true,
+    () => false,
+  );
+  if (!stopped) await kill(gateway);
+  assert.ok(stopped, 'the gateway stops within 10 s of SIGTERM');
+}
