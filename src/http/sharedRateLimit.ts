@@ -2,6 +2,7 @@ import pg from 'pg';
 import { Redis } from 'ioredis';
 import { sql, type Kysely } from 'kysely';
 import { ApiError } from '../domain/errors.js';
+import { quietPoolErrors } from '../store/db.js';
 
 /**
  * The per-shop request limit (ECOMGATE_RATE_LIMIT requests per second) as every merchant route applies it.
@@ -61,7 +62,7 @@ export class DatabaseRateLimiter implements ShopRateLimiter {
   static overPostgres(perSecond: number, connectionString: string, schema?: string, now?: () => number): DatabaseRateLimiter {
     // A search_path given in the URL (?options=...) is kept: the setting goes in per connection instead.
     const pool = new pg.Pool({ connectionString, max: 4, ...(schema ? { options: `-c search_path=${schema}` } : {}) });
-    pool.on('error', () => {});
+    quietPoolErrors(pool);
     pool.on('connect', (client) => {
       client.query('set synchronous_commit to off').catch(() => {});
     });

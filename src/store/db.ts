@@ -46,6 +46,17 @@ export function isStoreUnavailable(error: unknown): boolean {
   return UNREACHABLE_MESSAGES.some((pattern) => pattern.test(error.message));
 }
 
+/**
+ * A connection lost while idle (server restart) or while checked out (a network cut mid-query) must not
+ * crash the process: pg emits 'error' on the pool or on the client itself, and nobody listens on a
+ * checked-out client. The query in flight fails on its own (and is answered 503); the broken client is
+ * dropped from the pool when it is released, and the next query connects afresh.
+ */
+export function quietPoolErrors(pool: pg.Pool): void {
+  pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
+}
+
 export function parseStoreUrl(url: string): { dialect: Dialect; target: string } {
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return { dialect: 'postgres', target: url };
   if (url.startsWith('sqlite:')) return { dialect: 'sqlite', target: url.slice('sqlite:'.length) };
@@ -72,8 +83,7 @@ export async function openStore(options: OpenOptions): Promise<Store> {
     connectionTimeoutMillis: 5_000,
     ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
   });
-  // An idle client's error (server restart) must not crash the process; the next query reconnects.
-  pool.on('error', () => {});
+  quietPoolErrors(pool);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   if (options.schema) await sql`create schema if not exists ${sql.id(options.schema)}`.execute(db);
   const location = new URL(target);
