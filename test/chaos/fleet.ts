@@ -25,6 +25,7 @@ export class Fleet {
   /** Every process that ever ran, killed ones included (their logs are read afterwards). */
   readonly history: ServeProcess[] = [];
   kills = 0;
+  private readonly killed = new Set<ServeProcess>();
   /** SIGKILL → the replacement listening, per kill, in ms. */
   readonly restartMs: number[] = [];
 
@@ -47,6 +48,7 @@ export class Fleet {
   /** `kill -9` process `index` and start its replacement. */
   async killAndRestart(index: number): Promise<void> {
     const started = performance.now();
+    this.killed.add(this.processes[index]!);
     await kill(this.processes[index]!);
     this.kills++;
     this.processes[index] = await this.launch();
@@ -68,11 +70,22 @@ export class Fleet {
   }
 
   async stopAll(): Promise<void> {
-    for (const gateway of this.processes) await stop(gateway);
+    for (const gateway of this.processes) {
+      this.killed.add(gateway);
+      await stop(gateway);
+    }
+  }
+
+  /** The last log lines of every process that died without being killed or stopped by the test. */
+  crashes(): string[] {
+    return this.history.filter((gateway) => !this.killed.has(gateway) && !isRunning(gateway)).map((gateway) => gateway.lines.slice(-15).join('\n'));
   }
 
   async killAll(): Promise<void> {
-    for (const gateway of this.history) await kill(gateway);
+    for (const gateway of this.history) {
+      this.killed.add(gateway);
+      await kill(gateway);
+    }
   }
 
   /** Log lines of every process that ever ran that match `pattern`. */
