@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { ADMIN_TOKEN, DEMO_SHOP, startGateway, type TestGateway } from './support/gateway.js';
+import { childEnv, CLI, type CliResult, runCli as runEcomgate } from './support/processes.js';
 import { type ReceivedWebhook, WebhookReceiver } from './support/webhookReceiver.js';
 
 /**
@@ -11,36 +11,17 @@ import { type ReceivedWebhook, WebhookReceiver } from './support/webhookReceiver
  * (random port, async workers and webhook delivery running).
  */
 
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const ANSI = /\x1b\[/;
-
-/** Our environment without any ECOMGATE_* or colour setting, plus the given ones. */
-function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env)) {
-    if (!name.startsWith('ECOMGATE_') && name !== 'NO_COLOR' && name !== 'FORCE_COLOR') env[name] = value;
-  }
-  return { ...env, ...extra };
-}
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 let gw: TestGateway;
 
+/** The settings of every command here: the test's gateway, and no colour setting of ours (NO_COLOR, FORCE_COLOR). */
+function integratorEnv(env: Record<string, string> = {}): Record<string, string | undefined> {
+  return { NO_COLOR: undefined, FORCE_COLOR: undefined, ECOMGATE_BASE_URL: gw.url, ...env };
+}
+
 function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: childEnv({ ECOMGATE_BASE_URL: gw.url, ...env }), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runEcomgate(args, integratorEnv(env));
 }
 
 /** Runs with --json and answers the one JSON document it printed. */
@@ -64,7 +45,7 @@ class Running {
   private readonly child: ChildProcess;
 
   constructor(args: string[], env: Record<string, string> = {}) {
-    this.child = spawn(process.execPath, [CLI, ...args], { env: childEnv({ ECOMGATE_BASE_URL: gw.url, ...env }), stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [CLI, ...args], { env: childEnv(integratorEnv(env)), stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout!.on('data', (chunk) => (this.stdout += chunk));
     this.child.stderr!.on('data', (chunk) => (this.stderr += chunk));
     this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
@@ -306,7 +287,7 @@ describe('ecomgate CLI for integrators', () => {
         .map((word) => `'${word}'`)
         .join(' ');
       const result = await new Promise<CliResult>((resolve, reject) => {
-        const child = spawn('script', ['-qec', command, '/dev/null'], { env: childEnv({ ECOMGATE_BASE_URL: gw.url, TERM: 'xterm' }), stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn('script', ['-qec', command, '/dev/null'], { env: childEnv(integratorEnv({ TERM: 'xterm' })), stdio: ['ignore', 'pipe', 'pipe'] });
         let stdout = '';
         child.stdout.on('data', (chunk) => (stdout += chunk));
         child.on('error', reject);

@@ -3,16 +3,12 @@
  * master key rules (dev key for SQLite, refusal on PostgreSQL), vault key rotation and graceful shutdown.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, createPublicKey, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
-import pg from 'pg';
 import { createApp, type App } from '../src/app.js';
 import { readConfig } from '../src/config.js';
 import { openStore } from '../src/store/db.js';
@@ -28,36 +24,9 @@ import {
   testStores,
   type Credentials,
   type HttpAnswer,
-  type StoreKind,
   type TestGateway,
 } from './support/gateway.js';
-
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-
-/** The environment of a child process: ours without any ECOMGATE_* setting, plus the given ones. */
-function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env)) if (!name.startsWith('ECOMGATE_')) env[name] = value;
-  return { ...env, ...extra };
-}
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(args: string[], env: Record<string, string>): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+import { kill, runCli, scratchDatabase, serve, type ScratchDatabase, type ServeProcess } from './support/processes.js';
 
 async function cliJson(args: string[], env: Record<string, string>): Promise<any> {
   const result = await runCli(args, env);
@@ -67,38 +36,6 @@ async function cliJson(args: string[], env: Record<string, string>): Promise<any
 
 const newKey = () => randomBytes(32).toString('base64');
 const keyIdOf = (key: string) => createHash('sha256').update(Buffer.from(key, 'base64')).digest('hex').slice(0, 8);
-
-/** A fresh, empty database the CLI and in-process gateways share (PostgreSQL: a schema via search_path). */
-interface Database {
-  url: string;
-  /** The SQLite file's folder (SQLite only). */
-  dir?: string;
-  drop(): Promise<void>;
-}
-
-async function pgQuery(text: string): Promise<pg.QueryResult> {
-  const client = new pg.Client({ connectionString: POSTGRES_URL });
-  await client.connect();
-  try {
-    return await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
-
-async function freshDatabase(kind: StoreKind): Promise<Database> {
-  if (kind === 'sqlite') {
-    const dir = mkdtempSync(join(tmpdir(), 'ecomgate-operator-'));
-    return { url: `sqlite:${join(dir, 'x.db')}`, dir, drop: async () => rmSync(dir, { recursive: true, force: true }) };
-  }
-  const schema = `test_${randomBytes(6).toString('hex')}`;
-  await pgQuery(`create schema ${schema}`);
-  const separator = POSTGRES_URL.includes('?') ? '&' : '?';
-  return {
-    url: `${POSTGRES_URL}${separator}options=${encodeURIComponent(`-c search_path=${schema}`)}`,
-    drop: async () => void (await pgQuery(`drop schema if exists ${schema} cascade`)),
-  };
-}
 
 /** Every row of every table of the gateway, as text, for "never stored in clear" scans. */
 async function everyStoredValue(url: string): Promise<{ table: string; column: string; value: string }[]> {
@@ -189,18 +126,18 @@ const ISO_MS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 for (const kind of testStores()) {
   describe(`operator CLI [${kind}]`, () => {
-    let db: Database;
+    let db: ScratchDatabase;
     const keyA = newKey();
     const keyB = newKey();
     let env: Record<string, string>;
     const shop: Credentials = { id: 1001, secret: 'cli-secret-' + randomBytes(8).toString('hex') };
 
     before(async () => {
-      db = await freshDatabase(kind);
+      db = await scratchDatabase(kind);
       env = { ECOMGATE_DATABASE_URL: db.url, ECOMGATE_MASTER_KEY: keyA };
     });
     after(async () => {
-      await db.drop();
+      await db.close();
     });
 
     it('migrate applies the migrations, then has nothing left to apply', async () => {
@@ -388,42 +325,25 @@ for (const kind of testStores()) {
   });
 
   describe(`ecomgate serve [${kind}]`, () => {
-    let db: Database;
-    let child: ChildProcess | undefined;
+    let db: ScratchDatabase;
+    let gateway: ServeProcess | undefined;
     before(async () => {
-      db = await freshDatabase(kind);
+      db = await scratchDatabase(kind);
     });
     after(async () => {
-      if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await db.drop();
+      if (gateway) await kill(gateway);
+      await db.close();
     });
 
     it('listens on a random port, and on SIGTERM finishes the in-flight slow payment, then exits 0', { timeout: 120_000 }, async () => {
-      const env = {
-        ECOMGATE_DATABASE_URL: db.url,
-        ECOMGATE_MASTER_KEY: newKey(),
-        ECOMGATE_HOST: '127.0.0.1',
-        ECOMGATE_PORT: '0',
-        ECOMGATE_ADMIN_TOKEN: ADMIN_TOKEN,
-        ECOMGATE_LOG_LEVEL: 'info',
-      };
-      const server = spawn(process.execPath, [CLI, 'serve'], { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-      child = server;
-      let stdout = '';
-      let stderr = '';
-      server.stderr!.on('data', (chunk) => (stderr += chunk));
-      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => server.on('exit', (code, signal) => resolve({ code, signal })));
-      const listening = new Promise<string>((resolve, reject) => {
-        server.stdout!.on('data', (chunk) => {
-          stdout += chunk;
-          // Complete lines only: a chunk may end mid-line.
-          for (const line of stdout.split('\n').slice(0, -1)) {
-            if (line.includes('ecomgate listening')) resolve(JSON.parse(line).address);
-          }
-        });
-        void exited.then(({ code }) => reject(new Error(`serve exited with ${code} before listening: ${stderr}${stdout}`)));
+      // The in-process gateways' admin token; demo shops and rate limit left to the defaults.
+      const server = await serve({
+        databaseUrl: db.url,
+        masterKey: newKey(),
+        env: { ECOMGATE_ADMIN_TOKEN: ADMIN_TOKEN, ECOMGATE_DEMO_SHOPS: undefined, ECOMGATE_RATE_LIMIT: undefined },
       });
-      const base = await listening;
+      gateway = server;
+      const base = server.url;
       assert.match(base, /^http:\/\/127\.0\.0\.1:\d+$/);
       assert.notEqual(new URL(base).port, '0');
 
@@ -447,7 +367,7 @@ for (const kind of testStores()) {
           assert.ok(Date.now() < deadline, 'the slow payment was never recorded');
           await new Promise((resolve) => setTimeout(resolve, 5));
         }
-        server.kill('SIGTERM');
+        server.proc.kill('SIGTERM');
 
         const answer = await inFlight;
         const answeredAt = Date.now();
@@ -455,10 +375,11 @@ for (const kind of testStores()) {
         assert.equal(answer.body.transaction.status, 'successful');
         // The answer's keep-alive connection must not hold the process for the keep-alive timeout (72 s).
         assert.equal(answer.headers.get('connection'), 'close');
-        const exit = await exited;
+        await server.exited;
         assert.ok(Date.now() - answeredAt < 20_000, `exit took ${Date.now() - answeredAt} ms after the last answer`);
-        assert.deepEqual(exit, { code: 0, signal: null }, stderr);
-        assert.match(stdout, /shutting down/);
+        const stderr = server.lines.filter((line) => line.startsWith('stderr: ')).join('\n');
+        assert.deepEqual({ code: server.proc.exitCode, signal: server.proc.signalCode }, { code: 0, signal: null }, stderr);
+        assert.match(server.lines.filter((line) => !line.startsWith('stderr: ')).join('\n'), /shutting down/);
         const row = await store.db.selectFrom('transactions').select('status').where('uid', '=', answer.body.transaction.uid).executeTakeFirstOrThrow();
         assert.equal(row.status, 'successful');
       } finally {
@@ -472,7 +393,7 @@ for (const kind of testStores()) {
 describe('master key rules', () => {
   if (testStores().includes('postgres')) {
     it('PostgreSQL without ECOMGATE_MASTER_KEY refuses to start, before touching the database', async () => {
-      const db = await freshDatabase('postgres');
+      const db = await scratchDatabase('postgres');
       try {
         for (const args of [['serve'], ['shop', 'list'], ['vault', 'rotate']]) {
           const result = await runCli(args, { ECOMGATE_DATABASE_URL: db.url, ECOMGATE_PORT: '0' });
@@ -483,13 +404,13 @@ describe('master key rules', () => {
         const tables = await rowsOf(db.url, 'select table_name from information_schema.tables where table_schema = current_schema()');
         assert.deepEqual(tables, []);
       } finally {
-        await db.drop();
+        await db.close();
       }
     });
   }
 
   it('SQLite without ECOMGATE_MASTER_KEY warns and keeps a dev key file beside the database', async () => {
-    const db = await freshDatabase('sqlite');
+    const db = await scratchDatabase('sqlite');
     try {
       const keyPath = join(db.dir!, 'master.key');
       const env = { ECOMGATE_DATABASE_URL: db.url };
@@ -520,7 +441,7 @@ describe('master key rules', () => {
         await gateway.close();
       }
     } finally {
-      await db.drop();
+      await db.close();
     }
   });
 

@@ -3,15 +3,12 @@
  * PostgreSQL schema, the per-shop rate limit shared by two processes, and the in-doubt deadline flag.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
+import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
 import {
   ADMIN_TOKEN,
   DEMO_SHOP,
-  POSTGRES_URL,
   card,
   paymentRequest,
   startGateway,
@@ -19,103 +16,35 @@ import {
   type Credentials,
   type TestGateway,
 } from './support/gateway.js';
+import { isRunning, runCli, scratchDatabase, serve, serveSettings, stop, type ScratchDatabase, type ServeProcess } from './support/processes.js';
 
-const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+/** `ecomgate serve` with the admin token of the in-process gateways, started once it listens. */
+function start(databaseUrl: string, masterKey: string, args: string[] = [], env: Record<string, string> = {}): Promise<ServeProcess> {
+  return serve({ databaseUrl, masterKey, args, env: { ECOMGATE_ADMIN_TOKEN: ADMIN_TOKEN, ...env } });
+}
 
-async function pgQuery(text: string, params: unknown[] = []): Promise<pg.QueryResult> {
-  const client = new pg.Client({ connectionString: POSTGRES_URL });
-  await client.connect();
-  try {
-    return await client.query(text, params);
-  } finally {
-    await client.end();
+/** Its JSON log lines so far with this `msg`. */
+function entries(gateway: ServeProcess, msg: string): any[] {
+  return gateway.lines.flatMap((line) => {
+    try {
+      const entry = JSON.parse(line);
+      return entry?.msg === msg ? [entry] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** Its JSON log lines with this `msg`, once there are `count` of them (rejects if it exits first). */
+async function logged(gateway: ServeProcess, msg: string, count = 1): Promise<any[]> {
+  for (;;) {
+    const ended = !isRunning(gateway);
+    const found = entries(gateway, msg);
+    if (found.length >= count) return found;
+    if (ended) throw new Error(`ecomgate exited (${gateway.proc.exitCode}) while waiting for "${msg}":\n${gateway.lines.join('\n')}`);
+    await delay(20);
   }
 }
-
-/** A fresh schema; child processes reach it through the URL's search_path. */
-async function freshSchema(): Promise<{ schema: string; url: string; drop(): Promise<void> }> {
-  const schema = `roles_${randomBytes(6).toString('hex')}`;
-  await pgQuery(`create schema ${schema}`);
-  const separator = POSTGRES_URL.includes('?') ? '&' : '?';
-  return {
-    schema,
-    url: `${POSTGRES_URL}${separator}options=${encodeURIComponent(`-c search_path=${schema}`)}`,
-    drop: async () => void (await pgQuery(`drop schema if exists ${schema} cascade`)),
-  };
-}
-
-interface Serve {
-  proc: ChildProcess;
-  /** Every JSON log line so far (stdout), parsed. */
-  lines: any[];
-  stderr: () => string;
-  /** Resolves with the first log line (from now on or already seen) matching. */
-  waitFor(match: (line: any) => boolean, count?: number): Promise<any[]>;
-  exited: Promise<number | null>;
-}
-
-function serve(databaseUrl: string, masterKey: string, args: string[], env: Record<string, string> = {}): Serve {
-  const base: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('ECOMGATE_')));
-  const proc = spawn(process.execPath, [MAIN, 'serve', ...args], {
-    env: {
-      ...base,
-      ECOMGATE_HOST: '127.0.0.1',
-      ECOMGATE_PORT: '0',
-      ECOMGATE_DATABASE_URL: databaseUrl,
-      ECOMGATE_MASTER_KEY: masterKey,
-      ECOMGATE_ADMIN_TOKEN: ADMIN_TOKEN,
-      ECOMGATE_DEMO_SHOPS: '1',
-      ECOMGATE_RATE_LIMIT: '0',
-      ECOMGATE_LOG_LEVEL: 'info',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines: any[] = [];
-  const waiters: { match: (line: any) => boolean; count: number; resolve: (found: any[]) => void }[] = [];
-  let stderr = '';
-  let buffer = '';
-  const check = () => {
-    for (const waiter of [...waiters]) {
-      const found = lines.filter(waiter.match);
-      if (found.length >= waiter.count) {
-        waiters.splice(waiters.indexOf(waiter), 1);
-        waiter.resolve(found);
-      }
-    }
-  };
-  proc.stdout!.on('data', (chunk) => {
-    buffer += chunk;
-    let newline: number;
-    while ((newline = buffer.indexOf('\n')) >= 0) {
-      const text = buffer.slice(0, newline);
-      buffer = buffer.slice(newline + 1);
-      try {
-        lines.push(JSON.parse(text));
-      } catch {
-        lines.push({ text });
-      }
-    }
-    check();
-  });
-  proc.stderr!.on('data', (chunk) => (stderr += chunk));
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-  return {
-    proc,
-    lines,
-    stderr: () => stderr,
-    exited,
-    waitFor(match, count = 1) {
-      return new Promise((resolve, reject) => {
-        waiters.push({ match, count, resolve });
-        check();
-        exited.then((code) => reject(new Error(`ecomgate exited (${code}) while waiting:\n${stderr}\n${lines.map((l) => JSON.stringify(l)).join('\n')}`)));
-      });
-    },
-  };
-}
-
-const listening = (line: any) => line.msg === 'ecomgate listening';
 
 async function call(base: string, method: string, path: string, body?: unknown, auth: Credentials | null = DEMO_SHOP) {
   const headers: Record<string, string> = {};
@@ -126,29 +55,24 @@ async function call(base: string, method: string, path: string, body?: unknown, 
   return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
 }
 
-async function stop(server: Serve): Promise<number | null> {
-  if (server.proc.exitCode === null && server.proc.signalCode === null) server.proc.kill('SIGTERM');
-  return server.exited;
-}
-
 describe('serve --role api / --role worker on one PostgreSQL', () => {
   const key = randomBytes(32).toString('base64');
-  let db: Awaited<ReturnType<typeof freshSchema>>;
-  let api: Serve;
-  let worker: Serve;
+  let db: ScratchDatabase;
+  let api: ServeProcess;
+  let worker: ServeProcess;
   let apiUrl: string;
   let workerUrl: string;
   before(async () => {
-    db = await freshSchema();
+    db = await scratchDatabase('postgres');
     // The worker's fallback poll is an hour: only the api process's NOTIFY can wake it in this test.
-    worker = serve(db.url, key, ['--role', 'worker'], { ECOMGATE_ASYNC_POLL_MS: '3600000' });
-    workerUrl = (await worker.waitFor(listening))[0].address;
-    api = serve(db.url, key, [], { ECOMGATE_ROLE: 'api' });
-    apiUrl = (await api.waitFor(listening))[0].address;
+    worker = await start(db.url, key, ['--role', 'worker'], { ECOMGATE_ASYNC_POLL_MS: '3600000' });
+    workerUrl = worker.url;
+    api = await start(db.url, key, [], { ECOMGATE_ROLE: 'api' });
+    apiUrl = api.url;
   });
   after(async () => {
     await Promise.all([api && stop(api), worker && stop(worker)]);
-    await db?.drop();
+    await db?.close();
   });
 
   it('an async payment submitted to the api process is completed by the worker process (woken by NOTIFY)', async () => {
@@ -163,14 +87,14 @@ describe('serve --role api / --role worker on one PostgreSQL', () => {
     }
     assert.equal(result.status, 200, JSON.stringify(result.body));
     assert.equal(result.body.transaction.status, 'successful', JSON.stringify(result.body));
-    const [task] = (await pgQuery(`select * from ${db.schema}.async_tasks where id = $1`, [requestId])).rows;
+    const [task] = await db.rows('select * from async_tasks where id = ?', requestId);
     assert.ok(task, 'the task row exists');
   });
 
   it('each process runs only its role: api has no workers, worker has no merchant routes', async () => {
-    const apiRole = (await api.waitFor((l) => l.msg === 'ecomgate role'))[0];
+    const apiRole = (await logged(api, 'ecomgate role'))[0];
     assert.deepEqual([apiRole.role, apiRole.asyncWorkers, apiRole.webhookDelivery, apiRole.resolver], ['api', false, false, false]);
-    const workerRole = (await worker.waitFor((l) => l.msg === 'ecomgate role'))[0];
+    const workerRole = (await logged(worker, 'ecomgate role'))[0];
     assert.deepEqual([workerRole.role, workerRole.asyncWorkers, workerRole.webhookDelivery, workerRole.resolver], ['worker', true, true, true]);
     // The api process took no task: its processing histogram is empty; the worker's is not.
     const count = (text: string) => Number(/^ecomgate_async_processing_seconds_count\S* (\d+)/m.exec(text)?.[1] ?? 0);
@@ -189,51 +113,53 @@ describe('serve --role api / --role worker on one PostgreSQL', () => {
   });
 
   it('SQLite refuses a role other than all with a clear message', async () => {
-    const sqlite = serve('sqlite::memory:', key, ['--role', 'api']);
-    assert.equal(await sqlite.exited, 1);
-    assert.match(sqlite.stderr(), /--role api needs PostgreSQL/);
-    const clustered = serve('sqlite::memory:', key, ['--cluster', '2']);
-    assert.equal(await clustered.exited, 1);
-    assert.match(clustered.stderr(), /--cluster needs PostgreSQL/);
+    const settings = serveSettings({ databaseUrl: 'sqlite::memory:', masterKey: key, env: { ECOMGATE_ADMIN_TOKEN: ADMIN_TOKEN } });
+    const sqlite = await runCli(['serve', '--role', 'api'], settings);
+    assert.equal(sqlite.code, 1);
+    assert.match(sqlite.stderr, /--role api needs PostgreSQL/);
+    const clustered = await runCli(['serve', '--cluster', '2'], settings);
+    assert.equal(clustered.code, 1);
+    assert.match(clustered.stderr, /--cluster needs PostgreSQL/);
   });
 });
 
 describe('serve --cluster 2', () => {
   it('serves on one port, replaces a process that dies, and exits 0 on SIGTERM', async () => {
-    const db = await freshSchema();
-    const primary = serve(db.url, randomBytes(32).toString('base64'), ['--cluster', '2']);
+    const db = await scratchDatabase('postgres');
+    let primary: ServeProcess | undefined;
     try {
-      const up = await primary.waitFor(listening, 2);
+      primary = await start(db.url, randomBytes(32).toString('base64'), ['--cluster', '2']);
+      const up = await logged(primary, 'ecomgate listening', 2);
       assert.equal(up[0].address, up[1].address, 'both processes share the port');
       const url = up[0].address;
       for (let i = 0; i < 6; i++) {
         assert.equal((await call(url, 'POST', '/transactions/payments', { request: paymentRequest() })).body.transaction.status, 'successful');
       }
-      const started = await primary.waitFor((l) => l.msg === 'cluster process started', 2);
+      const started = await logged(primary, 'cluster process started', 2);
       process.kill(started[0].pid, 'SIGKILL');
-      await primary.waitFor((l) => l.msg === 'cluster process died; starting another');
-      await primary.waitFor(listening, 3);
+      await logged(primary, 'cluster process died; starting another');
+      await logged(primary, 'ecomgate listening', 3);
       assert.equal((await call(url, 'GET', '/healthz', undefined, null)).status, 200);
       assert.equal((await call(url, 'GET', '/transactions/' + randomUUID())).status, 404);
       primary.proc.kill('SIGTERM');
-      assert.equal(await primary.exited, 0, primary.stderr());
-      const stopped = primary.lines.filter((l) => l.msg === 'cluster process stopped');
+      await primary.exited;
+      assert.equal(primary.proc.exitCode, 0, primary.lines.join('\n'));
+      const stopped = entries(primary, 'cluster process stopped');
       assert.equal(stopped.length, 2);
     } finally {
-      await stop(primary);
-      await db.drop();
+      if (primary) await stop(primary);
+      await db.close();
     }
   });
 });
 
 describe('the per-shop rate limit is shared by the processes on one PostgreSQL', () => {
   it('a burst split across two processes passes at most the limit per one-second window', async () => {
-    const db = await freshSchema();
+    const db = await scratchDatabase('postgres');
     const key = randomBytes(32).toString('base64');
-    const one = serve(db.url, key, [], { ECOMGATE_RATE_LIMIT: '5' });
-    const two = serve(db.url, key, [], { ECOMGATE_RATE_LIMIT: '5' });
+    const starting = [start(db.url, key, [], { ECOMGATE_RATE_LIMIT: '5' }), start(db.url, key, [], { ECOMGATE_RATE_LIMIT: '5' })];
     try {
-      const urls = [(await one.waitFor(listening))[0].address, (await two.waitFor(listening))[0].address];
+      const urls = (await Promise.all(starting)).map((gateway) => gateway.url);
       const burst = await Promise.all(Array.from({ length: 40 }, (_, i) => call(urls[i % 2]!, 'GET', '/transactions/' + randomUUID())));
       const passed = burst.filter((a) => a.status === 404).length;
       const limited = burst.filter((a) => a.status === 429);
@@ -243,7 +169,7 @@ describe('the per-shop rate limit is shared by the processes on one PostgreSQL',
         assert.deepEqual(answer.body, { message: 'Rate limit exceeded', response: { message: 'Rate limit exceeded' } });
       }
       // Every request was counted once in the shared table; each window let through at most 5.
-      const windows = (await pgQuery(`select window_start, count from ${db.schema}.rate_limits where shop_id = $1`, [DEMO_SHOP.id])).rows;
+      const windows = await db.rows('select window_start, count from rate_limits where shop_id = ?', DEMO_SHOP.id);
       const counted = windows.reduce((sum, w) => sum + Number(w.count), 0);
       assert.equal(counted, 40, JSON.stringify(windows));
       const allowed = windows.reduce((sum, w) => sum + Math.min(5, Number(w.count)), 0);
@@ -252,8 +178,8 @@ describe('the per-shop rate limit is shared by the processes on one PostgreSQL',
       // Both processes limited: with per-process buckets each would have passed 5 at once.
       assert.ok(limited.length >= 40 - 5 * windows.length, `${limited.length} limited in ${windows.length} windows`);
     } finally {
-      await Promise.all([stop(one), stop(two)]);
-      await db.drop();
+      await Promise.all(starting.map((gateway) => gateway.then(stop, () => undefined)));
+      await db.close();
     }
   });
 });

@@ -18,10 +18,33 @@ import { POSTGRES_URL, type StoreKind } from './gateway.js';
 export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 export const PROCESS_ADMIN_TOKEN = 'process-test-admin-token';
 
-/** Our environment without any ECOMGATE_* setting, plus the given ones. */
-export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+/** Our environment without any ECOMGATE_* setting, plus the given ones (`undefined` leaves a variable out). */
+export function childEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('ECOMGATE_')));
-  return Object.assign(env, extra);
+  for (const [name, value] of Object.entries(extra)) {
+    if (value === undefined) delete env[name];
+    else env[name] = value;
+  }
+  return env;
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs one `ecomgate` command (in `childEnv(env)`) to its end. */
+export function runCli(args: string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
 }
 
 /** `promise`, or a rejection after `ms` (the timer never holds the process open once settled). */
@@ -40,6 +63,8 @@ export async function within<T>(promise: Promise<T>, ms: number, message: () => 
 /** A store of its own for one test: a temporary SQLite file, or a fresh PostgreSQL schema. */
 export interface ScratchDatabase {
   url: string;
+  /** The SQLite file's folder (SQLite only). */
+  dir?: string;
   /** Runs a query with `?` placeholders (SQLite: once no gateway has the file open any more). */
   rows(query: string, ...params: unknown[]): Promise<Record<string, any>[]>;
   close(): Promise<void>;
@@ -52,6 +77,7 @@ export async function scratchDatabase(kind: StoreKind, via?: (url: string) => st
     let connection: SqliteDatabase.Database | undefined;
     return {
       url: `sqlite:${file}`,
+      dir,
       // Opened only once the last gateway has stopped: between a kill and the restart nobody touches the
       // file, so the restart recovers the WAL exactly as after a real crash.
       async rows(query, ...params) {
@@ -99,14 +125,15 @@ export interface ServeOptions {
   masterKey: string;
   /** Extra `serve` flags (`--role worker`). */
   args?: string[];
-  env?: Record<string, string>;
+  /** Settings over the defaults below; `undefined` leaves one out (a default included). */
+  env?: Record<string, string | undefined>;
   /** How long it may take to listen (default 15 s). */
   startMs?: number;
 }
 
-/** Starts `ecomgate serve` in a scratch working directory and waits for its "listening" line. */
-export async function serve(options: ServeOptions): Promise<ServeProcess> {
-  const env = childEnv({
+/** The ECOMGATE_* settings `serve` starts a gateway with (for `runCli(['serve', ...], ...)` where it must not start). */
+export function serveSettings(options: Pick<ServeOptions, 'databaseUrl' | 'masterKey' | 'env'>): Record<string, string | undefined> {
+  return {
     ECOMGATE_HOST: '127.0.0.1',
     ECOMGATE_PORT: '0',
     ECOMGATE_DATABASE_URL: options.databaseUrl,
@@ -116,7 +143,12 @@ export async function serve(options: ServeOptions): Promise<ServeProcess> {
     ECOMGATE_RATE_LIMIT: '0',
     ECOMGATE_LOG_LEVEL: 'info',
     ...options.env,
-  });
+  };
+}
+
+/** Starts `ecomgate serve` in a scratch working directory and waits for its "listening" line. */
+export async function serve(options: ServeOptions): Promise<ServeProcess> {
+  const env = childEnv(serveSettings(options));
   // Nothing may land in the repository's ./data.
   const cwd = mkdtempSync(join(tmpdir(), 'ecomgate-process-cwd-'));
   const proc = spawn(process.execPath, [CLI, 'serve', ...(options.args ?? [])], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
