@@ -170,10 +170,10 @@ export class MixedLoad {
  * Polls until `ready()` answers true, or fails with `what()` after `timeoutMs`. The checks wait for
  * background work (resolver, task workers, webhook deliveries) this way: on a condition, never a fixed time.
  */
-export async function eventually(ready: () => Promise<boolean>, timeoutMs: number, what: () => Promise<string> | string): Promise<number> {
+export async function eventually(ready: () => Promise<boolean>, timeoutMs: number, what: string | (() => Promise<string> | string)): Promise<number> {
   const started = performance.now();
   while (!(await ready())) {
-    if (performance.now() - started > timeoutMs) assert.fail(await what());
+    if (performance.now() - started > timeoutMs) assert.fail(typeof what === 'string' ? what : await what());
     await delay(100);
   }
   return performance.now() - started;
