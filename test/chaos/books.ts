@@ -94,3 +94,23 @@ export async function auditBooks(db: ScratchDatabase, shopIds: number[]): Promis
   }
   return figures;
 }
+
+/**
+ * Card data after the chaos: no full card number in any column of any table (task rows, webhook bodies
+ * and idempotency records included) nor in any log line of any process, killed ones included.
+ */
+export async function findCardNumbers(db: ScratchDatabase, logLines: string[], pattern: RegExp): Promise<string[]> {
+  const found: string[] = [];
+  const tables = await db.rows("select table_name as name from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE'");
+  for (const { name } of tables) {
+    for (const row of await db.rows(`select * from "${name}"`)) {
+      const match = pattern.exec(JSON.stringify(row));
+      if (match) found.push(`${name}: ${match[0]}`);
+    }
+  }
+  for (const line of logLines) {
+    const match = pattern.exec(line);
+    if (match) found.push(`log: ${match[0]}`);
+  }
+  return found;
+}

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { PROCESS_ADMIN_TOKEN, scratchDatabase } from '../support/processes.js';
 import { WebhookReceiver } from '../support/webhookReceiver.js';
-import { auditBooks } from './books.js';
+import { auditBooks, findCardNumbers } from './books.js';
 import { Fleet } from './fleet.js';
 import { RoundRobin } from './roundRobin.js';
 import { type ChaosShop, checkAcknowledged, checkWebhooks, createShops, MixedLoad } from './workload.js';
@@ -52,6 +52,9 @@ describe('chaos: gateway processes killed under mixed load [postgres]', () => {
       await fleet.stopAll();
       const books = await auditBooks(db, SHOPS.map((shop) => shop.id));
 
+      // Every card the load used is 420000000xxxxxx? (approved) or the declined test card.
+      const leaks = await findCardNumbers(db, fleet.linesMatching(/./), /420000000\d{7}|4005550000000019/);
+      assert.deepEqual(leaks.slice(0, 5), [], 'a full card number was stored or logged');
       const flaky = await db.rows("select count(*) as n from transactions where shop_id = ? and message = 'Acquirer error'", SHOPS[1]!.id);
       assert.ok(books.settledByInquiry > 0, 'the injected timeouts left transactions in doubt that an inquiry settled');
       assert.ok(Number(flaky[0]!.n) > 0, 'the injected acquirer errors failed some transactions');
