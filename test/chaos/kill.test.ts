@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { testStores } from '../support/gateway.js';
 import { PROCESS_ADMIN_TOKEN, scratchDatabase } from '../support/processes.js';
 import { WebhookReceiver } from '../support/webhookReceiver.js';
 import { auditBooks, findCardNumbers } from './books.js';
@@ -24,7 +25,9 @@ const SHOPS: ChaosShop[] = [
   { id: 7002, secret: 'chaos-flaky-shop-secret-00002', settings: { timeout_rate: 0.05, error_rate: 0.02, settle_ms: 500 } },
 ];
 
-describe('chaos: gateway processes killed under mixed load [postgres]', () => {
+const onPostgres = testStores().includes('postgres');
+
+describe('chaos: gateway processes killed under mixed load [postgres]', { skip: onPostgres ? false : 'PostgreSQL is not among ECOMGATE_TEST_STORES' }, () => {
   it('keeps every acknowledged request, charges nothing twice, resolves every unknown outcome and loses no webhook', { timeout: 300_000 }, async (t) => {
     const seed = Number(process.env.CHAOS_SEED ?? Date.now() % 1_000_000);
     const db = await scratchDatabase('postgres');
