@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { randomUUID } from 'node:crypto';
 import { ApiError } from '../src/domain/errors.js';
+import { ABANDONED_AFTER_MS, requestHash } from '../src/processing/idempotency.js';
 import { payment } from '../src/processing/payment.js';
 import { ADMIN_TOKEN, card, type Credentials, DEMO_3DS_SHOP, paymentRequest, startGateway, testStores, type TestGateway } from './support/gateway.js';
 
@@ -163,6 +164,27 @@ for (const store of testStores()) {
       const later = await gw.post('/transactions/payments', request, withKey(key));
       assert.equal(later.status, 200);
       assert.notEqual(later.body.transaction.uid, first.body.transaction.uid);
+    });
+
+    it('runs a retry once the claim of a request cut off before its transaction is abandoned', async () => {
+      const key = `abandoned-${randomUUID()}`;
+      const request = paymentRequest();
+      // A process took the key and died before transaction A: a claim with no transaction.
+      await gw.app.store.db
+        .insertInto('idempotency_keys')
+        .values({ shop_id: 361, key, body_hash: requestHash('payments', { request }), claim_token: 'dead-attempt', transaction_uid: null, status_code: null, response: null, created_at: gw.clock.now().toISOString() })
+        .execute();
+      const before = await gw.count('transactions');
+      gw.clock.advance(ABANDONED_AFTER_MS - 1);
+      const early = await gw.post('/transactions/payments', request, withKey(key));
+      assert.equal(early.status, 409, early.text);
+      gw.clock.advance(1);
+      const retry = await gw.post('/transactions/payments', request, withKey(key));
+      assert.equal(retry.status, 200, retry.text);
+      assert.equal(retry.body.transaction.status, 'successful');
+      const again = await gw.post('/transactions/payments', request, withKey(key));
+      assert.equal(again.body.transaction.uid, retry.body.transaction.uid);
+      assert.equal(await gw.count('transactions'), before + 1);
     });
 
     it('never lets an attempt whose claim was taken over create a transaction (fencing token)', async () => {

@@ -7,11 +7,15 @@ import { transactionResponse } from './respond.js';
 
 /** A `RequestID` makes a request safe to retry for this long (spec §2.5). */
 export const IDEMPOTENCY_RETENTION_MS = 24 * 3600_000;
-/** A claim with no transaction after this long belongs to a process that died before transaction A. */
-const ABANDONED_AFTER_MS = 60_000;
+/**
+ * A claim with no transaction after this long belongs to a process that died before transaction A (claim
+ * to A takes milliseconds). Taking over a claim that is in fact alive is safe: its attempt can no longer
+ * link a transaction (fencing token), so it is answered 409 and creates nothing.
+ */
+export const ABANDONED_AFTER_MS = 10_000;
 
 /** The request a key stands for: the operation (by its route name) and the body. */
-function requestHash(operation: string, body: unknown): string {
+export function requestHash(operation: string, body: unknown): string {
   return createHash('sha256').update(JSON.stringify([operation, body ?? null])).digest('hex');
 }
 
