@@ -107,7 +107,7 @@ export async function execute(
   });
   if (!prepared.call) return prepared.row;
   const connector = ctx.acquirerFor(invocation.shop);
-  const outcome = await callAcquirer(ctx, connector, prepared.row, prepared.call);
+  const outcome = await callAcquirer(ctx, connector, invocation.shop.acquirerSettings, prepared.row, prepared.call);
   return recordOutcome(ctx, prepared.row, outcome, prepared.reservation ?? 0);
 }
 
@@ -118,6 +118,8 @@ export async function execute(
 export async function callAcquirer(
   ctx: ProcessingContext,
   connector: AcquirerConnector,
+  /** The shop's acquirer settings, for the inquiry after an unknown outcome. */
+  settings: Record<string, unknown>,
   row: TransactionTable,
   call: (connector: AcquirerConnector) => Promise<AcquirerOutcome>,
 ): Promise<AcquirerOutcome | InquiryOutcome> {
@@ -143,7 +145,7 @@ export async function callAcquirer(
   }
   if (outcome.outcome !== 'in_doubt') return outcome;
   try {
-    const answer = await connector.inquire(row.acquirer_ref, {});
+    const answer = await connector.inquire(row.acquirer_ref, settings);
     // Our call is still on its way after the deadline: "not found" now does not mean the bank never acts on
     // it, so the transaction stays in doubt (pending) for the resolver rather than failing.
     return timedOut && answer.outcome === 'not_found' ? outcome : answer;

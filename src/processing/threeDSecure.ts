@@ -55,7 +55,7 @@ export async function completeChallenge(
     billingAddress: row.billing_address ? JSON.parse(row.billing_address) : undefined,
     settings: shop.acquirerSettings,
   };
-  const outcome = await callAcquirer(ctx, ctx.acquirerFor(shop), claimed, (connector): Promise<AcquirerOutcome> =>
+  const outcome = await callAcquirer(ctx, ctx.acquirerFor(shop), shop.acquirerSettings, claimed, (connector): Promise<AcquirerOutcome> =>
     row.type === 'tokenization' ? connector.verify(call) : connector.authorize(call, row.type === 'payment'),
   );
   const authenticated = { ...challenge, status: 'successful', message: 'Authenticated', pa_status: 'Y', eci: '05', fail_reason: null };
