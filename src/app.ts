@@ -159,6 +159,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     hostConcurrency: config.webhookHostConcurrency,
     timeoutMs: config.webhookTimeoutMs,
     pollMs: config.webhookPollMs,
+    retentionMs: config.webhookRetentionMs,
   });
   // SQLite is one process: its in-memory bucket is exact and ~1000x cheaper. PostgreSQL may be several
   // processes: the limit is counted where they all see it (Redis if configured, else the database).
@@ -197,7 +198,10 @@ export async function createApp(options: AppOptions): Promise<App> {
         resolving = runResolver().catch((err) => log.error({ err }, 'in-doubt resolver failed'));
       }, RESOLVER_INTERVAL_MS),
       setInterval(() => {
-        sweeping = asyncQueue.purgeExpired().catch((err) => log.error({ err }, 'async result sweeper failed'));
+        sweeping = Promise.all([
+          asyncQueue.purgeExpired().catch((err) => log.error({ err }, 'async result sweeper failed')),
+          webhooks.purgeFinished().catch((err) => log.error({ err }, 'webhook retention sweeper failed')),
+        ]);
       }, SWEEPER_INTERVAL_MS),
       setInterval(() => {
         expiring = expireIncomplete(ctx).catch((err) => log.error({ err }, 'expiry sweeper failed'));

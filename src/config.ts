@@ -33,6 +33,8 @@ export interface Config {
   asyncPollMs: number;
   /** A webhook receiver that has not answered by then has failed the attempt. */
   webhookTimeoutMs: number;
+  /** How long a finished webhook delivery (and its attempts) is kept for the admin history (ECOMGATE_WEBHOOK_RETENTION). */
+  webhookRetentionMs: number;
   /** Webhook attempts in flight per process, and per receiving host (one dead host cannot take every slot). */
   webhookConcurrency: number;
   webhookHostConcurrency: number;
@@ -107,6 +109,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     asyncLeaseMs: overrides.asyncLeaseMs ?? integer('ECOMGATE_ASYNC_LEASE_MS', env.ECOMGATE_ASYNC_LEASE_MS, acquirerTimeoutMs + 30_000),
     asyncPollMs: overrides.asyncPollMs ?? integer('ECOMGATE_ASYNC_POLL_MS', env.ECOMGATE_ASYNC_POLL_MS, 1000),
     webhookTimeoutMs: overrides.webhookTimeoutMs ?? integer('ECOMGATE_WEBHOOK_TIMEOUT_MS', env.ECOMGATE_WEBHOOK_TIMEOUT_MS, 10_000),
+    webhookRetentionMs: overrides.webhookRetentionMs ?? duration('ECOMGATE_WEBHOOK_RETENTION', env.ECOMGATE_WEBHOOK_RETENTION, 30 * 86_400_000),
     webhookConcurrency: overrides.webhookConcurrency ?? integer('ECOMGATE_WEBHOOK_CONCURRENCY', env.ECOMGATE_WEBHOOK_CONCURRENCY, 256),
     webhookHostConcurrency:
       overrides.webhookHostConcurrency ?? integer('ECOMGATE_WEBHOOK_HOST_CONCURRENCY', env.ECOMGATE_WEBHOOK_HOST_CONCURRENCY, 8),

@@ -462,5 +462,33 @@ for (const store of testStores()) {
         await background.close();
       }
     });
+
+    // Last: it moves this gateway's clock a month on.
+    it('keeps finished deliveries for ECOMGATE_WEBHOOK_RETENTION, then removes them with their attempts; unfinished ones stay', async () => {
+      const healthy = await receiver();
+      const failing = await receiver(() => 500);
+      const delivered = await pay(healthy);
+      const retrying = await pay(failing);
+      await deliver();
+      const [done] = await deliveriesOf(delivered.uid);
+      const [open] = await deliveriesOf(retrying.uid);
+      assert.equal(done.state, 'delivered');
+      assert.equal(open.state, 'pending');
+
+      gw.clock.advance(gw.app.config.webhookRetentionMs - 1000);
+      await gw.app.webhooks.purgeFinished();
+      assert.equal((await deliveriesOf(delivered.uid)).length, 1, 'kept until the retention has passed');
+
+      gw.clock.advance(2000);
+      assert.ok((await gw.app.webhooks.purgeFinished()) >= 1);
+      assert.deepEqual(await deliveriesOf(delivered.uid), []);
+      assert.deepEqual(await attemptsOf(done.id), [], 'its attempts went with it');
+      const history = await gw.request('GET', `/admin/transactions/${delivered.uid}/deliveries`, undefined, { auth: null, headers: admin });
+      assert.equal(history.status, 200, history.text);
+      assert.deepEqual(history.body.deliveries, []);
+      assert.equal((await deliveriesOf(retrying.uid)).length, 1, 'a delivery still being retried is never removed');
+      assert.equal((await attemptsOf(open.id)).length, 1);
+      assert.match((await gw.get('/metrics', { auth: null })).text, /ecomgate_webhook_deliveries_purged_total [1-9]/);
+    });
   });
 }

@@ -220,6 +220,12 @@ const migrationsFor = (dialect: Dialect): Record<string, Migration> => {
         .execute();
     },
   },
+  '0006_webhook_retention': {
+    async up(db: Kysely<any>) {
+      // The retention sweeper finds finished deliveries by state and age.
+      await db.schema.createIndex('webhook_finished').on('webhook_deliveries').columns(['state', 'created_at']).execute();
+    },
+  },
   };
 };
 

@@ -163,3 +163,20 @@ export async function deliveryBacklog(db: Kysely<Database>): Promise<{ state: st
     .execute();
   return rows.map((row) => ({ state: row.state, count: Number(row.count) }));
 }
+
+/**
+ * Retention: removes up to `limit` finished deliveries (delivered, or dead after the last retry) created
+ * before `before`, with their attempts, in one commit; answers how many deliveries went. Pending and
+ * leased deliveries are never touched, whatever their age.
+ */
+export async function purgeFinishedDeliveries(db: Kysely<Database>, before: string, limit: number): Promise<number> {
+  return db.transaction().execute(async (trx) => {
+    const ids = (
+      await trx.selectFrom('webhook_deliveries').select('id').where('state', 'in', ['delivered', 'dead']).where('created_at', '<', before).limit(limit).execute()
+    ).map((row) => row.id);
+    if (ids.length === 0) return 0;
+    await trx.deleteFrom('webhook_attempts').where('delivery_id', 'in', ids).execute();
+    await trx.deleteFrom('webhook_deliveries').where('id', 'in', ids).execute();
+    return ids.length;
+  });
+}

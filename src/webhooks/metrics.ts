@@ -9,6 +9,8 @@ export class WebhookMetrics {
   /** `delivered`, or `dead` once the retries are used up. */
   readonly deliveries: Counter<'outcome'>;
   readonly attemptLatency: Histogram<'result'>;
+  /** Finished deliveries removed by the retention sweeper. */
+  readonly purged: Counter;
 
   constructor(registry: Registry, store: Store) {
     this.attempts = new Counter({
@@ -21,6 +23,11 @@ export class WebhookMetrics {
       name: 'ecomgate_webhook_deliveries_total',
       help: 'Webhook deliveries finished, by outcome (delivered, dead)',
       labelNames: ['outcome'],
+      registers: [registry],
+    });
+    this.purged = new Counter({
+      name: 'ecomgate_webhook_deliveries_purged_total',
+      help: 'Finished webhook deliveries (with their attempts) removed after ECOMGATE_WEBHOOK_RETENTION',
       registers: [registry],
     });
     this.attemptLatency = new Histogram({

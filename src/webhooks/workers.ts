@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Store } from '../store/db.js';
-import { type AttemptOutcome, claimDeliveries, recordAttempt, releaseDelivery, type WebhookDelivery } from '../store/webhooks.js';
+import { type AttemptOutcome, claimDeliveries, purgeFinishedDeliveries, recordAttempt, releaseDelivery, type WebhookDelivery } from '../store/webhooks.js';
 import type { Vault } from '../vault/vault.js';
 import { QueueWorkers } from '../workers/claimLoop.js';
 import { type AttemptAnswer, WebhookTransport } from './delivery.js';
@@ -21,6 +21,8 @@ export interface DeliveryWorkerOptions {
   concurrency: number;
   /** Attempts in flight per receiving host in this process, so one slow or dead host cannot take every slot. */
   hostConcurrency: number;
+  /** How long finished deliveries stay for the admin history; the sweeper removes older ones. */
+  retentionMs: number;
   /** A receiver that has not answered by then has failed the attempt. */
   timeoutMs: number;
   /** Fallback wake-up: deliveries written by transaction B and retries coming due are found by it. */
@@ -28,6 +30,8 @@ export interface DeliveryWorkerOptions {
 }
 
 const CLAIM_BATCH = 100;
+/** Finished deliveries removed per commit by the retention sweep. */
+const PURGE_BATCH = 500;
 /** Due deliveries a claim looks at; hosts at their cap are left out before this limit applies. */
 const CLAIM_WINDOW = 1000;
 /**
@@ -54,6 +58,20 @@ export class DeliveryWorkers extends QueueWorkers<WebhookDelivery> {
     super({ name: 'webhook deliveries', concurrency: options.concurrency, batch: CLAIM_BATCH, pollMs: options.pollMs, log: options.log });
     this.keyring = new ShopWebhookKeyring(options.store.db, options.vault, options.now);
     this.transport = new WebhookTransport(options.timeoutMs);
+  }
+
+  /** The retention sweep: removes finished deliveries older than the retention, in batches; answers how many. */
+  async purgeFinished(): Promise<number> {
+    const { store, now, retentionMs, metrics } = this.options;
+    const before = new Date(now().getTime() - retentionMs).toISOString();
+    let purged = 0;
+    for (;;) {
+      const batch = await purgeFinishedDeliveries(store.db, before, PURGE_BATCH);
+      purged += batch;
+      if (batch < PURGE_BATCH) break;
+    }
+    if (purged > 0) metrics.purged.inc(purged);
+    return purged;
   }
 
   /** Graceful stop: claim nothing more; attempts in flight finish (each is bounded by the timeout). */
