@@ -160,6 +160,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     timeoutMs: config.webhookTimeoutMs,
     pollMs: config.webhookPollMs,
     retentionMs: config.webhookRetentionMs,
+    allowPrivate: config.webhookAllowPrivate,
   });
   // SQLite is one process: its in-memory bucket is exact and ~1000x cheaper. PostgreSQL may be several
   // processes: the limit is counted where they all see it (Redis if configured, else the database).

@@ -35,6 +35,12 @@ export interface Config {
   webhookTimeoutMs: number;
   /** How long a finished webhook delivery (and its attempts) is kept for the admin history (ECOMGATE_WEBHOOK_RETENTION). */
   webhookRetentionMs: number;
+  /**
+   * Deliver webhooks to loopback and private networks (ECOMGATE_WEBHOOK_ALLOW_PRIVATE). On by default with
+   * the embedded SQLite store (a developer's receiver on localhost), off with PostgreSQL (production: a
+   * merchant's notification_url must not reach the operator's own network).
+   */
+  webhookAllowPrivate: boolean;
   /** Webhook attempts in flight per process, and per receiving host (one dead host cannot take every slot). */
   webhookConcurrency: number;
   webhookHostConcurrency: number;
@@ -110,6 +116,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     asyncPollMs: overrides.asyncPollMs ?? integer('ECOMGATE_ASYNC_POLL_MS', env.ECOMGATE_ASYNC_POLL_MS, 1000),
     webhookTimeoutMs: overrides.webhookTimeoutMs ?? integer('ECOMGATE_WEBHOOK_TIMEOUT_MS', env.ECOMGATE_WEBHOOK_TIMEOUT_MS, 10_000),
     webhookRetentionMs: overrides.webhookRetentionMs ?? duration('ECOMGATE_WEBHOOK_RETENTION', env.ECOMGATE_WEBHOOK_RETENTION, 30 * 86_400_000),
+    webhookAllowPrivate: overrides.webhookAllowPrivate ?? flag(env.ECOMGATE_WEBHOOK_ALLOW_PRIVATE, embedded),
     webhookConcurrency: overrides.webhookConcurrency ?? integer('ECOMGATE_WEBHOOK_CONCURRENCY', env.ECOMGATE_WEBHOOK_CONCURRENCY, 256),
     webhookHostConcurrency:
       overrides.webhookHostConcurrency ?? integer('ECOMGATE_WEBHOOK_HOST_CONCURRENCY', env.ECOMGATE_WEBHOOK_HOST_CONCURRENCY, 8),

@@ -452,6 +452,13 @@ describe('master key rules', () => {
     assert.equal(readConfig({ ECOMGATE_DATABASE_URL: POSTGRES_URL, ECOMGATE_DEMO_SHOPS: '1' }).demoShops, true);
     assert.equal(readConfig({ ECOMGATE_DATABASE_URL: 'sqlite:/tmp/x.db', ECOMGATE_DEMO_SHOPS: '0' }).demoShops, false);
   });
+
+  it('webhooks to private networks are allowed by default for the embedded store only', () => {
+    assert.equal(readConfig({}).webhookAllowPrivate, true);
+    assert.equal(readConfig({ ECOMGATE_DATABASE_URL: POSTGRES_URL }).webhookAllowPrivate, false);
+    assert.equal(readConfig({ ECOMGATE_DATABASE_URL: POSTGRES_URL, ECOMGATE_WEBHOOK_ALLOW_PRIVATE: '1' }).webhookAllowPrivate, true);
+    assert.equal(readConfig({ ECOMGATE_WEBHOOK_ALLOW_PRIVATE: 'off' }).webhookAllowPrivate, false);
+  });
 });
 
 for (const kind of testStores()) {

@@ -463,6 +463,33 @@ for (const store of testStores()) {
       }
     });
 
+    it('with ECOMGATE_WEBHOOK_ALLOW_PRIVATE off, refuses to deliver to loopback and private addresses, by IP or by name', async () => {
+      const guarded = await startGateway(store, { webhookAllowPrivate: false, webhookTimeoutMs: TIMEOUT_MS }, { random });
+      const endpoint = await receiver();
+      const port = new URL(endpoint.url).port;
+      const path = new URL(endpoint.url).pathname;
+      try {
+        const targets = [endpoint.url, `http://localhost:${port}${path}`, `http://[::1]:${port}${path}`, `http://10.1.2.3:${port}${path}`];
+        const uids: string[] = [];
+        for (const target of targets) {
+          const answer = await guarded.post('/transactions/payments', paymentRequest({ notification_url: target }));
+          assert.equal(answer.status, 200, answer.text);
+          uids.push(answer.body.transaction.uid);
+        }
+        await guarded.app.webhooks.drain();
+        assert.equal(endpoint.received.length, 0, 'nothing reached the private network');
+        for (const [i, uid] of uids.entries()) {
+          const [delivery] = await guarded.app.store.db.selectFrom('webhook_deliveries').selectAll().where('transaction_uid', '=', uid).execute();
+          const [attempt] = await guarded.app.store.db.selectFrom('webhook_attempts').selectAll().where('delivery_id', '=', delivery!.id).execute();
+          assert.equal(delivery!.state, 'pending', targets[i]);
+          assert.equal(attempt!.status_code, null);
+          assert.match(String(attempt!.error), /private address/, targets[i]);
+        }
+      } finally {
+        await guarded.close();
+      }
+    });
+
     // Last: it moves this gateway's clock a month on.
     it('keeps finished deliveries for ECOMGATE_WEBHOOK_RETENTION, then removes them with their attempts; unfinished ones stay', async () => {
       const healthy = await receiver();

@@ -1,5 +1,7 @@
+import dns from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
+import net from 'node:net';
 
 /** What one HTTP attempt came to. `failure` is set when the receiver gave no HTTP answer at all. */
 export interface AttemptAnswer {
@@ -9,6 +11,39 @@ export interface AttemptAnswer {
   /** Until the answer's status line (or the failure). */
   latencyMs: number;
 }
+
+/** Loopback, private, link-local, shared and unspecified ranges: the operator's own network, not a merchant's. */
+const privateNetworks = new net.BlockList();
+for (const [prefix, bits] of [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.168.0.0', 16]] as const) {
+  privateNetworks.addSubnet(prefix, bits, 'ipv4');
+}
+for (const [prefix, bits] of [['::', 127], ['fc00::', 7], ['fe80::', 10]] as const) privateNetworks.addSubnet(prefix, bits, 'ipv6');
+
+/** True for an address of the operator's own network (IPv4-mapped IPv6 included). */
+export function isPrivateAddress(address: string): boolean {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return privateNetworks.check(mapped[1]!, 'ipv4');
+  const family = net.isIP(address);
+  return family !== 0 && privateNetworks.check(address, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+function privateTargetError(host: string, address: string): Error {
+  return Object.assign(new Error(`${host} is a private address (${address}): delivery refused (ECOMGATE_WEBHOOK_ALLOW_PRIVATE is off)`), { code: 'EPRIVATE' });
+}
+
+/**
+ * dns.lookup that refuses private addresses: checked on the address actually connected to, so a name that
+ * resolves (or re-resolves) to the operator's network is refused too.
+ */
+const publicOnlyLookup: net.LookupFunction = (hostname, options, callback) => {
+  dns.lookup(hostname, options, (err, address, family) => {
+    if (err) return callback(err, address, family);
+    const addresses = Array.isArray(address) ? address : [{ address, family: family ?? 0 }];
+    const blocked = addresses.find((entry) => isPrivateAddress(entry.address));
+    if (blocked) return callback(privateTargetError(hostname, blocked.address) as NodeJS.ErrnoException, address, family);
+    callback(null, address, family);
+  });
+};
 
 /** An idle keep-alive connection is closed after this, before a receiver's own idle timeout (Node's is 5 s) can race us. */
 const IDLE_SOCKET_MS = 4_000;
@@ -23,7 +58,11 @@ export class WebhookTransport {
   private readonly httpAgent = new http.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS });
   private readonly httpsAgent = new https.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS });
 
-  constructor(private readonly timeoutMs: number) {}
+  constructor(
+    private readonly timeoutMs: number,
+    /** Deliver to loopback and private networks too (the embedded default); off, such targets fail the attempt. */
+    private readonly allowPrivate = true,
+  ) {}
 
   post(url: string, body: Buffer, headers: Record<string, string>): Promise<AttemptAnswer> {
     let target: URL;
@@ -34,6 +73,10 @@ export class WebhookTransport {
     }
     if (target.protocol !== 'http:' && target.protocol !== 'https:') {
       return Promise.resolve({ statusCode: null, failure: 'unreachable', error: `unsupported URL scheme ${target.protocol}`, latencyMs: 0 });
+    }
+    const literal = target.hostname.replace(/^\[|\]$/g, '');
+    if (!this.allowPrivate && isPrivateAddress(literal)) {
+      return Promise.resolve({ statusCode: null, failure: 'unreachable', error: privateTargetError(literal, literal).message, latencyMs: 0 });
     }
     const started = performance.now();
     return new Promise((resolve) => {
@@ -49,6 +92,7 @@ export class WebhookTransport {
         {
           method: 'POST',
           agent: target.protocol === 'https:' ? this.httpsAgent : this.httpAgent,
+          ...(this.allowPrivate ? {} : { lookup: publicOnlyLookup }),
           headers: { ...headers, 'content-length': String(body.length), 'user-agent': 'ecomgate-webhooks' },
         },
         (response) => {

@@ -21,6 +21,8 @@ export interface DeliveryWorkerOptions {
   concurrency: number;
   /** Attempts in flight per receiving host in this process, so one slow or dead host cannot take every slot. */
   hostConcurrency: number;
+  /** Deliver to loopback and private networks too (else such attempts fail). */
+  allowPrivate: boolean;
   /** How long finished deliveries stay for the admin history; the sweeper removes older ones. */
   retentionMs: number;
   /** A receiver that has not answered by then has failed the attempt. */
@@ -57,7 +59,7 @@ export class DeliveryWorkers extends QueueWorkers<WebhookDelivery> {
   constructor(private readonly options: DeliveryWorkerOptions) {
     super({ name: 'webhook deliveries', concurrency: options.concurrency, batch: CLAIM_BATCH, pollMs: options.pollMs, log: options.log });
     this.keyring = new ShopWebhookKeyring(options.store.db, options.vault, options.now);
-    this.transport = new WebhookTransport(options.timeoutMs);
+    this.transport = new WebhookTransport(options.timeoutMs, options.allowPrivate);
   }
 
   /** The retention sweep: removes finished deliveries older than the retention, in batches; answers how many. */

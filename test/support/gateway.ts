@@ -144,6 +144,8 @@ export async function startGateway(kind: StoreKind, overrides: Partial<Config> =
       demoShops: true,
       logLevel: 'info',
       rateLimit: 0,
+      // The tests' webhook receivers listen on loopback.
+      webhookAllowPrivate: true,
       ...overrides,
     },
   );
