@@ -79,8 +79,10 @@ export async function openStore(options: OpenOptions): Promise<Store> {
   const pool = new pg.Pool({
     connectionString: target,
     max: options.poolSize ?? 10,
-    // While the database is down a request waits this long for a connection at most, then answers 503.
-    connectionTimeoutMillis: 5_000,
+    // A database that refuses connections fails a request at once (503); one that does not answer at all
+    // (a dropped network) fails it after this. The wait for a free pooled connection counts too, so it
+    // stays well above any wait under load.
+    connectionTimeoutMillis: 30_000,
     ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
   });
   quietPoolErrors(pool);
