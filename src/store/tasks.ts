@@ -8,22 +8,31 @@ import type { AsyncTaskTable, Database } from './schema.js';
  * sealed by the vault and erased once processed.
  */
 
-/** Inserts a task; answers the id of the task that holds its key (the new one, or an earlier one). */
-export async function insertTask(db: Kysely<Database>, task: AsyncTaskTable): Promise<string> {
+/**
+ * Inserts tasks in one statement (a group commit's batch); answers, per task, the id of the task that
+ * holds its key: the new one, or an earlier one (a retried submit with the same RequestID, also when
+ * both are in this batch).
+ */
+export async function insertTasks(db: Kysely<Database>, tasks: AsyncTaskTable[]): Promise<string[]> {
+  const keyOf = (task: { shop_id: number; idempotency_key: string }) => `${task.shop_id}:${task.idempotency_key}`;
   const inserted = await db
     .insertInto('async_tasks')
-    .values(task)
+    .values(tasks)
     .onConflict((oc) => oc.columns(['shop_id', 'idempotency_key']).doNothing())
-    .returning('id')
-    .executeTakeFirst();
-  if (inserted) return inserted.id;
-  const earlier = await db
-    .selectFrom('async_tasks')
-    .select('id')
-    .where('shop_id', '=', task.shop_id)
-    .where('idempotency_key', '=', task.idempotency_key)
-    .executeTakeFirstOrThrow();
-  return earlier.id;
+    .returning(['id', 'shop_id', 'idempotency_key'])
+    .execute();
+  const holder = new Map(inserted.map((row) => [keyOf(row), row.id]));
+  for (const task of tasks) {
+    if (holder.has(keyOf(task))) continue;
+    const earlier = await db
+      .selectFrom('async_tasks')
+      .select('id')
+      .where('shop_id', '=', task.shop_id)
+      .where('idempotency_key', '=', task.idempotency_key)
+      .executeTakeFirstOrThrow();
+    holder.set(keyOf(task), earlier.id);
+  }
+  return tasks.map((task) => holder.get(keyOf(task))!);
 }
 
 /**
