@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Store } from './db.js';
 import type { Database } from './schema.js';
 
@@ -116,4 +116,37 @@ export class GroupCommit<Item, Result> {
       // A wake-up that fails must not undo answers already given; workers poll anyway.
     }
   }
+}
+
+type Work = (trx: Kysely<Database>) => Promise<unknown>;
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/**
+ * Transactions of any shape sharing commits (SQLite): each runs in a savepoint of the batch's
+ * transaction, one after the other on the one connection, so a work that fails (a refused payment, a
+ * lost race) rolls back only itself and gets its own error, once the batch holding the others is
+ * committed. A work must use only `trx` and must not wait on anything but the database.
+ */
+export function sharedTransactions(store: () => Store): <T>(work: (trx: Kysely<Database>) => Promise<T>) => Promise<T> {
+  let committer: GroupCommit<Work, Outcome> | undefined;
+  const write: BatchWrite<Work, Outcome> = async (trx, works) => {
+    const outcomes: Outcome[] = [];
+    for (const work of works) {
+      await sql`savepoint work`.execute(trx);
+      try {
+        outcomes.push({ ok: true, value: await work(trx) });
+      } catch (error) {
+        await sql`rollback to work`.execute(trx);
+        outcomes.push({ ok: false, error });
+      }
+      await sql`release work`.execute(trx);
+    }
+    return outcomes;
+  };
+  return async <T>(work: (trx: Kysely<Database>) => Promise<T>): Promise<T> => {
+    committer ??= new GroupCommit(store(), write);
+    const outcome = await committer.submit(work);
+    if (!outcome.ok) throw outcome.error;
+    return outcome.value as T;
+  };
 }
