@@ -43,6 +43,8 @@ export class AsyncQueue {
       options.ctx.store,
       async (trx, tasks) => (await insertTasks(trx, tasks)).map((id, i) => ({ id, created: id === tasks[i]!.id })),
       {
+        // One multi-row INSERT per batch: atomic and durable on its own when it returns.
+        transaction: false,
         afterCommit: (results) => {
           if (results.some((result) => result.created)) options.onSubmitted();
         },

@@ -9,9 +9,9 @@ import type { AsyncTaskTable, Database } from './schema.js';
  */
 
 /**
- * Inserts tasks in one statement (a group commit's batch); answers, per task, the id of the task that
- * holds its key: the new one, or an earlier one (a retried submit with the same RequestID, also when
- * both are in this batch).
+ * Inserts tasks in one statement (a group commit's batch, committed by the statement itself); answers,
+ * per task, the id of the task that holds its key: the new one, or an earlier one (a retried submit with
+ * the same RequestID, also when both are in this batch).
  */
 export async function insertTasks(db: Kysely<Database>, tasks: AsyncTaskTable[]): Promise<string[]> {
   const keyOf = (task: { shop_id: number; idempotency_key: string }) => `${task.shop_id}:${task.idempotency_key}`;
