@@ -10,6 +10,7 @@
  *   --stores a,b       sqlite and/or postgres (default both)
  *   --postgres URL     the PostgreSQL server (default postgres://postgres@127.0.0.1:5432/test)
  *   --one-card         every payment on the card 4200000000000000 (default: a pool of 1,000 cards)
+ *   --docs             also write the chart to docs/performance.svg (bench/results/latest.svg always)
  */
 export type StoreKind = 'sqlite' | 'postgres';
 
@@ -40,6 +41,7 @@ export interface BenchOptions {
   postgresUrl: string;
   quick: boolean;
   full: boolean;
+  docs: boolean;
 }
 
 function numberFlag(name: string, value: string | undefined): number {
@@ -71,6 +73,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     postgresUrl: 'postgres://postgres@127.0.0.1:5432/test',
     quick,
     full,
+    docs: argv.includes('--docs'),
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
@@ -79,6 +82,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       case '--quick':
       case '--full':
       case '--one-card':
+      case '--docs':
         break;
       case '--runs':
         options.runs = Math.round(numberFlag(flag, value));
