@@ -5,7 +5,7 @@ import type { ApiResponse, ProcessingContext } from '../processing/context.js';
 import { isMutating } from '../processing/operations.js';
 import { GroupCommit } from '../store/groupCommit.js';
 import type { AsyncTaskTable } from '../store/schema.js';
-import { countUnfinished, findTask, insertTasks, purgeExpiredTasks, takeOnceResult } from '../store/tasks.js';
+import { countUnfinished, findTask, findTaskState, insertTasks, purgeExpiredTasks, takeOnceResult } from '../store/tasks.js';
 import type { AsyncMetrics } from './metrics.js';
 import type { TaskRequest } from './runner.js';
 
@@ -97,14 +97,18 @@ export class AsyncQueue {
     return { statusCode: 200, body: { status: 'processing', request_id: id, ...this.urls(id) } };
   }
 
+  /** The oldest creation time a task may have and still be served (the retention). */
+  private createdAfter(): string {
+    return new Date(this.options.ctx.now().getTime() - this.options.retentionMs).toISOString();
+  }
+
   private find(shop: Shop, requestId: string) {
     if (!UUID.test(requestId)) return undefined;
-    const createdAfter = new Date(this.options.ctx.now().getTime() - this.options.retentionMs).toISOString();
-    return findTask(this.options.ctx.store.db, shop.id, requestId, createdAfter);
+    return findTask(this.options.ctx.store.db, shop.id, requestId, this.createdAfter());
   }
 
   async status(shop: Shop, requestId: string): Promise<ApiResponse> {
-    const task = await this.find(shop, requestId);
+    const task = UUID.test(requestId) ? await findTaskState(this.options.ctx.store.db, shop.id, requestId, this.createdAfter()) : undefined;
     if (!task) return unknown(requestId);
     if (task.state !== 'done') return { statusCode: 200, body: { status: 'processing', request_id: requestId } };
     return { statusCode: 200, body: { status: 'completed', request_id: requestId, response_url: this.urls(requestId).response_url } };

@@ -96,6 +96,17 @@ export async function releaseTask(db: Kysely<Database>, id: string, owner: strin
     .execute();
 }
 
+/** A task's state alone (status polls): the row's sealed request and stored response stay unread. */
+export async function findTaskState(db: Kysely<Database>, shopId: number, id: string, createdAfter: string): Promise<{ state: string } | undefined> {
+  return db
+    .selectFrom('async_tasks')
+    .select('state')
+    .where('id', '=', id)
+    .where('shop_id', '=', shopId)
+    .where('created_at', '>', createdAfter)
+    .executeTakeFirst();
+}
+
 export async function findTask(db: Kysely<Database>, shopId: number, id: string, createdAfter: string): Promise<AsyncTaskTable | undefined> {
   return db
     .selectFrom('async_tasks')
