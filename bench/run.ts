@@ -49,7 +49,7 @@ const scenarios: { name: ScenarioName; label: string; only?: StoreKind; measure:
   { name: 'refund', label: 'sync refund', measure: (store) => measureRefund(store, diagnostic) },
   { name: 'queryByUid', label: 'query by uid', measure: (store) => measureQueryByUid(store, diagnostic) },
   { name: 'clusterSubmit', label: 'async submit, --cluster 2', only: 'postgres', measure: (store) => measureClusterSubmit(store, diagnostic) },
-  { name: 'completion', label: `submit→completed live (${options.livePayments} payments)`, measure: (store) => measureCompletion(store, options) },
+  { name: 'completion', label: `submit→completed live (${options.livePayments} payments)`, measure: (store) => measureCompletion(store, diagnostic) },
   { name: 'asyncAcceptOnly', label: 'async submit, workers idle', measure: (store) => measureAsyncAcceptOnly(store, options) },
 ];
 
