@@ -9,7 +9,9 @@ declare module 'autocannon' {
     headers?: Record<string, string>;
     body?: string;
     /** Called before every send of this request; answers the request to send (a fresh body, say). */
-    setupRequest?: (request: Request) => Request;
+    setupRequest?: (request: Request, context: Record<string, unknown>) => Request;
+    /** Called with every answer to this request; `context` is the connection's own, shared by its requests. */
+    onResponse?: (status: number, body: string, context: Record<string, unknown>) => void;
   }
 
   /** A single request's path goes in `url`: autocannon ignores a top-level `path`. */

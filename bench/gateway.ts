@@ -39,10 +39,13 @@ function gatewayEnvironment(store: BenchStore, adminToken: string, settings: Gat
   };
 }
 
+/** `ecomgate serve` and its flags (`--cluster 2`). */
+const SERVE = ['serve'];
+
 /** Starts a gateway on `store` and answers once it listens. */
-export async function startGateway(store: BenchStore, settings: GatewaySettings = {}): Promise<Gateway> {
+export async function startGateway(store: BenchStore, settings: GatewaySettings = {}, serveArgs = SERVE): Promise<Gateway> {
   const adminToken = randomBytes(16).toString('hex');
-  const server = await startServer(`gateway (${store.kind})`, GATEWAY_SCRIPT, ['serve'], gatewayEnvironment(store, adminToken, settings));
+  const server = await startServer(`gateway (${store.kind})`, GATEWAY_SCRIPT, serveArgs, gatewayEnvironment(store, adminToken, settings));
   return { server, store, adminToken, stop: () => server.stop() };
 }
 
@@ -62,8 +65,8 @@ export async function withStore<T>(kind: StoreKind, postgresUrl: string, work: (
 }
 
 /** Runs `work` against a gateway started on `store`, and always stops the gateway after. */
-export async function withGatewayOn<T>(store: BenchStore, work: (gateway: Gateway) => Promise<T>, settings: GatewaySettings = {}): Promise<T> {
-  const gateway = await startGateway(store, settings);
+export async function withGatewayOn<T>(store: BenchStore, work: (gateway: Gateway) => Promise<T>, settings: GatewaySettings = {}, serveArgs = SERVE): Promise<T> {
+  const gateway = await startGateway(store, settings, serveArgs);
   try {
     return await work(gateway);
   } finally {
@@ -72,8 +75,8 @@ export async function withGatewayOn<T>(store: BenchStore, work: (gateway: Gatewa
 }
 
 /** A gateway on a fresh store of its own, both gone after `work`. */
-export function withGateway<T>(kind: StoreKind, postgresUrl: string, work: (gateway: Gateway) => Promise<T>, settings: GatewaySettings = {}): Promise<T> {
-  return withStore(kind, postgresUrl, (store) => withGatewayOn(store, work, settings));
+export function withGateway<T>(kind: StoreKind, postgresUrl: string, work: (gateway: Gateway) => Promise<T>, settings: GatewaySettings = {}, serveArgs = SERVE): Promise<T> {
+  return withStore(kind, postgresUrl, (store) => withGatewayOn(store, work, settings, serveArgs));
 }
 
 /** Creates a test shop whose sandbox bank waits `latencyMs` on every call (admin API). */

@@ -59,11 +59,20 @@ export function paymentRequestBodyFor(cardNumber: string): string {
   });
 }
 
+/** A capture or refund of `amount` on `parentUid` (duplicate_check off: the benchmark repeats amounts). */
+export function childRequestBody(parentUid: string, amount: number, reason?: string): string {
+  return JSON.stringify({ request: { parent_uid: parentUid, amount, duplicate_check: false, ...(reason ? { reason } : {}) } });
+}
+
 /** The documented success card's payment (the echo baseline posts this body, so it moves as many bytes). */
 export const paymentRequestBody = paymentRequestBodyFor('4200000000000000');
 
 export const paths = {
   syncPayment: '/transactions/payments',
+  authorization: '/transactions/authorizations',
+  capture: '/transactions/captures',
+  refund: '/transactions/refunds',
+  transaction: (uid: string) => `/transactions/${uid}`,
   asyncPayment: '/async/transactions/payments',
   status: (requestId: string) => `/async/status/${requestId}`,
   adminShops: '/admin/shops',

@@ -19,6 +19,29 @@ export function processCpuSeconds(pid: number): number {
   return (utime + stime) / TICKS_PER_SECOND;
 }
 
+/** CPU seconds of a process and its live descendants (`serve --cluster N` forks its workers). */
+export function processTreeCpuSeconds(pid: number): number {
+  let total = processCpuSeconds(pid);
+  for (const child of childPids(pid)) {
+    try {
+      total += processTreeCpuSeconds(child);
+    } catch {
+      // The child ended while we looked.
+    }
+  }
+  return total;
+}
+
+function childPids(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((task) =>
+      readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean).map(Number),
+    );
+  } catch {
+    return [];
+  }
+}
+
 /**
  * CPU seconds used so far by each PostgreSQL process (server and backends), by pid. Every backend on
  * the machine counts, including other people's sessions: what PostgreSQL cost the machine.
@@ -117,7 +140,7 @@ export class CpuMeter {
 
   watch(serverPid: number, options: { sinceStart?: boolean } = {}): this {
     this.serverPid = serverPid;
-    this.start.server = options.sinceStart ? 0 : processCpuSeconds(serverPid);
+    this.start.server = options.sinceStart ? 0 : processTreeCpuSeconds(serverPid);
     return this;
   }
 
@@ -130,7 +153,7 @@ export class CpuMeter {
   stop(): CpuShare {
     const seconds = (performance.now() - this.start.wall) / 1000;
     if (this.serverPid === undefined) throw new Error('CpuMeter: no server to measure');
-    const server = processCpuSeconds(this.serverPid) - this.start.server;
+    const server = processTreeCpuSeconds(this.serverPid) - this.start.server;
     const self = process.cpuUsage(this.start.self);
     const loadGenerator = (self.user + self.system) / 1e6;
     const postgres = this.postgresSince();

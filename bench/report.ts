@@ -3,14 +3,22 @@ import type { BenchOptions, StoreKind } from './options.js';
 import type { CpuShare } from './proc.js';
 import type { CompletionFigures, CompletionScenario } from './scenarios/completion.js';
 import type { DrainFigures, DrainScenario } from './scenarios/drain.js';
+import type { StoreInsertFigures } from './scenarios/store.js';
 import type { ThroughputScenario } from './scenarios/throughput.js';
 
 /** Everything one store was measured at; a scenario that failed or was skipped has its reason in `errors`. */
 export interface StoreResults {
+  /** The store's own baseline: single-row durable inserts. */
+  storeInsert?: StoreInsertFigures;
   asyncSubmit?: ThroughputScenario;
   asyncAcceptOnly?: ThroughputScenario;
   syncPayment?: ThroughputScenario;
   statusPoll?: ThroughputScenario;
+  authorizationCapture?: ThroughputScenario;
+  refund?: ThroughputScenario;
+  queryByUid?: ThroughputScenario;
+  /** Async submit on `serve --cluster 2` (PostgreSQL). */
+  clusterSubmit?: ThroughputScenario;
   completion?: CompletionScenario;
   zeroLatencyDrain?: DrainScenario;
   slowBankDrain?: DrainScenario;
@@ -73,9 +81,29 @@ function cells(row: Row): string[] {
 
 const ratioTo = (value: number, base: number, unit: string) => `${decimal(value / base)}× ${unit}`;
 
-function loadRow(name: string, store: string, figures: LoadFigures, echoRps: number): Row {
-  return { name, store, rate: figures.rps, ratio: ratioTo(figures.rps, echoRps, 'echo'), ...figures, cpuMsPerOp: figures.cpuMsPerRequest };
+function loadRow(name: string, store: string, figures: LoadFigures, echoRps: number, notes?: string): Row {
+  return { name, store, rate: figures.rps, ratio: ratioTo(figures.rps, echoRps, 'echo'), ...figures, cpuMsPerOp: figures.cpuMsPerRequest, notes };
 }
+
+const noCpu: CpuShare = { server: NaN, serverSeconds: NaN, loadGenerator: NaN, postgres: NaN, other: NaN };
+
+function storeInsertRow(store: string, figures: StoreInsertFigures, echoRps: number): Row {
+  return {
+    name: 'store: single-row durable insert (baseline)',
+    store,
+    rate: figures.rps,
+    ratio: ratioTo(figures.rps, echoRps, 'echo'),
+    ...figures,
+    failures: 0,
+    cpuMsPerOp: NaN,
+    cpu: noCpu,
+    notes: `one commit per row${store === 'postgres' ? ', 50 in flight on 10 connections' : ''}; ${integer(figures.batchedRowsPerSec)} rows/s at 100 rows per commit`,
+  };
+}
+
+/** Async submit's rate against the store's single-row durable insert rate (what one commit per submit would allow). */
+const versusInserts = (submit: LoadFigures, inserts: StoreInsertFigures | undefined) =>
+  inserts ? `${decimal(submit.rps / inserts.rps)}× the store's single-row insert rate` : undefined;
 
 function completionRow(store: string, figures: CompletionFigures, echoRps: number): Row {
   return {
@@ -117,10 +145,21 @@ export function resultsTable(results: BenchResults): string {
   const bankSec = results.options.slowBankLatencyMs / 1000;
   const rows: Row[] = [loadRow('bare Fastify echo (baseline)', '-', results.echo.median, echoRps)];
   for (const [store, measured] of Object.entries(results.stores) as [StoreKind, StoreResults][]) {
-    if (measured.asyncSubmit) rows.push(loadRow('async submit', store, measured.asyncSubmit.median, echoRps));
-    if (measured.asyncAcceptOnly) rows.push(loadRow('  diagnostic: same, workers idle', store, measured.asyncAcceptOnly.median, echoRps));
+    if (measured.storeInsert) rows.push(storeInsertRow(store, measured.storeInsert, echoRps));
+    if (measured.asyncSubmit) rows.push(loadRow('async submit', store, measured.asyncSubmit.median, echoRps, versusInserts(measured.asyncSubmit.median, measured.storeInsert)));
+    if (measured.asyncAcceptOnly) {
+      rows.push(loadRow('  diagnostic: same, workers idle', store, measured.asyncAcceptOnly.median, echoRps, versusInserts(measured.asyncAcceptOnly.median, measured.storeInsert)));
+    }
+    if (measured.clusterSubmit) {
+      const one = measured.asyncSubmit?.median.rps;
+      const notes = (one ? `${decimal(measured.clusterSubmit.median.rps / one)}× one process; ` : '') + 'cpu gw: both processes';
+      rows.push(loadRow('async submit, --cluster 2', store, measured.clusterSubmit.median, echoRps, notes));
+    }
     if (measured.syncPayment) rows.push(loadRow('sync payment', store, measured.syncPayment.median, echoRps));
+    if (measured.authorizationCapture) rows.push(loadRow('sync authorization + capture', store, measured.authorizationCapture.median, echoRps, 'rate counts both requests'));
+    if (measured.refund) rows.push(loadRow('sync refund', store, measured.refund.median, echoRps));
     if (measured.statusPoll) rows.push(loadRow('status poll', store, measured.statusPoll.median, echoRps));
+    if (measured.queryByUid) rows.push(loadRow('query by uid', store, measured.queryByUid.median, echoRps));
     if (measured.completion) rows.push(completionRow(store, measured.completion.median, echoRps));
     const zero = measured.zeroLatencyDrain?.median;
     if (zero) rows.push(drainRow('drain in-flight payments, 0 ms bank', store, zero, ratioTo(zero.drainRate, echoRps, 'echo')));
@@ -164,6 +203,16 @@ export function judge(results: Omit<BenchResults, 'verdicts'>): Verdict[] {
   return verdicts;
 }
 
+/** What a second process adds (DESIGN.md's scale-out path), reported, not judged. */
+export function clusterLines(results: BenchResults): string[] {
+  return (Object.entries(results.stores) as [StoreKind, StoreResults][]).flatMap(([store, measured]) => {
+    const two = measured.clusterSubmit?.median;
+    const one = measured.asyncSubmit?.median;
+    if (!two || !one) return [];
+    return [`[${store}] async submit on serve --cluster 2: ${integer(two.rps)}/s against ${integer(one.rps)}/s on one process (${decimal(two.rps / one.rps)}×), p99 ${integer(two.p99Ms)} ms`];
+  });
+}
+
 export function verdictLines(verdicts: Verdict[]): string {
   const word = (met: boolean | undefined) => (met === undefined ? 'NOT MEASURED' : met ? 'met' : 'NOT MET');
   return verdicts.map((v) => `verdict [${v.store}] ${v.target}: ${word(v.met)} — ${v.measured}`).join('\n');
@@ -176,7 +225,19 @@ const BUSY_MACHINE_CORES = 0.3;
 export function busyMachineWarning(results: BenchResults): string | undefined {
   const others: number[] = results.echo.runs.map((run) => run.cpu.other);
   for (const measured of Object.values(results.stores)) {
-    const scenarios = [measured.asyncSubmit, measured.asyncAcceptOnly, measured.syncPayment, measured.statusPoll, measured.completion, measured.zeroLatencyDrain, measured.slowBankDrain];
+    const scenarios = [
+      measured.asyncSubmit,
+      measured.asyncAcceptOnly,
+      measured.clusterSubmit,
+      measured.syncPayment,
+      measured.authorizationCapture,
+      measured.refund,
+      measured.statusPoll,
+      measured.queryByUid,
+      measured.completion,
+      measured.zeroLatencyDrain,
+      measured.slowBankDrain,
+    ];
     for (const scenario of scenarios) others.push(...(scenario?.runs.map((run) => run.cpu.other) ?? []));
   }
   const worst = Math.max(...others);

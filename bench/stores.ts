@@ -28,6 +28,8 @@ export interface BenchStore {
   countDone(): Promise<number>;
   taskIds(): Promise<string[]>;
   taskTimes(): Promise<TaskTimes[]>;
+  /** Successful payments' uids (refunds and queries by uid act on them). */
+  paymentUids(): Promise<string[]>;
   drop(): Promise<void>;
 }
 
@@ -44,6 +46,8 @@ const queries = (table: string) => ({
   countDone: `select count(*) as done from ${table} where state = 'done'`,
   taskIds: `select id from ${table}`,
 });
+
+const paymentUidsQuery = (table: string) => `select uid from ${table} where type = 'payment' and status = 'successful'`;
 
 function toTimes(row: TaskRow): TaskTimes {
   return {
@@ -78,6 +82,7 @@ function createSqliteStore(): BenchStore {
     countDone: async () => (open().prepare(sql.countDone).get() as { done: number }).done,
     taskIds: async () => (open().prepare(sql.taskIds).all() as { id: string }[]).map((row) => row.id),
     taskTimes: async () => (open().prepare(sql.taskTimes).all() as TaskRow[]).map(toTimes),
+    paymentUids: async () => (open().prepare(paymentUidsQuery('transactions')).all() as { uid: string }[]).map((row) => row.uid),
     drop: async () => {
       reader?.close();
       rmSync(folder, { recursive: true, force: true });
@@ -104,6 +109,7 @@ async function createPostgresStore(serverUrl: string): Promise<BenchStore> {
     countDone: async () => Number((await client.query<{ done: string }>(sql.countDone)).rows[0]!.done),
     taskIds: async () => (await client.query<{ id: string }>(sql.taskIds)).rows.map((row) => row.id),
     taskTimes: async () => (await client.query<TaskRow>(sql.taskTimes)).rows.map(toTimes),
+    paymentUids: async () => (await client.query<{ uid: string }>(paymentUidsQuery(`${schema}.transactions`))).rows.map((row) => row.uid),
     drop: async () => {
       await client.query(`drop schema if exists ${schema} cascade`);
       await client.end();

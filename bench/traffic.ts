@@ -1,5 +1,5 @@
 import type { Traffic } from './load.js';
-import { approvedCards, type Merchant, merchantHeaders, paths, paymentRequestBodyFor } from './payments.js';
+import { approvedCards, childRequestBody, type Merchant, merchantHeaders, paths, paymentRequestBodyFor } from './payments.js';
 
 /**
  * Connections that submit a fixed number of async payments (seeding, submit→completed, slow bank):
@@ -31,4 +31,43 @@ export function paymentTraffic(shop: Merchant, mode: 'sync' | 'async', cardCount
 /** Status polls cycling through known request ids (fixed paths: autocannon builds each once). */
 export function statusPollTraffic(shop: Merchant, requestIds: string[]): Traffic {
   return { method: 'GET', headers: merchantHeaders(shop), requests: requestIds.map((id) => ({ path: paths.status(id) })) };
+}
+
+/**
+ * Authorization then capture of its full amount, on each connection in turn: the capture names the
+ * authorization its connection was just answered (autocannon keeps a context per connection). Both
+ * requests count in the rate.
+ */
+export function authorizationCaptureTraffic(shop: Merchant, cardCount: number, amount: number): Traffic {
+  const bodies = approvedCards(cardCount).map(paymentRequestBodyFor);
+  let next = 0;
+  return {
+    method: 'POST',
+    headers: merchantHeaders(shop),
+    requests: [
+      {
+        path: paths.authorization,
+        setupRequest: (request) => ({ ...request, body: bodies[next++ % bodies.length] }),
+        onResponse: (status, body, context) => {
+          context.parentUid = status === 200 ? (JSON.parse(body) as { transaction: { uid: string } }).transaction.uid : 'none';
+        },
+      },
+      { path: paths.capture, setupRequest: (request, context) => ({ ...request, body: childRequestBody(String(context.parentUid), amount) }) },
+    ],
+  };
+}
+
+/** Partial refunds of one minor unit, cycling through successful payments (many refunds fit in each). */
+export function refundTraffic(shop: Merchant, paymentUids: string[]): Traffic {
+  let next = 0;
+  return {
+    method: 'POST',
+    headers: merchantHeaders(shop),
+    requests: [{ path: paths.refund, setupRequest: (request) => ({ ...request, body: childRequestBody(paymentUids[next++ % paymentUids.length]!, 1, 'bench refund') }) }],
+  };
+}
+
+/** GET /transactions/{uid}, cycling through known transactions. */
+export function queryByUidTraffic(shop: Merchant, uids: string[]): Traffic {
+  return { method: 'GET', headers: merchantHeaders(shop), requests: uids.map((uid) => ({ path: paths.transaction(uid) })) };
 }

@@ -98,8 +98,8 @@ async function drain(store: BenchStore, accepted: number, submitFailures: number
 
 async function drainRun(kind: StoreKind, options: BenchOptions, count: number, bankLatencyMs: number): Promise<DrainFigures> {
   const shop = bankLatencyMs > 0 ? SLOW_BANK_SHOP : DEMO_SHOP;
-  // Bounded, yet generous: at least 100 payments a second, or twice the drain time at the gateway's
-  // default 500 payments in flight with the slow bank; plus 60 s.
+  // Bounded, yet generous: at least 100 payments a second, or twice the drain time at
+  // 500 payments in flight with the slow bank (the default is 2000); plus 60 s.
   const timeoutMs = 60_000 + Math.max(count * 10, (count * bankLatencyMs) / 250);
   return withStore(kind, options.postgresUrl, async (store) => {
     const accepted = await preload(store, shop, count, options, bankLatencyMs);

@@ -54,11 +54,12 @@ export async function measureGatewayThroughput(
   options: BenchOptions,
   prepare: (gateway: Gateway) => Promise<Traffic>,
   settings: GatewaySettings = {},
+  serveArgs?: string[],
 ): Promise<ThroughputScenario> {
   const runs: LoadFigures[] = [];
   // The first run always; the others while the run's time budget allows.
   for (let run = 0; run < options.runs && (run === 0 || canStart()); run++) {
-    runs.push(await withGateway(kind, options.postgresUrl, async (gateway) => measuredRun(gateway.server, await prepare(gateway), options), settings));
+    runs.push(await withGateway(kind, options.postgresUrl, async (gateway) => measuredRun(gateway.server, await prepare(gateway), options), settings, serveArgs));
   }
   return summarise(runs);
 }

@@ -248,7 +248,7 @@ export class SandboxAcquirer implements AcquirerConnector {
    */
   private async record(kind: OperationKind, call: AcquirerCall, answer: Approval | Decline, settleMs: number): Promise<Approval | Decline> {
     const now = this.options.now();
-    return this.options.store.db.transaction().execute(async (trx) => {
+    return this.options.store.transaction(async (trx) => {
       const inserted = await trx
         .insertInto('sandbox_operations')
         .values({

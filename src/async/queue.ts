@@ -3,7 +3,9 @@ import { ApiError } from '../domain/errors.js';
 import type { Shop } from '../domain/shop.js';
 import type { ApiResponse, ProcessingContext } from '../processing/context.js';
 import { isMutating } from '../processing/operations.js';
-import { countUnfinished, findTask, insertTask, purgeExpiredTasks, takeOnceResult } from '../store/tasks.js';
+import { GroupCommit } from '../store/groupCommit.js';
+import type { AsyncTaskTable } from '../store/schema.js';
+import { countUnfinished, findTask, findTaskState, insertTasks, purgeExpiredTasks, takeOnceResult } from '../store/tasks.js';
 import type { AsyncMetrics } from './metrics.js';
 import type { TaskRequest } from './runner.js';
 
@@ -14,7 +16,7 @@ export interface QueueOptions {
   retentionMs: number;
   maxQueued: number;
   maxQueuedPerShop: number;
-  /** Called after a task is committed: wakes this process's workers and, on PostgreSQL, the others'. */
+  /** Called after a batch of new tasks is committed: wakes this process's workers and, on PostgreSQL, the others'. */
   onSubmitted: () => void;
 }
 
@@ -33,8 +35,22 @@ function unknown(requestId: string): ApiResponse {
  */
 export class AsyncQueue {
   private counted: { at: number; total: number; perShop: Map<number, number> } | undefined;
+  /** Concurrent submits share one commit; each answers once the commit holding its task is on disk. */
+  private readonly inserts: GroupCommit<AsyncTaskTable, { id: string; created: boolean }>;
 
-  constructor(private readonly options: QueueOptions) {}
+  constructor(private readonly options: QueueOptions) {
+    this.inserts = new GroupCommit(
+      options.ctx.store,
+      async (trx, tasks) => (await insertTasks(trx, tasks)).map((id, i) => ({ id, created: id === tasks[i]!.id })),
+      {
+        // One multi-row INSERT per batch: atomic and durable on its own when it returns.
+        transaction: false,
+        afterCommit: (results) => {
+          if (results.some((result) => result.created)) options.onSubmitted();
+        },
+      },
+    );
+  }
 
   private urls(id: string) {
     const base = this.options.ctx.publicUrl;
@@ -61,7 +77,7 @@ export class AsyncQueue {
     const { ctx } = this.options;
     await this.checkBackPressure(shop);
     const newId = randomUUID();
-    const id = await insertTask(ctx.store.db, {
+    const { id } = await this.inserts.submit({
       id: newId,
       shop_id: shop.id,
       operation,
@@ -78,18 +94,21 @@ export class AsyncQueue {
       started_at: null,
       completed_at: null,
     });
-    if (id === newId) this.options.onSubmitted();
     return { statusCode: 200, body: { status: 'processing', request_id: id, ...this.urls(id) } };
+  }
+
+  /** The oldest creation time a task may have and still be served (the retention). */
+  private createdAfter(): string {
+    return new Date(this.options.ctx.now().getTime() - this.options.retentionMs).toISOString();
   }
 
   private find(shop: Shop, requestId: string) {
     if (!UUID.test(requestId)) return undefined;
-    const createdAfter = new Date(this.options.ctx.now().getTime() - this.options.retentionMs).toISOString();
-    return findTask(this.options.ctx.store.db, shop.id, requestId, createdAfter);
+    return findTask(this.options.ctx.store.db, shop.id, requestId, this.createdAfter());
   }
 
   async status(shop: Shop, requestId: string): Promise<ApiResponse> {
-    const task = await this.find(shop, requestId);
+    const task = UUID.test(requestId) ? await findTaskState(this.options.ctx.store.db, shop.id, requestId, this.createdAfter()) : undefined;
     if (!task) return unknown(requestId);
     if (task.state !== 'done') return { statusCode: 200, body: { status: 'processing', request_id: requestId } };
     return { statusCode: 200, body: { status: 'completed', request_id: requestId, response_url: this.urls(requestId).response_url } };

@@ -91,7 +91,7 @@ export async function execute(
   invocation: Invocation,
   prepare: (trx: Kysely<Database>) => Promise<Prepared>,
 ): Promise<TransactionTable> {
-  const prepared = await ctx.store.db.transaction().execute(async (trx) => {
+  const prepared = await ctx.store.transaction(async (trx) => {
     const plan = await prepare(trx);
     if (!plan.call) plan.row.next_inquiry_at = null;
     await insertTransaction(trx, plan.row);
@@ -255,7 +255,7 @@ export async function recordOutcome(
     if (outcome.threeDSecure) changes.three_d_secure = JSON.stringify(outcome.threeDSecure);
   }
 
-  return ctx.store.db.transaction().execute(async (trx) => {
+  return ctx.store.transaction(async (trx) => {
     const settled = await settleTransaction(trx, row.uid, ['processing', 'pending'], changes);
     if (!settled) {
       return (await trx.selectFrom('transactions').selectAll().where('uid', '=', row.uid).executeTakeFirstOrThrow()) as TransactionTable;

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { sharedTransactions } from './groupCommit.js';
 import pg from 'pg';
 import type { Database } from './schema.js';
 import { type Dialect, migrateToLatest } from './migrations.js';
@@ -11,6 +12,18 @@ export type { Dialect } from './migrations.js';
 export interface Store {
   db: Kysely<Database>;
   dialect: Dialect;
+  /**
+   * A short transaction whose result the caller answers only once it is durable. On SQLite concurrent
+   * ones share one commit (group commit: src/store/groupCommit.ts), each in a savepoint of its own; on
+   * PostgreSQL each is its own transaction (the pool's concurrent commits already share WAL flushes,
+   * and batching would hold one payment's row locks for another's).
+   */
+  transaction<T>(work: (trx: Kysely<Database>) => Promise<T>): Promise<T>;
+  /**
+   * One statement (autocommitted), answered once durable: on SQLite it shares a group commit as
+   * `transaction` does; on PostgreSQL it runs on the pool without the round trips of BEGIN and COMMIT.
+   */
+  write<T>(statement: (db: Kysely<Database>) => Promise<T>): Promise<T>;
   /** Where the store lives, for logs (never with a password). */
   location: string;
   close(): Promise<void>;
@@ -63,6 +76,32 @@ export function parseStoreUrl(url: string): { dialect: Dialect; target: string }
   throw new Error(`ECOMGATE_DATABASE_URL must be postgres://... or sqlite:<path>, got "${url.split(':')[0]}:..."`);
 }
 
+/** Prepared SQLite statements kept for reuse (LRU): the named queries are a few hundred distinct texts at most. */
+const STATEMENT_CACHE_SIZE = 500;
+
+/**
+ * Kysely prepares every query anew on SQLite; preparing costs more than running a small statement. The
+ * same SQL text gets the same prepared statement back (safe: one connection, and Kysely runs one query
+ * at a time on it).
+ */
+function withStatementCache(connection: SqliteDatabase.Database) {
+  const statements = new Map<string, SqliteDatabase.Statement>();
+  return {
+    close: () => connection.close(),
+    prepare(text: string) {
+      let statement = statements.get(text);
+      if (statement) {
+        statements.delete(text);
+      } else {
+        statement = connection.prepare(text);
+        if (statements.size >= STATEMENT_CACHE_SIZE) statements.delete(statements.keys().next().value!);
+      }
+      statements.set(text, statement);
+      return statement;
+    },
+  };
+}
+
 export async function openStore(options: OpenOptions): Promise<Store> {
   const { dialect, target } = parseStoreUrl(options.url);
   if (dialect === 'sqlite') {
@@ -72,8 +111,10 @@ export async function openStore(options: OpenOptions): Promise<Store> {
     connection.pragma('journal_mode = WAL');
     connection.pragma('synchronous = FULL');
     connection.pragma('busy_timeout = 5000');
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: connection }) });
-    return { db, dialect, location: `sqlite:${target}`, close: () => db.destroy() };
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(connection) }) });
+    const shared = sharedTransactions(() => store);
+    const store: Store = { db, dialect, location: `sqlite:${target}`, transaction: shared, write: shared, close: () => db.destroy() };
+    return store;
   }
 
   const pool = new pg.Pool({
@@ -90,7 +131,14 @@ export async function openStore(options: OpenOptions): Promise<Store> {
   if (options.schema) await sql`create schema if not exists ${sql.id(options.schema)}`.execute(db);
   const location = new URL(target);
   location.password = '';
-  return { db, dialect, location: location.toString(), close: () => db.destroy() };
+  return {
+    db,
+    dialect,
+    location: location.toString(),
+    transaction: (work) => db.transaction().execute(work),
+    write: (statement) => statement(db),
+    close: () => db.destroy(),
+  };
 }
 
 export async function migrate(store: Store): Promise<string[]> {

@@ -21,6 +21,19 @@ export async function findShopRow(db: Kysely<Database>, id: number): Promise<Sho
   return db.selectFrom('shops').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
+/** The columns of a shop that can change (all but its keys): read on every Basic-auth check. */
+const changeable = ['secret_hash', 'name', 'test', 'three_d_secure', 'acquirer', 'acquirer_settings', 'risk_rules', 'updated_at'] as const;
+
+/** A shop's changeable columns as one string: equal strings, same shop. */
+export async function findShopVersion(db: Kysely<Database>, id: number): Promise<string | undefined> {
+  const row = await db.selectFrom('shops').select(changeable).where('id', '=', id).executeTakeFirst();
+  return row && shopVersion(row);
+}
+
+export function shopVersion(row: Pick<ShopTable, (typeof changeable)[number]>): string {
+  return JSON.stringify(changeable.map((column) => row[column]));
+}
+
 export async function listShopRows(db: Kysely<Database>): Promise<ShopTable[]> {
   return db.selectFrom('shops').selectAll().orderBy('id').execute();
 }

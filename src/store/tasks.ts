@@ -8,22 +8,31 @@ import type { AsyncTaskTable, Database } from './schema.js';
  * sealed by the vault and erased once processed.
  */
 
-/** Inserts a task; answers the id of the task that holds its key (the new one, or an earlier one). */
-export async function insertTask(db: Kysely<Database>, task: AsyncTaskTable): Promise<string> {
+/**
+ * Inserts tasks in one statement (a group commit's batch, committed by the statement itself); answers,
+ * per task, the id of the task that holds its key: the new one, or an earlier one (a retried submit with
+ * the same RequestID, also when both are in this batch).
+ */
+export async function insertTasks(db: Kysely<Database>, tasks: AsyncTaskTable[]): Promise<string[]> {
+  const keyOf = (task: { shop_id: number; idempotency_key: string }) => `${task.shop_id}:${task.idempotency_key}`;
   const inserted = await db
     .insertInto('async_tasks')
-    .values(task)
+    .values(tasks)
     .onConflict((oc) => oc.columns(['shop_id', 'idempotency_key']).doNothing())
-    .returning('id')
-    .executeTakeFirst();
-  if (inserted) return inserted.id;
-  const earlier = await db
-    .selectFrom('async_tasks')
-    .select('id')
-    .where('shop_id', '=', task.shop_id)
-    .where('idempotency_key', '=', task.idempotency_key)
-    .executeTakeFirstOrThrow();
-  return earlier.id;
+    .returning(['id', 'shop_id', 'idempotency_key'])
+    .execute();
+  const holder = new Map(inserted.map((row) => [keyOf(row), row.id]));
+  for (const task of tasks) {
+    if (holder.has(keyOf(task))) continue;
+    const earlier = await db
+      .selectFrom('async_tasks')
+      .select('id')
+      .where('shop_id', '=', task.shop_id)
+      .where('idempotency_key', '=', task.idempotency_key)
+      .executeTakeFirstOrThrow();
+    holder.set(keyOf(task), earlier.id);
+  }
+  return tasks.map((task) => holder.get(keyOf(task))!);
 }
 
 /**
@@ -87,6 +96,17 @@ export async function releaseTask(db: Kysely<Database>, id: string, owner: strin
     .execute();
 }
 
+/** A task's state alone (status polls): the row's sealed request and stored response stay unread. */
+export async function findTaskState(db: Kysely<Database>, shopId: number, id: string, createdAfter: string): Promise<{ state: string } | undefined> {
+  return db
+    .selectFrom('async_tasks')
+    .select('state')
+    .where('id', '=', id)
+    .where('shop_id', '=', shopId)
+    .where('created_at', '>', createdAfter)
+    .executeTakeFirst();
+}
+
 export async function findTask(db: Kysely<Database>, shopId: number, id: string, createdAfter: string): Promise<AsyncTaskTable | undefined> {
   return db
     .selectFrom('async_tasks')
@@ -124,6 +144,12 @@ export async function purgeExpiredTasks(db: Kysely<Database>, createdBefore: str
   return [...counts].map(([operation, count]) => ({ operation, count }));
 }
 
+/**
+ * The states of an unfinished task, spelled out rather than `state != 'done'`, so the claim index
+ * (state, created_at) serves the count instead of a scan over every retained result.
+ */
+const UNFINISHED = ['queued', 'running'];
+
 /** Unfinished tasks in all and for one shop (back-pressure). */
 export async function countUnfinished(db: Kysely<Database>, shopId: number): Promise<{ total: number; shop: number }> {
   const row = await db
@@ -132,7 +158,7 @@ export async function countUnfinished(db: Kysely<Database>, shopId: number): Pro
       eb.fn.countAll<number>().as('total'),
       eb.fn.sum<number>(eb.case().when('shop_id', '=', shopId).then(1).else(0).end()).as('shop'),
     ])
-    .where('state', '!=', 'done')
+    .where('state', 'in', UNFINISHED)
     .executeTakeFirstOrThrow();
   return { total: Number(row.total), shop: Number(row.shop ?? 0) };
 }
@@ -142,7 +168,7 @@ export async function queueStats(db: Kysely<Database>): Promise<{ operation: str
   const rows = await db
     .selectFrom('async_tasks')
     .select((eb) => ['operation', 'state', eb.fn.countAll<number>().as('depth'), eb.fn.min('created_at').as('oldest')])
-    .where('state', '!=', 'done')
+    .where('state', 'in', UNFINISHED)
     .groupBy(['operation', 'state'])
     .execute();
   return rows.map((row) => ({ operation: row.operation, state: row.state, depth: Number(row.depth), oldest: row.oldest as string | null }));

@@ -3,7 +3,7 @@ import { validationError } from '../../domain/errors.js';
 import { isPlainObject } from '../../domain/request.js';
 import type { ApiResponse } from '../../processing/context.js';
 import { transactionOperations, type TransactionOperationName } from '../../processing/operations.js';
-import { requestSchemas } from '../schemas.js';
+import { requestSchemas, responseSchemas } from '../schemas.js';
 import type { HttpServices } from '../services.js';
 import { idempotencyKeyOf, operationSchemas, requireShop } from './merchant.js';
 
@@ -18,7 +18,7 @@ export async function asyncRoutes(app: FastifyInstance, services: HttpServices) 
   const send = (reply: FastifyReply, response: ApiResponse) => reply.code(response.statusCode).send(response.body);
 
   for (const name of Object.keys(transactionOperations) as TransactionOperationName[]) {
-    app.post(`/async/transactions/${name}`, { schema: { body: operationSchemas[name], tags: ['async'] } }, async (request, reply) => {
+    app.post(`/async/transactions/${name}`, { schema: { body: operationSchemas[name], response: responseSchemas.asyncAccepted, tags: ['async'] } }, async (request, reply) => {
       // The one check that needs no state and no field rules: the request wrapper. The rest is the
       // operation's, answered in the result exactly as the synchronous route would.
       if (!isPlainObject(request.body) || !isPlainObject(request.body.request)) {
@@ -27,18 +27,19 @@ export async function asyncRoutes(app: FastifyInstance, services: HttpServices) 
       return send(reply, await queue.submit(request.shop!, name, { body: request.body }, idempotencyKeyOf(request)));
     });
   }
-  app.get<{ Params: { uid: string } }>('/async/transactions/:uid', async (request, reply) =>
+  const accepted = { schema: { response: responseSchemas.asyncAccepted } };
+  app.get<{ Params: { uid: string } }>('/async/transactions/:uid', accepted, async (request, reply) =>
     send(reply, await queue.submit(request.shop!, 'transaction', { body: null, params: { uid: request.params.uid } })),
   );
-  app.get<{ Params: { id: string } }>('/async/v2/transactions/tracking_id/:id', async (request, reply) =>
+  app.get<{ Params: { id: string } }>('/async/v2/transactions/tracking_id/:id', accepted, async (request, reply) =>
     send(reply, await queue.submit(request.shop!, 'tracking_v2', { body: null, params: { tracking_id: request.params.id } })),
   );
-  app.get<{ Params: { id: string } }>('/async/transactions/tracking_id/:id', async (request, reply) =>
+  app.get<{ Params: { id: string } }>('/async/transactions/tracking_id/:id', accepted, async (request, reply) =>
     send(reply, await queue.submit(request.shop!, 'tracking', { body: null, params: { tracking_id: request.params.id } })),
   );
-  app.post('/async/balance', { schema: { body: requestSchemas.balance, tags: ['async'] } }, async (request, reply) =>
+  app.post('/async/balance', { schema: { body: requestSchemas.balance, response: responseSchemas.asyncAccepted, tags: ['async'] } }, async (request, reply) =>
     send(reply, await queue.submit(request.shop!, 'balance', { body: request.body })),
   );
-  app.get<{ Params: { id: string } }>('/async/status/:id', async (request, reply) => send(reply, await queue.status(request.shop!, request.params.id)));
+  app.get<{ Params: { id: string } }>('/async/status/:id', { schema: { response: responseSchemas.asyncStatus } }, async (request, reply) => send(reply, await queue.status(request.shop!, request.params.id)));
   app.get<{ Params: { id: string } }>('/async/result/:id', async (request, reply) => send(reply, await queue.result(request.shop!, request.params.id)));
 }

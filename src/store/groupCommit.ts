@@ -1,0 +1,162 @@
+import { type Kysely, sql } from 'kysely';
+import type { Store } from './db.js';
+import type { Database } from './schema.js';
+
+/** Writes one batch inside the batch's transaction; answers one result per item, in order. */
+export type BatchWrite<Item, Result> = (trx: Kysely<Database>, items: Item[]) => Promise<Result[]>;
+
+export interface GroupCommitOptions<Result> {
+  /** A batch is flushed as soon as it holds this many items. */
+  maxBatch?: number;
+  /**
+   * Batches committing at once. SQLite has one writer (and better-sqlite3 blocks while it syncs): 1.
+   * PostgreSQL: a few, so the next batch is written while the previous one waits for its fsync.
+   */
+  concurrentBatches?: number;
+  /**
+   * Whether a batch runs inside BEGIN ... COMMIT (default). A batch written by one statement (a
+   * multi-row INSERT) is atomic on its own: without them it saves two round trips on PostgreSQL.
+   */
+  transaction?: boolean;
+  /** Called once per committed batch, after the commit (PostgreSQL: one NOTIFY per batch, never inside it). */
+  afterCommit?: (results: Result[]) => void;
+}
+
+const MAX_BATCH = 128;
+const POSTGRES_CONCURRENT_BATCHES = 4;
+
+interface Pending<Item, Result> {
+  item: Item;
+  resolve: (result: Result) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Group commit (DESIGN.md, Durability): concurrent requests whose answer must wait for a durable write
+ * share one commit, so one fsync serves many of them instead of capping throughput at one fsync per
+ * request. Items queue up and are flushed on a later turn of the event loop (`setImmediate`: after every
+ * request that arrived in this turn has queued its item), or at once when `maxBatch` are waiting, or when
+ * a committing batch frees its slot. Each item's promise settles only after its batch's COMMIT returned,
+ * i.e. once the data is on disk (SQLite synchronous=FULL, PostgreSQL synchronous_commit=on).
+ *
+ * A batch that fails is retried item by item, each in its own transaction, so every item gets its own
+ * answer and one bad item never fails or silently drops the others.
+ */
+export class GroupCommit<Item, Result> {
+  private queue: Pending<Item, Result>[] = [];
+  private committing = 0;
+  private scheduled = false;
+  private readonly maxBatch: number;
+  private readonly concurrentBatches: number;
+
+  constructor(
+    private readonly store: Store,
+    private readonly write: BatchWrite<Item, Result>,
+    private readonly options: GroupCommitOptions<Result> = {},
+  ) {
+    this.maxBatch = options.maxBatch ?? MAX_BATCH;
+    this.concurrentBatches = options.concurrentBatches ?? (store.dialect === 'sqlite' ? 1 : POSTGRES_CONCURRENT_BATCHES);
+  }
+
+  /** Queues `item`; answers its result once the batch holding it is committed. */
+  submit(item: Item): Promise<Result> {
+    return new Promise<Result>((resolve, reject) => {
+      this.queue.push({ item, resolve, reject });
+      if (this.queue.length >= this.maxBatch) this.flush();
+      else this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.queue.length === 0) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.flush();
+    });
+  }
+
+  private flush(): void {
+    while (this.queue.length > 0 && this.committing < this.concurrentBatches) {
+      const batch = this.queue.splice(0, this.maxBatch);
+      this.committing++;
+      void this.commit(batch).finally(() => {
+        this.committing--;
+        this.schedule();
+      });
+    }
+  }
+
+  private async commit(batch: Pending<Item, Result>[]): Promise<void> {
+    let results: Result[];
+    try {
+      results = await this.run(batch.map((pending) => pending.item));
+    } catch (error) {
+      if (batch.length === 1) batch[0]!.reject(error);
+      else await this.commitOneByOne(batch);
+      return;
+    }
+    batch.forEach((pending, i) => pending.resolve(results[i]!));
+    this.afterCommit(results);
+  }
+
+  private async commitOneByOne(batch: Pending<Item, Result>[]): Promise<void> {
+    const committed: Result[] = [];
+    for (const pending of batch) {
+      try {
+        const [result] = await this.run([pending.item]);
+        committed.push(result!);
+        pending.resolve(result!);
+      } catch (error) {
+        pending.reject(error);
+      }
+    }
+    if (committed.length > 0) this.afterCommit(committed);
+  }
+
+  private run(items: Item[]): Promise<Result[]> {
+    if (this.options.transaction === false) return this.write(this.store.db, items);
+    return this.store.db.transaction().execute((trx) => this.write(trx, items));
+  }
+
+  private afterCommit(results: Result[]): void {
+    try {
+      this.options.afterCommit?.(results);
+    } catch {
+      // A wake-up that fails must not undo answers already given; workers poll anyway.
+    }
+  }
+}
+
+type Work = (trx: Kysely<Database>) => Promise<unknown>;
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/**
+ * Transactions of any shape sharing commits (SQLite): each runs in a savepoint of the batch's
+ * transaction, one after the other on the one connection, so a work that fails (a refused payment, a
+ * lost race) rolls back only itself and gets its own error, once the batch holding the others is
+ * committed. A work must use only `trx` and must not wait on anything but the database.
+ */
+export function sharedTransactions(store: () => Store): <T>(work: (trx: Kysely<Database>) => Promise<T>) => Promise<T> {
+  let committer: GroupCommit<Work, Outcome> | undefined;
+  const write: BatchWrite<Work, Outcome> = async (trx, works) => {
+    const outcomes: Outcome[] = [];
+    for (const work of works) {
+      await sql`savepoint work`.execute(trx);
+      try {
+        outcomes.push({ ok: true, value: await work(trx) });
+      } catch (error) {
+        await sql`rollback to work`.execute(trx);
+        outcomes.push({ ok: false, error });
+      }
+      await sql`release work`.execute(trx);
+    }
+    return outcomes;
+  };
+  return async <T>(work: (trx: Kysely<Database>) => Promise<T>): Promise<T> => {
+    committer ??= new GroupCommit(store(), write);
+    const outcome = await committer.submit(work);
+    if (!outcome.ok) throw outcome.error;
+    return outcome.value as T;
+  };
+}
