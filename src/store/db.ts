@@ -2,8 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
-import { sharedTransactions } from './groupCommit.js';
 import pg from 'pg';
+import { sharedTransactions } from './groupCommit.js';
 import type { Database } from './schema.js';
 import { type Dialect, migrateToLatest } from './migrations.js';
 
