@@ -134,6 +134,21 @@ for (const store of testStores()) {
       assert.equal(rows.length, 1);
     });
 
+    it('refuses a retried submit with the same RequestID and another body (422), as the sync route does, queuing nothing', async () => {
+      const headers = { RequestID: `other-body-${Date.now()}` };
+      const first = await gw.request('POST', '/async/transactions/payments', { request: paymentRequest() }, { headers });
+      assert.equal(first.status, 200, first.text);
+      const tasks = await gw.count('async_tasks');
+      const other = await gw.request('POST', '/async/transactions/payments', { request: paymentRequest() }, { headers });
+      assert.equal(other.status, 422, other.text);
+      assert.deepEqual(other.body.errors, { base: ['RequestID was already used with a different request'] });
+      assert.equal(await gw.count('async_tasks'), tasks);
+      // Two submits of different bodies racing with one key: one task, the other refused.
+      const racing = { RequestID: `racing-${Date.now()}` };
+      const answers = await Promise.all([0, 1].map(() => gw.request('POST', '/async/transactions/payments', { request: paymentRequest() }, { headers: racing })));
+      assert.deepEqual(answers.map((a) => a.status).sort(), [200, 422]);
+    });
+
     it('serves a non-200 result exactly once, even to 20 concurrent readers', async () => {
       const task = await submit('/transactions/refunds', { parent_uid: '00000000-0000-4000-8000-000000000000', amount: 5, reason: 'x' });
       await gw.app.workers.drain();

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { randomUUID } from 'node:crypto';
 import { ApiError } from '../src/domain/errors.js';
-import { ABANDONED_AFTER_MS, requestHash } from '../src/processing/idempotency.js';
+import { ABANDONED_AFTER_MS } from '../src/processing/idempotency.js';
 import { payment } from '../src/processing/payment.js';
 import { ADMIN_TOKEN, card, type Credentials, DEMO_3DS_SHOP, paymentRequest, startGateway, testStores, type TestGateway } from './support/gateway.js';
 
@@ -172,7 +172,7 @@ for (const store of testStores()) {
       // A process took the key and died before transaction A: a claim with no transaction.
       await gw.app.store.db
         .insertInto('idempotency_keys')
-        .values({ shop_id: 361, key, body_hash: requestHash('payments', { request }), claim_token: 'dead-attempt', transaction_uid: null, status_code: null, response: null, created_at: gw.clock.now().toISOString() })
+        .values({ shop_id: 361, key, body_hash: gw.app.vault.requestHash('payments', { request }), claim_token: 'dead-attempt', transaction_uid: null, status_code: null, response: null, created_at: gw.clock.now().toISOString() })
         .execute();
       const before = await gw.count('transactions');
       gw.clock.advance(ABANDONED_AFTER_MS - 1);

@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { ApiError } from '../domain/errors.js';
 import type { Shop } from '../domain/shop.js';
 import type { ApiResponse, ProcessingContext } from '../processing/context.js';
+import { differentRequest } from '../processing/idempotency.js';
 import { isMutating } from '../processing/operations.js';
 import { GroupCommit } from '../store/groupCommit.js';
 import type { AsyncTaskTable } from '../store/schema.js';
-import { countUnfinished, findTask, findTaskState, insertTasks, purgeExpiredTasks, takeOnceResult } from '../store/tasks.js';
+import { countUnfinished, findTask, findTaskState, insertTasks, type KeyHolder, purgeExpiredTasks, takeOnceResult } from '../store/tasks.js';
 import type { AsyncMetrics } from './metrics.js';
 import type { TaskRequest } from './runner.js';
 
@@ -36,12 +37,12 @@ function unknown(requestId: string): ApiResponse {
 export class AsyncQueue {
   private counted: { at: number; total: number; perShop: Map<number, number> } | undefined;
   /** Concurrent submits share one commit; each answers once the commit holding its task is on disk. */
-  private readonly inserts: GroupCommit<AsyncTaskTable, { id: string; created: boolean }>;
+  private readonly inserts: GroupCommit<AsyncTaskTable, KeyHolder & { created: boolean }>;
 
   constructor(private readonly options: QueueOptions) {
     this.inserts = new GroupCommit(
       options.ctx.store,
-      async (trx, tasks) => (await insertTasks(trx, tasks)).map((id, i) => ({ id, created: id === tasks[i]!.id })),
+      async (trx, tasks) => (await insertTasks(trx, tasks)).map((holder, i) => ({ ...holder, created: holder.id === tasks[i]!.id })),
       {
         // One multi-row INSERT per batch: atomic and durable on its own when it returns.
         transaction: false,
@@ -77,13 +78,17 @@ export class AsyncQueue {
     const { ctx } = this.options;
     await this.checkBackPressure(shop);
     const newId = randomUUID();
-    const { id } = await this.inserts.submit({
+    const keyed = isMutating(operation) && idempotencyKey !== undefined;
+    // The same hash the synchronous route keeps for the key: one RequestID stands for one request either way.
+    const hash = ctx.vault.requestHash(operation, request.body);
+    const { id, request_hash: heldFor } = await this.inserts.submit({
       id: newId,
       shop_id: shop.id,
       operation,
       request_enc: ctx.vault.encrypt(JSON.stringify(request)),
       // The task's transaction is recorded under this key, so a retried task finds what it already did.
-      idempotency_key: isMutating(operation) && idempotencyKey !== undefined ? idempotencyKey : `async:${newId}`,
+      idempotency_key: keyed ? idempotencyKey : `async:${newId}`,
+      request_hash: hash,
       state: 'queued',
       lease_owner: null,
       lease_expires_at: null,
@@ -94,6 +99,7 @@ export class AsyncQueue {
       started_at: null,
       completed_at: null,
     });
+    if (heldFor !== null && heldFor !== hash) throw differentRequest();
     return { statusCode: 200, body: { status: 'processing', request_id: id, ...this.urls(id) } };
   }
 

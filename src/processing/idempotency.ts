@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { ApiError, validationError } from '../domain/errors.js';
 import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey, takeOverIdempotencyKey } from '../store/idempotency.js';
 import { findTransaction } from '../store/transactions.js';
@@ -14,9 +14,9 @@ export const IDEMPOTENCY_RETENTION_MS = 24 * 3600_000;
  */
 export const ABANDONED_AFTER_MS = 10_000;
 
-/** The request a key stands for: the operation (by its route name) and the body. */
-export function requestHash(operation: string, body: unknown): string {
-  return createHash('sha256').update(JSON.stringify([operation, body ?? null])).digest('hex');
+/** The same RequestID with another body (spec §2.5): 422, sync and async alike. */
+export function differentRequest(): ApiError {
+  return validationError([{ path: ['base'], message: 'RequestID was already used with a different request' }]);
 }
 
 function stillRunning(): ApiError {
@@ -38,7 +38,7 @@ export async function idempotent(
   const { shop } = invocation;
   const now = ctx.now();
   const claimToken = randomUUID();
-  const claim = { shop_id: shop.id, key, body_hash: requestHash(operationName, invocation.body), claim_token: claimToken, created_at: now.toISOString() };
+  const claim = { shop_id: shop.id, key, body_hash: ctx.vault.requestHash(operationName, invocation.body), claim_token: claimToken, created_at: now.toISOString() };
 
   const existing = await ctx.store.write((db) => claimIdempotencyKey(db, claim));
   if (existing) {
@@ -47,7 +47,7 @@ export async function idempotent(
     const abandoned = existing.transaction_uid === null && existing.status_code === null && age >= ABANDONED_AFTER_MS;
     if (!(expired || abandoned) || !(await takeOverIdempotencyKey(ctx.store.db, existing, claim))) {
       if (existing.body_hash !== claim.body_hash) {
-        throw validationError([{ path: ['base'], message: 'RequestID was already used with a different request' }]);
+        throw differentRequest();
       }
       if (existing.transaction_uid !== null) {
         const row = await findTransaction(ctx.store.db, shop.id, existing.transaction_uid);

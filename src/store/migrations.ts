@@ -226,6 +226,12 @@ const migrationsFor = (dialect: Dialect): Record<string, Migration> => {
       await db.schema.createIndex('webhook_finished').on('webhook_deliveries').columns(['state', 'created_at']).execute();
     },
   },
+  '0007_async_request_hash': {
+    async up(db: Kysely<any>) {
+      // A retried submit with the same RequestID but another body is refused (spec §2.5), as a sync one is.
+      await db.schema.alterTable('async_tasks').addColumn('request_hash', 'text').execute();
+    },
+  },
   };
 };
 

@@ -175,6 +175,8 @@ export interface AsyncTaskTable {
   request_enc: string | null;
   /** The key the task's transaction is recorded under, so a retried task finds what it already did. */
   idempotency_key: string;
+  /** The operation and body the key stands for (null on tasks older than the column). */
+  request_hash: string | null;
   state: string;
   lease_owner: string | null;
   lease_expires_at: string | null;

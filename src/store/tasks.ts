@@ -8,29 +8,35 @@ import type { AsyncTaskTable, Database } from './schema.js';
  * sealed by the vault and erased once processed.
  */
 
+/** The task holding a submit's key: the new one, or an earlier one, with the request its key stands for. */
+export interface KeyHolder {
+  id: string;
+  request_hash: string | null;
+}
+
 /**
  * Inserts tasks in one statement (a group commit's batch, committed by the statement itself); answers,
- * per task, the id of the task that holds its key: the new one, or an earlier one (a retried submit with
- * the same RequestID, also when both are in this batch).
+ * per task, the task that holds its key: the new one, or an earlier one (a retried submit with the same
+ * RequestID, also when both are in this batch).
  */
-export async function insertTasks(db: Kysely<Database>, tasks: AsyncTaskTable[]): Promise<string[]> {
+export async function insertTasks(db: Kysely<Database>, tasks: AsyncTaskTable[]): Promise<KeyHolder[]> {
   const keyOf = (task: { shop_id: number; idempotency_key: string }) => `${task.shop_id}:${task.idempotency_key}`;
   const inserted = await db
     .insertInto('async_tasks')
     .values(tasks)
     .onConflict((oc) => oc.columns(['shop_id', 'idempotency_key']).doNothing())
-    .returning(['id', 'shop_id', 'idempotency_key'])
+    .returning(['id', 'shop_id', 'idempotency_key', 'request_hash'])
     .execute();
-  const holder = new Map(inserted.map((row) => [keyOf(row), row.id]));
+  const holder = new Map<string, KeyHolder>(inserted.map((row) => [keyOf(row), { id: row.id, request_hash: row.request_hash }]));
   for (const task of tasks) {
     if (holder.has(keyOf(task))) continue;
     const earlier = await db
       .selectFrom('async_tasks')
-      .select('id')
+      .select(['id', 'request_hash'])
       .where('shop_id', '=', task.shop_id)
       .where('idempotency_key', '=', task.idempotency_key)
       .executeTakeFirstOrThrow();
-    holder.set(keyOf(task), earlier.id);
+    holder.set(keyOf(task), earlier);
   }
   return tasks.map((task) => holder.get(keyOf(task))!);
 }

@@ -82,6 +82,14 @@ export class Vault {
     return this.hmac('card-stamp', pan);
   }
 
+  /**
+   * What a RequestID stands for (its operation and body), kept to tell a retry from another request.
+   * Keyed: the body holds the card number and CVC, and a plain hash of it could be searched by brute force.
+   */
+  requestHash(operation: string, body: unknown): string {
+    return this.hmac('request', JSON.stringify([operation, body ?? null]));
+  }
+
   secretHash(secret: string): string {
     return this.hmac('shop-secret', secret);
   }
