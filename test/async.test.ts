@@ -75,6 +75,9 @@ for (const store of testStores()) {
 
     it('gives for every operation exactly what the synchronous endpoint gives', async () => {
       const sync = (path: string, fields: unknown) => gw.post(path, fields);
+      // Children of one parent with the same amount within 30 s are duplicates: every call gets its own amount.
+      let calls = 0;
+      const amount = () => 10 + (calls++ % 90);
       const both = async (path: string, build: () => unknown) => {
         const direct = await sync(path, build());
         const task = await submit(path, build());
@@ -90,11 +93,11 @@ for (const store of testStores()) {
       await both('/transactions/checkups', () => paymentRequest());
       await both('/transactions/payouts', () => ({ ...paymentRequest(), credit_card: undefined, recipient_credit_card: card() }));
       const paid = (await sync('/transactions/payments', paymentRequest({ amount: 5000 }))).body.transaction;
-      await both('/transactions/credits', () => ({ amount: 100 + Math.floor(Math.random() * 1000), currency: 'EUR', description: 'credit', credit_card: { token: paid.credit_card.token } }));
-      await both('/transactions/refunds', () => ({ parent_uid: paid.uid, amount: 10 + Math.floor(Math.random() * 90), reason: 'return' }));
-      await both('/transactions/chargebacks', () => ({ parent_uid: paid.uid, amount: 10 + Math.floor(Math.random() * 90), reason: 'fraud' }));
+      await both('/transactions/credits', () => ({ amount: 100 + amount(), currency: 'EUR', description: 'credit', credit_card: { token: paid.credit_card.token } }));
+      await both('/transactions/refunds', () => ({ parent_uid: paid.uid, amount: amount(), reason: 'return' }));
+      await both('/transactions/chargebacks', () => ({ parent_uid: paid.uid, amount: amount(), reason: 'fraud' }));
       const authorized = (await sync('/transactions/authorizations', paymentRequest({ amount: 5000 }))).body.transaction;
-      await both('/transactions/captures', () => ({ parent_uid: authorized.uid, amount: 10 + Math.floor(Math.random() * 90) }));
+      await both('/transactions/captures', () => ({ parent_uid: authorized.uid, amount: amount() }));
       const toVoid = (await sync('/transactions/authorizations', paymentRequest({ amount: 700 }))).body.transaction;
       const voided = await completed((await submit('/transactions/voids', { parent_uid: toVoid.uid, amount: 700 })).request_id);
       assert.equal(voided.body.transaction.status, 'successful');
