@@ -8,21 +8,27 @@ import { approvedCards, childRequestBody, type Merchant, merchantHeaders, paths,
  */
 export const SUBMIT_CONNECTIONS = 20;
 
+/** Payment bodies on `cardCount` approved cards, each call the next card's. */
+function cycleCards(cardCount: number): () => string {
+  const bodies = approvedCards(cardCount).map(paymentRequestBodyFor);
+  let next = 0;
+  return () => bodies[next++ % bodies.length]!;
+}
+
 /**
  * Payment traffic for the load generator: every send takes the next card of a pool, so concurrent
  * payments are on different cards, as a merchant's customers' are (autocannon's fixed request lists
  * would have all connections start on the same card together).
  */
 export function paymentTraffic(shop: Merchant, mode: 'sync' | 'async', cardCount: number): Traffic {
-  const bodies = approvedCards(cardCount).map(paymentRequestBodyFor);
-  let next = 0;
+  const nextCard = cycleCards(cardCount);
   return {
     method: 'POST',
     headers: merchantHeaders(shop),
     requests: [
       {
         path: mode === 'sync' ? paths.syncPayment : paths.asyncPayment,
-        setupRequest: (request) => ({ ...request, body: bodies[next++ % bodies.length] }),
+        setupRequest: (request) => ({ ...request, body: nextCard() }),
       },
     ],
   };
@@ -39,15 +45,14 @@ export function statusPollTraffic(shop: Merchant, requestIds: string[]): Traffic
  * requests count in the rate.
  */
 export function authorizationCaptureTraffic(shop: Merchant, cardCount: number, amount: number): Traffic {
-  const bodies = approvedCards(cardCount).map(paymentRequestBodyFor);
-  let next = 0;
+  const nextCard = cycleCards(cardCount);
   return {
     method: 'POST',
     headers: merchantHeaders(shop),
     requests: [
       {
         path: paths.authorization,
-        setupRequest: (request) => ({ ...request, body: bodies[next++ % bodies.length] }),
+        setupRequest: (request) => ({ ...request, body: nextCard() }),
         onResponse: (status, body, context) => {
           context.parentUid = status === 200 ? (JSON.parse(body) as { transaction: { uid: string } }).transaction.uid : 'none';
         },
