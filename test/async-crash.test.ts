@@ -13,7 +13,6 @@ import { kill, PROCESS_ADMIN_TOKEN, scratchDatabase, serve, type ServeProcess, s
  * show every task done once, and the gateway's books must match the bank's.
  */
 
-const ADMIN_TOKEN = PROCESS_ADMIN_TOKEN;
 const SHOP = { id: 5001, secret: 'crash-test-secret-key-0123456789' };
 const TASKS = 60;
 const APPROVED_CARD = '4200000000000000';
@@ -111,7 +110,7 @@ for (const kind of testStores()) {
           'POST',
           '/admin/shops',
           { id: SHOP.id, secret_key: SHOP.secret, test: true, acquirer_settings: { latency_ms: LATENCY_MS } },
-          `Bearer ${ADMIN_TOKEN}`,
+          `Bearer ${PROCESS_ADMIN_TOKEN}`,
         );
         assert.equal(created.status, 201, created.text);
 
@@ -308,7 +307,7 @@ for (const kind of testStores()) {
           ECOMGATE_INQUIRY_DELAY_MS: '500',
         });
         const live = gateway;
-        const created = await call(live, 'POST', '/admin/shops', { id: SHOP.id, secret_key: SHOP.secret, test: true, acquirer_settings: { latency_ms: 1000 } }, `Bearer ${ADMIN_TOKEN}`);
+        const created = await call(live, 'POST', '/admin/shops', { id: SHOP.id, secret_key: SHOP.secret, test: true, acquirer_settings: { latency_ms: 1000 } }, `Bearer ${PROCESS_ADMIN_TOKEN}`);
         assert.equal(created.status, 201, created.text);
         const ids = await Promise.all(
           [0, 1, 2].map(async (i) => {

@@ -4,10 +4,6 @@ export interface Answer {
   status: number;
   body: any;
   text: string;
-  /** Sends it took (1 when the first answer was final). */
-  sends: number;
-  /** Sends that met a dead process (connection refused or reset) or a 503. */
-  unavailable: number;
 }
 
 export interface SendOptions {
@@ -26,21 +22,17 @@ export interface SendOptions {
  */
 export class RoundRobin {
   private next = 0;
+  /** Sends in all (retries included), and those that met a dead process or a 503. */
   sends = 0;
   unavailable = 0;
-  /** Answers by HTTP status (final answers only). */
-  readonly statuses = new Map<number, number>();
 
   constructor(private readonly targets: () => string[]) {}
 
   async send(method: string, path: string, body: unknown, options: SendOptions): Promise<Answer> {
     const deadline = performance.now() + (options.patienceMs ?? 30_000);
-    let sends = 0;
-    let unavailable = 0;
     for (let attempt = 0; ; attempt++) {
       const targets = this.targets();
       const base = targets[this.next++ % Math.max(targets.length, 1)];
-      sends++;
       this.sends++;
       let answer: Answer | undefined;
       if (base !== undefined) {
@@ -56,22 +48,15 @@ export class RoundRobin {
             signal: AbortSignal.timeout(20_000),
           });
           const text = await response.text();
-          answer = { status: response.status, text, body: text ? JSON.parse(text) : undefined, sends, unavailable };
+          answer = { status: response.status, text, body: text ? JSON.parse(text) : undefined };
         } catch {
           // The process died under the request, or was already gone: the next one is asked.
         }
       }
       const retriable = answer === undefined || answer.status === 503 || answer.status === 429 || answer.status === 409;
-      if (answer === undefined || answer.status === 503) {
-        unavailable++;
-        this.unavailable++;
-      }
+      if (answer === undefined || answer.status === 503) this.unavailable++;
       if (!retriable || performance.now() > deadline) {
-        const final = answer ?? { status: 0, body: undefined, text: 'no gateway answered', sends, unavailable };
-        final.sends = sends;
-        final.unavailable = unavailable;
-        this.statuses.set(final.status, (this.statuses.get(final.status) ?? 0) + 1);
-        return final;
+        return answer ?? { status: 0, body: undefined, text: 'no gateway answered' };
       }
       // Back-off between retries (the client's own pacing, not a synchronisation).
       await delay(Math.min(25 * 2 ** Math.min(attempt, 5), 500));
