@@ -1,4 +1,5 @@
 import { dirname, resolve } from 'node:path';
+import ipaddr from 'ipaddr.js';
 import { sql } from 'kysely';
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
@@ -61,6 +62,12 @@ export interface App {
   webhooks: DeliveryWorkers;
   listen(): Promise<string>;
   close(): Promise<void>;
+}
+
+/** `localhost`, 127.0.0.0/8 or ::1: only this machine can reach the server. */
+function isLoopbackHost(host: string): boolean {
+  const literal = host.replace(/^\[|\]$/g, '');
+  return literal === 'localhost' || (ipaddr.isValid(literal) && ipaddr.process(literal).range() === 'loopback');
 }
 
 const RESOLVER_INTERVAL_MS = 1000;
@@ -235,6 +242,9 @@ export async function createApp(options: AppOptions): Promise<App> {
       const address = await server.listen({ host: config.host, port: config.port });
       if (config.publicUrlFromAddress) config.publicUrl = ctx.publicUrl = address;
       log.info({ address, store: store.location, publicUrl: config.publicUrl }, 'ecomgate listening');
+      if (config.demoShops && !isLoopbackHost(config.host)) {
+        log.warn({ host: config.host }, 'demo shops 361 and 362, whose credentials are public, are served on a non-loopback address: anyone who reaches it can use them (ECOMGATE_DEMO_SHOPS=0)');
+      }
       return address;
     },
     /** Graceful: stop accepting, let in-flight requests finish, then close the store. */

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { DEMO_3DS_SHOP, DEMO_SHOP, startGateway, testStores, type HttpAnswer, type RequestOptions, type TestGateway } from './support/gateway.js';
+import { challengeToken } from './support/challenge.js';
 
 /**
  * Card data audit (issue "Reliability and security suite", item 6). After a run of mixed traffic — every
@@ -217,7 +218,7 @@ for (const store of testStores()) {
       assert.equal(page.status, 200);
       const done = await send('3ds complete', 'POST', `/process/${challenged.uid}`, undefined, {
         auth: null,
-        raw: new URLSearchParams({ outcome: 'authenticate' }).toString(),
+        raw: new URLSearchParams({ outcome: 'authenticate', token: challengeToken(gw, challenged.uid) }).toString(),
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
       });
       assert.ok(done.status === 200 || done.status === 303, done.text);

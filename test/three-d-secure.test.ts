@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { submitChallenge } from './support/challenge.js';
 import { card, DEMO_3DS_SHOP, paymentRequest, startGateway, testStores, type TestGateway } from './support/gateway.js';
 
 const shop = { auth: DEMO_3DS_SHOP };
@@ -30,12 +31,7 @@ for (const store of testStores()) {
     }
 
     const page = (uid: string) => gw.request('GET', `/process/${uid}`, undefined, { auth: null });
-    const submitPage = (uid: string, outcome: string) =>
-      gw.request('POST', `/process/${uid}`, undefined, {
-        auth: null,
-        raw: new URLSearchParams({ outcome }).toString(),
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      });
+    const submitPage = (uid: string, outcome: string) => submitChallenge(gw, uid, { outcome });
 
     it('serves the challenge page with merchant, amount and masked card, and no card number', async () => {
       const tx = await challenged('payments', { amount: 12345, currency: 'EUR' });

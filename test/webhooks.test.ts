@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ADMIN_TOKEN, card, DEMO_3DS_SHOP, DEMO_SHOP, paymentRequest, startGateway, testStores, type TestGateway } from './support/gateway.js';
+import { submitChallenge } from './support/challenge.js';
 import { type Answer, type ReceivedWebhook, signatureIsValid, WebhookReceiver } from './support/webhookReceiver.js';
 
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -138,11 +139,7 @@ for (const store of testStores()) {
       assert.equal(passed.status, 'incomplete');
       await deliver();
       assert.equal(endpoint.received.length, 0, 'nothing is final yet');
-      const submitted = await gw.request('POST', `/process/${passed.uid}`, undefined, {
-        auth: null,
-        raw: 'outcome=authenticate',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      });
+      const submitted = await submitChallenge(gw, passed.uid, { outcome: 'authenticate' });
       assert.equal(submitted.status, 200);
       gw.clock.advance(24 * 3600_000);
       assert.ok((await gw.app.expireIncomplete()) >= 1);

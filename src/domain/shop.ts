@@ -25,6 +25,16 @@ export interface Shop {
   acquirer: string;
   acquirerSettings: Record<string, unknown>;
   riskRules: RiskRules;
+  /** The hosts a `return_url` may name; null lets any host through (the default of test shops). */
+  returnHosts: string[] | null;
   createdAt: string;
   updatedAt: string;
+}
+
+/**
+ * Whether the customer may be sent back to this `return_url` after 3-D Secure: an open redirect through
+ * the gateway's own pages otherwise lends any site the look of the shop's checkout.
+ */
+export function returnUrlAllowed(shop: Pick<Shop, 'returnHosts'>, returnUrl: string): boolean {
+  return shop.returnHosts === null || shop.returnHosts.includes(new URL(returnUrl).hostname);
 }

@@ -1,17 +1,19 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, internalError, unavailableError } from '../domain/errors.js';
 import { isStoreUnavailable } from '../store/db.js';
+import { BODY_LIMIT } from './limits.js';
 
 /**
  * The one place errors become HTTP answers. Every answer is JSON with the API's error body; a fault is
  * logged with its stack and answered with the spec's 500 sentence, never the stack.
  */
-export function toApiError(error: unknown): ApiError | undefined {
+export function toApiError(error: unknown, bodyLimit = BODY_LIMIT): ApiError | undefined {
   if (error instanceof ApiError) return error;
   const fastifyError = error as FastifyError;
   switch (fastifyError?.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new ApiError(413, 'Request body is too large (64 KB at most)');
+      // The limit of the route that refused it: 64 KB for the API, 1 KB for the 3-D Secure form.
+      return new ApiError(413, `Request body is too large (${Math.round(bodyLimit / 1024)} KB at most)`);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new ApiError(415, 'Content-Type must be application/json');
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
@@ -33,7 +35,7 @@ export function toApiError(error: unknown): ApiError | undefined {
 }
 
 export function errorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply) {
-  const apiError = toApiError(error);
+  const apiError = toApiError(error, request.routeOptions?.bodyLimit);
   if (apiError) {
     if (apiError.statusCode === 503) request.log.warn({ reason: error instanceof Error ? error.message : String(error) }, 'database unavailable');
     reply.headers(apiError.headers).code(apiError.statusCode).send(apiError.body());

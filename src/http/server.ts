@@ -4,6 +4,7 @@ import swagger from '@fastify/swagger';
 import type { Logger } from 'pino';
 import { ApiError } from '../domain/errors.js';
 import { errorHandler } from './errors.js';
+import { BODY_LIMIT } from './limits.js';
 import { adminRoutes } from './routes/admin.js';
 import { asyncRoutes } from './routes/async.js';
 import { pageRoutes } from './routes/pages.js';
@@ -11,8 +12,6 @@ import { merchantRoutes } from './routes/merchant.js';
 import { operationsRoutes } from './routes/operations.js';
 import type { HttpServices } from './services.js';
 
-/** Request bodies above this are refused with 413 (spec §2.3). */
-export const BODY_LIMIT = 64 * 1024;
 
 const WELL_FORMED_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -53,7 +52,7 @@ export async function buildServer(
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 16 * 1024 },
     // Malformed or over-long URLs are refused by the router before any hook: answer them with the API's body too.
     frameworkErrors: (error, request, reply) => {
-      reply.header('x-request-id', request.id);
+      reply.header('x-request-id', request.id).header('x-content-type-options', 'nosniff');
       errorHandler(error, request, reply);
     },
     // Errors Node's HTTP parser meets before any route (headers over 16 KB: 431, garbage: 400, slow: 408)
@@ -70,7 +69,7 @@ export async function buildServer(
       if (socket.writable) {
         socket.write(
           `HTTP/1.1 ${status} ${message}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
-            `X-Request-Id: ${randomUUID()}\r\nConnection: close\r\n\r\n${body}`,
+            `X-Request-Id: ${randomUUID()}\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${body}`,
         );
       }
       socket.destroy(error);
@@ -86,8 +85,9 @@ export async function buildServer(
     reply.code(404).send(error.body());
   });
 
+  // Every answer is JSON or a page of ours, served as declared: no browser guesses another type.
   app.addHook('onRequest', async (request, reply) => {
-    reply.header('x-request-id', request.id);
+    reply.header('x-request-id', request.id).header('x-content-type-options', 'nosniff');
   });
   // Graceful shutdown: a keep-alive connection busy when close() began would otherwise stay open (and
   // hold the process) for the whole keep-alive timeout after its answer; `Connection: close` ends it.

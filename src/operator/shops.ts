@@ -16,6 +16,24 @@ export interface NewShop {
   threeDSecure?: boolean;
   acquirerSettings?: Record<string, unknown>;
   riskRules?: RiskRules;
+  /** Hosts a return_url may name; null: any. Default: [] for a live shop (listed by the operator), null for a test shop. */
+  returnHosts?: string[] | null;
+}
+
+const returnHostsColumn = (hosts: string[] | null) => (hosts === null ? null : JSON.stringify(hosts));
+
+/** A host name as a URL carries it: lower case, no port, no path; IPv6 in brackets. */
+function returnHostErrors(hosts: string[] | null | undefined): FieldError[] {
+  if (!hosts) return [];
+  const valid = (host: string) => {
+    try {
+      return host.length > 0 && host.length <= 253 && new URL(`http://${host}/`).hostname === host;
+    } catch {
+      return false;
+    }
+  };
+  if (hosts.length > 100 || !hosts.every(valid)) return [{ path: ['return_hosts'], message: 'must be up to 100 lower-case host names' }];
+  return [];
 }
 
 /** The operator's view of a shop: never the secret key or the private key. */
@@ -29,6 +47,7 @@ export function shopView(shop: Shop) {
     acquirer: shop.acquirer,
     acquirer_settings: shop.acquirerSettings,
     risk_rules: shop.riskRules,
+    return_hosts: shop.returnHosts,
     created_at: shop.createdAt,
     updated_at: shop.updatedAt,
   };
@@ -53,6 +72,7 @@ export class ShopService {
     if (input.secret !== undefined && (input.secret.length < 16 || input.secret.length > 255)) {
       errors.push({ path: ['secret_key'], message: 'must be 16 to 255 characters' });
     }
+    errors.push(...returnHostErrors(input.returnHosts));
     if (errors.length) throw validationError(errors);
     const secret = input.secret ?? randomBytes(32).toString('hex');
     const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -69,6 +89,7 @@ export class ShopService {
       acquirer: 'sandbox',
       acquirer_settings: JSON.stringify(input.acquirerSettings ?? {}),
       risk_rules: JSON.stringify(input.riskRules ?? {}),
+      return_hosts: returnHostsColumn(input.returnHosts !== undefined ? input.returnHosts : input.test ? null : []),
       created_at: now,
       updated_at: now,
     };
@@ -122,13 +143,19 @@ export class ShopService {
     return { shop: shopOf(row), secret: next };
   }
 
-  async update(id: number, changes: { name?: string; test?: boolean; threeDSecure?: boolean; acquirerSettings?: Record<string, unknown>; riskRules?: RiskRules }): Promise<Shop> {
+  async update(
+    id: number,
+    changes: { name?: string; test?: boolean; threeDSecure?: boolean; acquirerSettings?: Record<string, unknown>; riskRules?: RiskRules; returnHosts?: string[] | null },
+  ): Promise<Shop> {
+    const errors = returnHostErrors(changes.returnHosts);
+    if (errors.length) throw validationError(errors);
     const row = await updateShop(this.store.db, id, {
       ...(changes.name !== undefined ? { name: changes.name } : {}),
       ...(changes.test !== undefined ? { test: changes.test ? 1 : 0 } : {}),
       ...(changes.threeDSecure !== undefined ? { three_d_secure: changes.threeDSecure ? 1 : 0 } : {}),
       ...(changes.acquirerSettings !== undefined ? { acquirer_settings: JSON.stringify(changes.acquirerSettings) } : {}),
       ...(changes.riskRules !== undefined ? { risk_rules: JSON.stringify(changes.riskRules) } : {}),
+      ...(changes.returnHosts !== undefined ? { return_hosts: returnHostsColumn(changes.returnHosts) } : {}),
       updated_at: this.now().toISOString(),
     });
     if (!row) throw new ApiError(404, 'Record not found');

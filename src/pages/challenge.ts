@@ -2,7 +2,7 @@ import type { TransactionTable } from '../store/schema.js';
 import { escapeHtml, formatAmount, maskedCard, page } from './html.js';
 
 /** The simulated issuer challenge of the sandbox (spec §6): pass or fail, no script needed. */
-export function challengePage(row: TransactionTable, merchant: string): string {
+export function challengePage(row: TransactionTable, merchant: string, formToken: string): string {
   const card = row.credit_card ? JSON.parse(row.credit_card) : null;
   return page(
     '3-D Secure verification',
@@ -15,6 +15,7 @@ export function challengePage(row: TransactionTable, merchant: string): string {
   ${row.description ? `<dt>Description</dt><dd>${escapeHtml(row.description)}</dd>` : ''}
 </dl>
 <form method="post" action="/process/${escapeHtml(row.uid)}">
+  <input type="hidden" name="token" value="${escapeHtml(formToken)}">
   <p class="note">Sandbox issuer: choose the outcome of the authentication.</p>
   <div class="actions">
     <button type="submit" name="outcome" value="authenticate" class="pass">Authenticate</button>
@@ -37,6 +38,11 @@ export function outcomePage(row: TransactionTable): string {
 </dl>
 <p class="note">You can close this page.</p>`,
   );
+}
+
+/** A submit that did not come from the challenge page (another site's form, a missing token). */
+export function refusedPage(): string {
+  return page('Confirmation refused', '<h1>Confirmation refused</h1>\n<p>This confirmation did not come from your bank\'s page. Please return to the shop and start again.</p>');
 }
 
 export function unknownTransactionPage(): string {

@@ -1,6 +1,7 @@
 import type { AcquirerCall, AcquirerConnector, AcquirerOutcome } from '../acquirers/connector.js';
 import { duplicateTransaction } from '../domain/errors.js';
 import { isPlainObject, type RequestReader, unwrapRequest } from '../domain/request.js';
+import { returnUrlAllowed } from '../domain/shop.js';
 import type { TransactionType } from '../domain/transaction.js';
 import { findRecentDuplicate, lockCardOperations } from '../store/transactions.js';
 import { cardView, saveCard } from '../vault/cards.js';
@@ -17,7 +18,7 @@ const customerFields = ['ip', 'email', 'device_id', 'birth_date'] as const;
 const addressFields = ['first_name', 'last_name', 'country', 'city', 'state', 'zip', 'address', 'phone'] as const;
 
 /** The fields shared by payment, authorization, tokenization and check-up (spec §2.1). */
-export function readPurchaseFields(reader: RequestReader, options: { trackingIdRequired?: boolean } = {}) {
+export function readPurchaseFields(reader: RequestReader, now: Date, options: { trackingIdRequired?: boolean } = {}) {
   return {
     amount: reader.amount(),
     currency: reader.currency(),
@@ -27,12 +28,20 @@ export function readPurchaseFields(reader: RequestReader, options: { trackingIdR
     language: reader.string('language', { max: 10 }) ?? 'en',
     notificationUrl: reader.url('notification_url') ?? null,
     returnUrl: reader.url('return_url') ?? null,
-    expiredAt: reader.timestamp('expired_at')?.toISOString() ?? null,
+    expiredAt: readExpiry(reader, now),
     duplicateCheck: reader.boolean('duplicate_check') ?? true,
     customer: reader.stringRecord('customer', customerFields) ?? null,
     billingAddress: reader.stringRecord('billing_address', addressFields) ?? null,
     additionalData: reader.freeObject('additional_data') ?? null,
   };
+}
+
+/** `expired_at` must lie ahead: a deadline already passed would leave a payable challenge the sweeper has not reached yet. */
+function readExpiry(reader: RequestReader, now: Date): string | null {
+  const expiredAt = reader.timestamp('expired_at');
+  if (!expiredAt) return null;
+  if (expiredAt <= now) return reader.fail('expired_at', 'must be in the future') ?? null;
+  return expiredAt.toISOString();
 }
 
 export const stringRecordFields = { customer: customerFields, address: addressFields };
@@ -47,11 +56,12 @@ export async function purchase(ctx: ProcessingContext, invocation: Invocation, t
   const { shop } = invocation;
   const now = ctx.now();
   const reader = unwrapRequest(invocation.body);
-  const fields = readPurchaseFields(reader, { trackingIdRequired: type === 'checkup' });
+  const fields = readPurchaseFields(reader, now, { trackingIdRequired: type === 'checkup' });
   const cardInput = readCard(reader, 'credit_card', now);
   // readCard already reported a credit_card that is not an object; reading it again would report it twice.
   const cardReader = isPlainObject(reader.raw('credit_card')) ? reader.object('credit_card') : undefined;
   const skipThreeDSecure = cardReader?.boolean('skip_three_d_secure_verification') ?? false;
+  if (fields.returnUrl && !returnUrlAllowed(shop, fields.returnUrl)) reader.fail('return_url', 'host is not allowed for this shop');
   reader.check();
 
   const card = await resolveCard(ctx, shop.id, cardInput!);

@@ -232,6 +232,13 @@ const migrationsFor = (dialect: Dialect): Record<string, Migration> => {
       await db.schema.alterTable('async_tasks').addColumn('request_hash', 'text').execute();
     },
   },
+  '0010_shop_return_hosts': {
+    async up(db: Kysely<any>) {
+      // The hosts a shop's return_url may lead to, as a JSON array; null: any host. Shops that exist
+      // already keep any host (an upgrade must not break their checkouts); new live shops start with [].
+      await db.schema.alterTable('shops').addColumn('return_hosts', 'text').execute();
+    },
+  },
   };
 };
 

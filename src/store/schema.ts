@@ -17,6 +17,8 @@ export interface ShopTable {
   acquirer: string;
   acquirer_settings: string;
   risk_rules: string;
+  /** JSON array of host names, or null (any host). */
+  return_hosts: string | null;
   created_at: string;
   updated_at: string;
 }

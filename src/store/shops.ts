@@ -12,6 +12,7 @@ export function shopOf(row: ShopTable): Shop {
     acquirer: row.acquirer,
     acquirerSettings: JSON.parse(row.acquirer_settings),
     riskRules: JSON.parse(row.risk_rules),
+    returnHosts: row.return_hosts === null ? null : JSON.parse(row.return_hosts),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -22,7 +23,7 @@ export async function findShopRow(db: Kysely<Database>, id: number): Promise<Sho
 }
 
 /** The columns of a shop that can change (all but its keys): read on every Basic-auth check. */
-const changeable = ['secret_hash', 'name', 'test', 'three_d_secure', 'acquirer', 'acquirer_settings', 'risk_rules', 'updated_at'] as const;
+const changeable = ['secret_hash', 'name', 'test', 'three_d_secure', 'acquirer', 'acquirer_settings', 'risk_rules', 'return_hosts', 'updated_at'] as const;
 
 /** A shop's changeable columns as one string: equal strings, same shop. */
 export async function findShopVersion(db: Kysely<Database>, id: number): Promise<string | undefined> {

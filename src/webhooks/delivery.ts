@@ -1,7 +1,8 @@
 import dns from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
-import net from 'node:net';
+import type net from 'node:net';
+import { hostAddresses, refusedRange } from './network.js';
 
 /** What one HTTP attempt came to. `failure` is set when the receiver gave no HTTP answer at all. */
 export interface AttemptAnswer {
@@ -12,35 +13,24 @@ export interface AttemptAnswer {
   latencyMs: number;
 }
 
-/** Loopback, private, link-local, shared and unspecified ranges: the operator's own network, not a merchant's. */
-const privateNetworks = new net.BlockList();
-for (const [prefix, bits] of [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.168.0.0', 16]] as const) {
-  privateNetworks.addSubnet(prefix, bits, 'ipv4');
-}
-for (const [prefix, bits] of [['::', 127], ['fc00::', 7], ['fe80::', 10]] as const) privateNetworks.addSubnet(prefix, bits, 'ipv6');
-
-/** True for an address of the operator's own network (IPv4-mapped IPv6 included). */
-export function isPrivateAddress(address: string): boolean {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return privateNetworks.check(mapped[1]!, 'ipv4');
-  const family = net.isIP(address);
-  return family !== 0 && privateNetworks.check(address, family === 4 ? 'ipv4' : 'ipv6');
-}
-
-function privateTargetError(host: string, address: string): Error {
-  return Object.assign(new Error(`${host} is a private address (${address}): delivery refused (ECOMGATE_WEBHOOK_ALLOW_PRIVATE is off)`), { code: 'EPRIVATE' });
+function privateTargetError(host: string, address: string, range: string): Error {
+  const reason = `${host} is a private address (${address}, ${range}): delivery refused (ECOMGATE_WEBHOOK_ALLOW_PRIVATE is off)`;
+  return Object.assign(new Error(reason), { code: 'EPRIVATE' });
 }
 
 /**
- * dns.lookup that refuses private addresses: checked on the address actually connected to, so a name that
+ * dns.lookup that refuses every address that is not global unicast, or is this host's own: checked on the address actually connected to, so a name that
  * resolves (or re-resolves) to the operator's network is refused too.
  */
 const publicOnlyLookup: net.LookupFunction = (hostname, options, callback) => {
   dns.lookup(hostname, options, (err, address, family) => {
     if (err) return callback(err, address, family);
     const addresses = Array.isArray(address) ? address : [{ address, family: family ?? 0 }];
-    const blocked = addresses.find((entry) => isPrivateAddress(entry.address));
-    if (blocked) return callback(privateTargetError(hostname, blocked.address) as NodeJS.ErrnoException, address, family);
+    const own = hostAddresses();
+    for (const entry of addresses) {
+      const range = refusedRange(entry.address, own);
+      if (range) return callback(privateTargetError(hostname, entry.address, range) as NodeJS.ErrnoException, address, family);
+    }
     callback(null, address, family);
   });
 };
@@ -74,10 +64,10 @@ export class WebhookTransport {
     if (target.protocol !== 'http:' && target.protocol !== 'https:') {
       return Promise.resolve({ statusCode: null, failure: 'unreachable', error: `unsupported URL scheme ${target.protocol}`, latencyMs: 0 });
     }
+    // An IP literal is connected to without a lookup: it is checked here.
     const literal = target.hostname.replace(/^\[|\]$/g, '');
-    if (!this.allowPrivate && isPrivateAddress(literal)) {
-      return Promise.resolve({ statusCode: null, failure: 'unreachable', error: privateTargetError(literal, literal).message, latencyMs: 0 });
-    }
+    const range = this.allowPrivate ? undefined : refusedRange(literal);
+    if (range) return Promise.resolve({ statusCode: null, failure: 'unreachable', error: privateTargetError(literal, literal, range).message, latencyMs: 0 });
     const started = performance.now();
     return new Promise((resolve) => {
       let settled = false;

@@ -37,6 +37,14 @@ function readRiskRules(reader: RequestReader): RiskRules | undefined {
   return result;
 }
 
+/** `return_hosts`: a list of host names, or null for any host; absent, unchanged (or the default). */
+function readReturnHosts(reader: RequestReader): string[] | null | undefined {
+  const hosts = reader.raw('return_hosts');
+  if (hosts === undefined || hosts === null) return hosts;
+  if (!Array.isArray(hosts) || hosts.some((host) => typeof host !== 'string')) return reader.fail('return_hosts', 'is invalid');
+  return hosts as string[];
+}
+
 function readSettings(reader: RequestReader): Record<string, unknown> | undefined {
   return reader.freeObject('acquirer_settings');
 }
@@ -62,8 +70,9 @@ export async function adminRoutes(app: FastifyInstance, services: HttpServices) 
     const threeDSecure = reader.boolean('three_d_secure');
     const riskRules = readRiskRules(reader);
     const acquirerSettings = readSettings(reader);
+    const returnHosts = readReturnHosts(reader);
     reader.check();
-    const { shop, secret: secretKey } = await shops.create({ id: id!, secret, name, test, threeDSecure, riskRules, acquirerSettings });
+    const { shop, secret: secretKey } = await shops.create({ id: id!, secret, name, test, threeDSecure, riskRules, acquirerSettings, returnHosts });
     // The secret key is shown once, to the operator who created the shop.
     return reply.code(201).send({ ...shopView(shop), secret_key: secretKey });
   });
@@ -81,6 +90,7 @@ export async function adminRoutes(app: FastifyInstance, services: HttpServices) 
       threeDSecure: reader.boolean('three_d_secure'),
       riskRules: readRiskRules(reader),
       acquirerSettings: readSettings(reader),
+      returnHosts: readReturnHosts(reader),
     };
     reader.check();
     return shopView(await shops.update(shop.id, changes));
