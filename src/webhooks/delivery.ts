@@ -19,8 +19,9 @@ function privateTargetError(host: string, address: string, range: string): Error
 }
 
 /**
- * dns.lookup that refuses every address that is not global unicast, or is this host's own: checked on the address actually connected to, so a name that
- * resolves (or re-resolves) to the operator's network is refused too.
+ * dns.lookup that refuses every address that is not global unicast, or is this host's own: checked on the
+ * address actually connected to, so a name that resolves (or re-resolves) to the operator's network is
+ * refused too.
  */
 const publicOnlyLookup: net.LookupFunction = (hostname, options, callback) => {
   dns.lookup(hostname, options, (err, address, family) => {

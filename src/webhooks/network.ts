@@ -11,7 +11,7 @@ import ipaddr from 'ipaddr.js';
  */
 const GLOBAL_UNICAST_V6 = ipaddr.IPv6.parse('2000::');
 
-/** The host's own addresses, normalised, read fresh each time (interfaces come and go). */
+/** The host's own addresses, normalised (ipaddr.js's toNormalizedString), read fresh each time: interfaces come and go. */
 export function hostAddresses(): Set<string> {
   const own = new Set<string>();
   for (const entries of Object.values(os.networkInterfaces())) {
