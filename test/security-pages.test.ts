@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { randomBytes } from 'node:crypto';
 import { challengeToken, submitChallenge } from './support/challenge.js';
+import { runCli, scratchDatabase } from './support/processes.js';
 import { ADMIN_TOKEN, card, DEMO_3DS_SHOP, paymentRequest, startGateway, testStores, type TestGateway } from './support/gateway.js';
 
 const threeDs = { auth: DEMO_3DS_SHOP };
@@ -233,4 +235,25 @@ describe('start-up warning for demo shops off loopback [sqlite]', () => {
       }
     });
   }
+});
+
+describe('return hosts from the operator CLI [sqlite]', () => {
+  it('shop create sets them with --return-host, a live shop without it gets none, a test shop any', async () => {
+    const db = await scratchDatabase('sqlite');
+    const env = { ECOMGATE_DATABASE_URL: db.url, ECOMGATE_MASTER_KEY: randomBytes(32).toString('base64') };
+    try {
+      const create = async (...args: string[]) => {
+        const result = await runCli(['shop', 'create', ...args], env);
+        assert.equal(result.code, 0, result.stderr);
+        return JSON.parse(result.stdout).return_hosts;
+      };
+      assert.deepEqual(await create('--id', '8101', '--return-host', 'shop.example', 'pay.shop.example'), ['shop.example', 'pay.shop.example']);
+      assert.deepEqual(await create('--id', '8102'), []);
+      assert.equal(await create('--id', '8103', '--test'), null);
+      const bad = await runCli(['shop', 'create', '--id', '8104', '--return-host', 'Shop.Example:80'], env);
+      assert.notEqual(bad.code, 0);
+    } finally {
+      await db.close();
+    }
+  });
 });

@@ -97,9 +97,17 @@ shop
   .option('--name <name>', 'shop name')
   .option('--three-d-secure', '3-D Secure on')
   .option('--test', 'test mode')
-  .action(async (options: { id: string; secret?: string; name?: string; threeDSecure?: boolean; test?: boolean }) => {
+  .option('--return-host <host...>', 'host names a return_url may lead to (default: none for a live shop, any for a test shop)')
+  .action(async (options: { id: string; secret?: string; name?: string; threeDSecure?: boolean; test?: boolean; returnHost?: string[] }) => {
     await withOperator(async ({ shops }) => {
-      const created = await shops.create({ id: Number(options.id), secret: options.secret, name: options.name, threeDSecure: options.threeDSecure, test: options.test });
+      const created = await shops.create({
+        id: Number(options.id),
+        secret: options.secret,
+        name: options.name,
+        threeDSecure: options.threeDSecure,
+        test: options.test,
+        returnHosts: options.returnHost,
+      });
       print({ ...shopView(created.shop), secret_key: created.secret });
     });
   });
