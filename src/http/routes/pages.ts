@@ -40,7 +40,7 @@ export async function pageRoutes(app: FastifyInstance, services: HttpServices) {
     if (!row) return html(reply, 404, unknownTransactionPage());
     if (row.status !== 'incomplete') return html(reply, 200, outcomePage(row));
     const shop = await shops.find(Number(row.shop_id));
-    return html(reply, 200, challengePage(row, shop?.name ?? ''));
+    return html(reply, 200, challengePage(row, shop?.name ?? '', ctx.publicUrl));
   });
 
   app.post<{ Params: { uid: string }; Body: Record<string, string> | undefined }>('/process/:uid', { schema: { hide: true } }, async (request, reply) => {
