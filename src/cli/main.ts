@@ -139,7 +139,7 @@ program
   .command('vault')
   .description('card vault maintenance')
   .command('rotate')
-  .description('re-encrypt every sealed value under the first key of ECOMGATE_MASTER_KEY')
+  .description('re-encrypt every sealed value (cards, shop keys, queued async requests) under the first key of ECOMGATE_MASTER_KEY')
   .action(async () => withOperator(async ({ vault, store }) => print({ rotated: await vault.rotate(store), key_id: vault.currentKeyId })));
 
 // The integrator's commands (pay, authorize, capture, void, refund, payout, tx, balance, listen): a client of a gateway over HTTP.

@@ -1,8 +1,11 @@
 import type { TransactionTable } from '../store/schema.js';
 import { escapeHtml, formatAmount, maskedCard, page } from './html.js';
 
-/** The simulated issuer challenge of the sandbox (spec §6): pass or fail, no script needed. */
-export function challengePage(row: TransactionTable, merchant: string, formToken: string): string {
+/**
+ * The simulated issuer challenge of the sandbox (spec §6): pass or fail, no script needed. The form posts
+ * to the public URL: behind a proxy with a path prefix a bare `/process/...` would miss the gateway.
+ */
+export function challengePage(row: TransactionTable, merchant: string, formToken: string, publicUrl: string): string {
   const card = row.credit_card ? JSON.parse(row.credit_card) : null;
   return page(
     '3-D Secure verification',
@@ -14,7 +17,7 @@ export function challengePage(row: TransactionTable, merchant: string, formToken
   <dt>Card</dt><dd>${escapeHtml(maskedCard(card))}</dd>
   ${row.description ? `<dt>Description</dt><dd>${escapeHtml(row.description)}</dd>` : ''}
 </dl>
-<form method="post" action="/process/${escapeHtml(row.uid)}">
+<form method="post" action="${escapeHtml(`${publicUrl}/process/${row.uid}`)}">
   <input type="hidden" name="token" value="${escapeHtml(formToken)}">
   <p class="note">Sandbox issuer: choose the outcome of the authentication.</p>
   <div class="actions">

@@ -1,5 +1,7 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import type { Kysely } from 'kysely';
 import type { Store } from '../store/db.js';
+import type { Database } from '../store/schema.js';
 import type { MasterKey } from './keys.js';
 
 const HMAC_SECRET = 'hmac_key';
@@ -99,35 +101,90 @@ export class Vault {
     return this.hmac(`link:${purpose}`, uid).slice(0, 32);
   }
 
-  /** Re-encrypts every sealed value that is not under the current key. */
-  async rotate(store: Store): Promise<{ cards: number; shops: number; secrets: number }> {
+  /**
+   * Re-encrypts every sealed value that is not under the current key: cards, shop credentials, vault
+   * secrets and the requests of unfinished async tasks (which hold a card number and CVC until processed).
+   * Works in batches of ROTATION_BATCH rows, one transaction each, so a large vault is neither read into
+   * memory at once nor held in one long transaction. Each row is rewritten only if it still holds the
+   * ciphertext read (a worker may finish a task meanwhile and erase its request).
+   */
+  async rotate(store: Store): Promise<{ cards: number; shops: number; secrets: number; tasks: number }> {
     const current = this.currentKeyId;
-    let cards = 0;
-    let shops = 0;
-    let secrets = 0;
     const stale = (sealed: string) => this.keyIdOf(sealed) !== current;
-    for (const card of await store.db.selectFrom('cards').select(['token', 'pan_enc']).where('key_id', '!=', current).execute()) {
-      const pan_enc = this.encrypt(this.decrypt(card.pan_enc));
-      await store.db.updateTable('cards').set({ pan_enc, key_id: current }).where('token', '=', card.token).execute();
-      cards++;
-    }
+    const reseal = (sealed: string) => this.encrypt(this.decrypt(sealed));
+    const cards = await inBatches(store, (db) => db.selectFrom('cards').select(['token', 'pan_enc']).where('key_id', '!=', current).limit(ROTATION_BATCH).execute(), async (trx, card) => {
+      const updated = await trx
+        .updateTable('cards')
+        .set({ pan_enc: reseal(card.pan_enc), key_id: current })
+        .where('token', '=', card.token)
+        .where('pan_enc', '=', card.pan_enc)
+        .executeTakeFirst();
+      return Number(updated.numUpdatedRows) === 1;
+    });
+    let shops = 0;
+    // Few rows, read once: a shop's two sealed values have no key id column to select stale ones by.
     for (const shop of await store.db.selectFrom('shops').select(['id', 'secret_enc', 'private_key_enc']).execute()) {
       if (!stale(shop.secret_enc) && !stale(shop.private_key_enc)) continue;
       await store.db
         .updateTable('shops')
-        .set({ secret_enc: this.encrypt(this.decrypt(shop.secret_enc)), private_key_enc: this.encrypt(this.decrypt(shop.private_key_enc)) })
+        .set({ secret_enc: reseal(shop.secret_enc), private_key_enc: reseal(shop.private_key_enc) })
         .where('id', '=', shop.id)
+        .where('secret_enc', '=', shop.secret_enc)
         .execute();
       shops++;
     }
-    for (const secret of await store.db.selectFrom('vault_secrets').selectAll().where('key_id', '!=', current).execute()) {
-      await store.db
+    const secrets = await inBatches(store, (db) => db.selectFrom('vault_secrets').selectAll().where('key_id', '!=', current).limit(ROTATION_BATCH).execute(), async (trx, secret) => {
+      const updated = await trx
         .updateTable('vault_secrets')
-        .set({ ciphertext: this.encrypt(this.decrypt(secret.ciphertext)), key_id: current })
+        .set({ ciphertext: reseal(secret.ciphertext), key_id: current })
         .where('name', '=', secret.name)
-        .execute();
-      secrets++;
-    }
-    return { cards, shops, secrets };
+        .where('ciphertext', '=', secret.ciphertext)
+        .executeTakeFirst();
+      return Number(updated.numUpdatedRows) === 1;
+    });
+    // A sealed value starts with its key id (8 hex digits: nothing a LIKE pattern would read as a wildcard).
+    const tasks = await inBatches(
+      store,
+      (db) =>
+        db
+          .selectFrom('async_tasks')
+          .select(['id', 'request_enc'])
+          .where('request_enc', 'is not', null)
+          .where('request_enc', 'not like', `${current}.%`)
+          .limit(ROTATION_BATCH)
+          .execute(),
+      async (trx, task) => {
+        const updated = await trx
+          .updateTable('async_tasks')
+          .set({ request_enc: reseal(task.request_enc!) })
+          .where('id', '=', task.id)
+          .where('request_enc', '=', task.request_enc)
+          .executeTakeFirst();
+        return Number(updated.numUpdatedRows) === 1;
+      },
+    );
+    return { cards, shops, secrets, tasks };
+  }
+}
+
+/** Rows re-sealed per transaction by `vault rotate`. */
+const ROTATION_BATCH = 100;
+
+/**
+ * Reads a batch of stale rows, re-seals each in one transaction, and goes on until none is left; answers
+ * how many rows were rewritten. A row left stale (changed under us) is read again by the next batch.
+ */
+async function inBatches<Row>(
+  store: Store,
+  staleRows: (db: Kysely<Database>) => Promise<Row[]>,
+  reseal: (trx: Kysely<Database>, row: Row) => Promise<boolean>,
+): Promise<number> {
+  let count = 0;
+  for (;;) {
+    const rows = await staleRows(store.db);
+    if (rows.length === 0) return count;
+    await store.transaction(async (trx) => {
+      for (const row of rows) if (await reseal(trx, row)) count++;
+    });
   }
 }

@@ -70,7 +70,7 @@ export async function pageRoutes(app: FastifyInstance, services: HttpServices) {
     const row = await expireIfDue(ctx, found);
     if (row.status !== 'incomplete') return html(reply, 200, outcomePage(row));
     const shop = await shops.find(Number(row.shop_id));
-    return html(reply, 200, challengePage(row, shop?.name ?? '', formToken(row.uid)), row.return_url);
+    return html(reply, 200, challengePage(row, shop?.name ?? '', formToken(row.uid), ctx.publicUrl), row.return_url);
   });
 
   app.post<{ Params: { uid: string }; Body: Record<string, string> | undefined }>(

@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { randomBytes, randomInt, randomUUID } from 'node:crypto';
+import { createServer, connect } from 'node:net';
+import { describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import { PROCESS_ADMIN_TOKEN, scratchDatabase, serve, stop } from './support/processes.js';
+
+/**
+ * ECOMGATE_REDIS_URL reaches `ecomgate serve` (a child process on PostgreSQL): the per-shop rate limit is
+ * counted in Redis, and an unreachable Redis lets requests through (fail open) with a warning. Needs a
+ * Redis on 127.0.0.1:6379: skipped with one line when there is none, a failure when CI=true.
+ */
+
+const REDIS_URL = 'redis://127.0.0.1:6379';
+
+function redisReachable(): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(6379, '127.0.0.1');
+    const done = (up: boolean) => {
+      socket.destroy();
+      resolve(up);
+    };
+    socket.setTimeout(1000, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+/** A port on loopback where nothing listens. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function withShop(url: string): Promise<{ id: number; authorization: string }> {
+  // A shop id of its own: every gateway on this Redis counts under the same key prefix.
+  const shop = { id: randomInt(100_000, 2_000_000_000), secret: `redis-shop-${randomBytes(8).toString('hex')}` };
+  const created = await fetch(`${url}/admin/shops`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${PROCESS_ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ id: shop.id, secret_key: shop.secret, test: true }),
+  });
+  assert.equal(created.status, 201, await created.text());
+  return { id: shop.id, authorization: `Basic ${Buffer.from(`${shop.id}:${shop.secret}`).toString('base64')}` };
+}
+
+describe('ECOMGATE_REDIS_URL wired through `ecomgate serve` [postgres]', () => {
+  it('counts the shop rate limit in Redis: a burst beyond it answers 429', { timeout: 60_000 }, async (t) => {
+    if (!(await redisReachable())) {
+      if (process.env.CI === 'true') assert.fail('Redis is not reachable at 127.0.0.1:6379 (CI=true: required)');
+      t.skip('Redis not reachable at 127.0.0.1:6379: skipped (CI=true makes this a failure)');
+      return;
+    }
+    const db = await scratchDatabase('postgres');
+    const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 2 });
+    const gateway = await serve({ databaseUrl: db.url, masterKey: randomBytes(32).toString('base64'), env: { ECOMGATE_REDIS_URL: REDIS_URL, ECOMGATE_RATE_LIMIT: '3' } });
+    try {
+      const shop = await withShop(gateway.url);
+      const ask = () => fetch(`${gateway.url}/transactions/${randomUUID()}`, { headers: { authorization: shop.authorization } });
+      const first = await ask();
+      assert.equal(first.status, 404, await first.text());
+      const keys = await redis.keys(`ecomgate:rl:${shop.id}:*`);
+      assert.ok(keys.length >= 1, 'the request was counted in Redis');
+      const burst = await Promise.all(Array.from({ length: 12 }, ask));
+      const statuses = burst.map((r) => r.status);
+      // 3 per second: the 13 requests span at most two one-second windows, so at most 6 pass.
+      assert.ok(statuses.filter((s) => s === 404).length <= 6, statuses.join(','));
+      const refused = burst.find((r) => r.status === 429);
+      assert.ok(refused, statuses.join(','));
+      const body = await refused.json();
+      assert.equal(body.response.message, body.message);
+      assert.ok(Number(refused.headers.get('retry-after')) >= 1);
+    } finally {
+      await stop(gateway);
+      redis.disconnect();
+      await db.close();
+    }
+  });
+
+  it('with Redis unreachable, lets requests through and warns', { timeout: 60_000 }, async () => {
+    const db = await scratchDatabase('postgres');
+    const port = await closedPort();
+    const gateway = await serve({
+      databaseUrl: db.url,
+      masterKey: randomBytes(32).toString('base64'),
+      env: { ECOMGATE_REDIS_URL: `redis://127.0.0.1:${port}`, ECOMGATE_RATE_LIMIT: '1' },
+    });
+    try {
+      const shop = await withShop(gateway.url);
+      for (let i = 0; i < 3; i++) {
+        const answer = await fetch(`${gateway.url}/transactions/${randomUUID()}`, { headers: { authorization: shop.authorization } });
+        assert.equal(answer.status, 404, 'fail open: no 429 and no 500 without Redis');
+      }
+      const warned = () => gateway.lines.some((line) => line.includes('shared rate limit unavailable (Redis)'));
+      const deadline = Date.now() + 10_000;
+      while (!warned()) {
+        if (Date.now() > deadline) assert.fail(`no Redis warning logged:\n${gateway.lines.slice(-10).join('\n')}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    } finally {
+      await stop(gateway);
+      await db.close();
+    }
+  });
+});
