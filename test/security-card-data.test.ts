@@ -214,6 +214,17 @@ for (const store of testStores()) {
       assert.equal(later.status, 200, later.text);
     });
 
+    it('a concurrent burst of look-alike numbers on both processes admits exactly 5', async () => {
+      const shop = await createShop(gw, 8203);
+      const numbers = numbersBehind('41472530', VICTIM.slice(-4)).slice(0, 12);
+      const answers = await Promise.all(numbers.map((number, i) => [gw, other][i % 2]!.post('/credit_cards', card(number), { auth: shop })));
+      const statuses = answers.map((a) => a.status);
+      assert.equal(statuses.filter((s) => s === 200).length, 5, statuses.join(','));
+      assert.equal(statuses.filter((s) => s === 422).length, 7, statuses.join(','));
+      const kept = await gw.app.store.db.selectFrom('cards').select('token').where('shop_id', '=', shop.id).execute();
+      assert.equal(kept.length, 5, 'only the admitted numbers are stored');
+    });
+
     it('different cards of one shop that only share a BIN, or only the last 4, are never refused', async () => {
       const shop = await createShop(gw, 8202);
       const sameBin = Array.from({ length: 8 }, (_, i) => luhnComplete(`41472530${String(1000 + i * 7).padStart(4, '0')}00${i}`));
