@@ -21,6 +21,7 @@ import { resolveInDoubt } from './processing/resolver.js';
 import { expireIncomplete } from './processing/expiry.js';
 import { migrate, openStore, parseStoreUrl, type Store } from './store/db.js';
 import { loadOrCreateDevKey, parseMasterKeys, type MasterKey } from './vault/keys.js';
+import { restampLegacyCards } from './vault/restamp.js';
 import { Vault } from './vault/vault.js';
 import { WebhookMetrics } from './webhooks/metrics.js';
 import { DeliveryWorkers } from './webhooks/workers.js';
@@ -90,6 +91,8 @@ export async function openApp(store: Store, options: AppOptions, log: Logger) {
   const keys = masterKeys(options.config, log);
   await migrate(store);
   const vault = await Vault.open(store, keys);
+  const restamped = await restampLegacyCards(store, vault);
+  if (restamped) log.info({ cards: restamped }, 'cards stored with installation-wide stamps now carry their shop\'s own');
   const now = options.now ?? (() => new Date());
   const shops = new ShopService(store, vault, now);
   return { vault, shops, now };
@@ -122,6 +125,15 @@ export async function createApp(options: AppOptions): Promise<App> {
     inquiryDelayMs: config.inquiryDelayMs,
     inquiryMaxDelayMs: config.inquiryMaxDelayMs,
     acquirerFor: () => sandbox,
+    cardGuard: {
+      windowMs: config.cardGuardWindowMs,
+      maxNumbers: config.cardGuardMaxNumbers,
+      // No card data here: the shop, and where the operator looks.
+      onRefused: (shopId) => {
+        metrics.cardEnumerationRefused.inc({ shop: String(shopId) });
+        log.warn({ shop: shopId, window_seconds: Math.round(config.cardGuardWindowMs / 1000) }, 'card guard refused a request: many different card numbers with the same shown digits (GET /admin/alerts)');
+      },
+    },
   };
   const metrics = new Metrics();
   registerInDoubtGauge(metrics.registry, store, now, config.inDoubtDeadlineMs);

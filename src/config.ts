@@ -52,6 +52,9 @@ export interface Config {
   redisUrl: string | undefined;
   /** A transaction still pending/processing this long after its creation is flagged for the operator. */
   inDoubtDeadlineMs: number;
+  /** The card guard: at most this many different numbers showing the same digits per shop within the window (0: off). */
+  cardGuardMaxNumbers: number;
+  cardGuardWindowMs: number;
 }
 
 export type Role = 'all' | 'api' | 'worker';
@@ -124,5 +127,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     role: overrides.role ?? role(env.ECOMGATE_ROLE),
     redisUrl: overrides.redisUrl ?? (env.ECOMGATE_REDIS_URL || undefined),
     inDoubtDeadlineMs: overrides.inDoubtDeadlineMs ?? duration('ECOMGATE_IN_DOUBT_DEADLINE', env.ECOMGATE_IN_DOUBT_DEADLINE, 24 * 3_600_000),
+    cardGuardMaxNumbers: overrides.cardGuardMaxNumbers ?? integer('ECOMGATE_CARD_GUARD_MAX_NUMBERS', env.ECOMGATE_CARD_GUARD_MAX_NUMBERS, 5),
+    cardGuardWindowMs: overrides.cardGuardWindowMs ?? duration('ECOMGATE_CARD_GUARD_WINDOW', env.ECOMGATE_CARD_GUARD_WINDOW, 10 * 60_000),
   };
 }

@@ -46,13 +46,32 @@ export interface CardMask {
   bin_8: string;
 }
 
+/** Digits a truncated number may show at its start: `bin_8` for 16 digits and more (PCI DSS 3.4.1 allows it). */
+const LONG_NUMBER_SHOWN_PREFIX = 8;
+/** Below 16 digits: at most the first 6, and never fewer than 5 digits hidden (for 12 or 13 digits, the
+ * first 8 and last 4 would be the whole number, or the number less its Luhn check digit). */
+const SHORT_NUMBER_MAX_PREFIX = 6;
+const MIN_HIDDEN_DIGITS = 5;
+
+/** How many leading digits of a number of this length the gateway ever shows (12 → 3, 13 → 4, 15 → 6, 16+ → 8). */
+export function shownPrefixLength(length: number): number {
+  if (length >= 16) return LONG_NUMBER_SHOWN_PREFIX;
+  return Math.max(0, Math.min(SHORT_NUMBER_MAX_PREFIX, length - 4 - MIN_HIDDEN_DIGITS));
+}
+
+/**
+ * The truncation rule, the one place it lives: the last 4 digits and the leading digits
+ * `shownPrefixLength` allows. `bin` is that prefix cut to 6 digits, `bin_8` cut to 8; for a short number
+ * both are shorter than their names say, never more of the number than the rule shows.
+ */
 export function maskOf(number: string): CardMask {
+  const prefix = number.slice(0, shownPrefixLength(number.length));
   return {
     brand: brandOf(number),
-    first_1: number.slice(0, 1),
+    first_1: prefix.slice(0, 1),
     last_4: number.slice(-4),
-    bin: number.slice(0, 6),
-    bin_8: number.slice(0, 8),
+    bin: prefix.slice(0, 6),
+    bin_8: prefix.slice(0, 8),
   };
 }
 

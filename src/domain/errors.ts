@@ -72,6 +72,11 @@ export const recordNotFound = () => new ApiError(404, 'Record not found');
 export const parentNotFound = () =>
   validationError([{ path: ['parent_uid'], message: 'Parent transaction is not found', sentence: 'Parent transaction is not found' }]);
 export const duplicateTransaction = () => validationError([{ path: ['base'], message: 'Duplicate transaction' }]);
+/** A shop sent too many different card numbers with the same shown digits: a number is being guessed from its mask. */
+export const cardNumberRefused = (path: string[]) =>
+  validationError([
+    { path, message: 'is refused: too many different card numbers with the same first and last digits', sentence: 'Card number is refused: too many different card numbers with the same first and last digits were used recently' },
+  ]);
 export const internalError = () => new ApiError(500, "We're sorry, but something went wrong");
 /** The gateway cannot reach its database for now; nothing was committed by the request. */
 export const unavailableError = () => new ApiError(503, 'Service is temporarily unavailable. Please try again later.', undefined, { 'retry-after': '1' });

@@ -28,6 +28,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly cardEnumerationRefused = new Counter({
+    name: 'ecomgate_card_enumeration_refused_total',
+    help: 'Requests refused by the card guard (too many different numbers with the same shown digits), by shop',
+    labelNames: ['shop'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'ecomgate_' });
   }

@@ -2,6 +2,7 @@ import type { AcquirerConnector } from '../acquirers/connector.js';
 import type { Shop } from '../domain/shop.js';
 import type { Store } from '../store/db.js';
 import type { Vault } from '../vault/vault.js';
+import type { CardGuardSettings } from './cardGuard.js';
 
 /** What every operation needs, wired once by the app. */
 export interface ProcessingContext {
@@ -13,6 +14,7 @@ export interface ProcessingContext {
   inquiryDelayMs: number;
   inquiryMaxDelayMs: number;
   acquirerFor(shop: Shop): AcquirerConnector;
+  cardGuard: CardGuardSettings;
 }
 
 /** One merchant request to an operation. */

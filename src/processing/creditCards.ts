@@ -1,4 +1,6 @@
-import { isExpired } from '../domain/card.js';
+import { isExpired, maskOf } from '../domain/card.js';
+import { lockCardOperations } from '../store/transactions.js';
+import { flaggingCardRefusals, guardCardNumber } from './cardGuard.js';
 import { validationError } from '../domain/errors.js';
 import { unwrapRequest } from '../domain/request.js';
 import { findCard, saveCard, updateCard, type CardView, cardView } from '../vault/cards.js';
@@ -46,6 +48,13 @@ export async function saveCreditCard(ctx: ProcessingContext, invocation: Invocat
   const input = readCardFields(reader, now, { withVerificationValue: false });
   reader.check();
   if (input?.kind !== 'number') throw validationError([{ path: ['number'], message: "can't be blank" }]);
-  const saved = await saveCard(ctx.store.db, ctx.vault, shop.id, input.card, now.toISOString());
+  const { card } = input;
+  const saved = await flaggingCardRefusals(ctx, shop.id, () =>
+    ctx.store.transaction(async (trx) => {
+      await lockCardOperations(ctx.store, trx, shop.id, maskOf(card.number));
+      await guardCardNumber(ctx, trx, shop.id, card.number, ctx.vault.stamp(shop.id, card.number), ['number']);
+      return saveCard(trx, ctx.vault, shop.id, card, now.toISOString());
+    }),
+  );
   return { statusCode: 200, body: tokenBody(cardView(saved)) };
 }

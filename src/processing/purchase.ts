@@ -4,7 +4,9 @@ import { isPlainObject, type RequestReader, unwrapRequest } from '../domain/requ
 import { returnUrlAllowed } from '../domain/shop.js';
 import type { TransactionType } from '../domain/transaction.js';
 import { findRecentDuplicate, lockCardOperations } from '../store/transactions.js';
+import { maskOf } from '../domain/card.js';
 import { cardView, saveCard } from '../vault/cards.js';
+import { flaggingCardRefusals, guardCardNumber } from './cardGuard.js';
 import { readCard, resolveCard } from './cardInput.js';
 import type { ApiResponse, Invocation, ProcessingContext } from './context.js';
 import { execute, newTransactionRow } from './pipeline.js';
@@ -65,9 +67,10 @@ export async function purchase(ctx: ProcessingContext, invocation: Invocation, t
   reader.check();
 
   const card = await resolveCard(ctx, shop.id, cardInput!);
-  const row = await execute(ctx, invocation, async (trx) => {
-    const stamp = card.stored?.stamp ?? ctx.vault.stamp(card.data.number);
-    await lockCardOperations(ctx.store, trx, shop.id, stamp);
+  const row = await flaggingCardRefusals(ctx, shop.id, () => execute(ctx, invocation, async (trx) => {
+    const stamp = card.stored?.stamp ?? ctx.vault.stamp(shop.id, card.data.number);
+    await lockCardOperations(ctx.store, trx, shop.id, card.stored ?? maskOf(card.data.number));
+    if (card.toSave) await guardCardNumber(ctx, trx, shop.id, card.toSave.number, stamp, ['credit_card', 'number']);
     if (
       fields.duplicateCheck &&
       (await findRecentDuplicate(trx, {
@@ -121,6 +124,6 @@ export async function purchase(ctx: ProcessingContext, invocation: Invocation, t
       settings: shop.acquirerSettings,
     };
     return { row, call: (connector: AcquirerConnector) => invoke(connector, call) };
-  });
+  }));
   return transactionResponse(ctx, row);
 }

@@ -232,6 +232,27 @@ const migrationsFor = (dialect: Dialect): Record<string, Migration> => {
       await db.schema.alterTable('async_tasks').addColumn('request_hash', 'text').execute();
     },
   },
+  '0008_card_stamps_per_shop': {
+    async up(db: Kysely<any>) {
+      // Stamps become a shop's own (Vault.stamp). Stored cards keep their installation-wide stamp here
+      // until the vault re-stamps them at start (src/vault/restamp.ts): a migration has no vault key.
+      await db.schema.alterTable('cards').addColumn('legacy_stamp', 'text').execute();
+      await db.updateTable('cards').set({ legacy_stamp: sql.ref('stamp') }).execute();
+      await db.schema.createIndex('cards_legacy_stamp').on('cards').column('legacy_stamp').execute();
+      // The card guard counts a shop's cards showing the same digits, recently sent as a number.
+      await db.schema.createIndex('cards_shop_shown').on('cards').columns(['shop_id', 'bin_8', 'last_4', 'updated_at']).execute();
+      await db.schema
+        .createTable('shop_alerts')
+        .addColumn('id', 'integer', serial)
+        .addColumn('shop_id', 'bigint', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('refused', 'integer', (c) => c.notNull())
+        .addColumn('first_at', 'text', (c) => c.notNull())
+        .addColumn('last_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('shop_alerts_recent').on('shop_alerts').columns(['shop_id', 'kind', 'last_at']).execute();
+    },
+  },
   '0010_shop_return_hosts': {
     async up(db: Kysely<any>) {
       // The hosts a shop's return_url may lead to, as a JSON array; null: any host. Shops that exist

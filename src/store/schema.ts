@@ -28,7 +28,10 @@ export interface CardTable {
   shop_id: number;
   pan_enc: string;
   key_id: string;
+  /** The shop's own stamp of the number (Vault.stamp). */
   stamp: string;
+  /** The installation-wide stamp of a card stored before stamps were per shop, until the vault re-stamps it. */
+  legacy_stamp: string | null;
   brand: string;
   first_1: string;
   last_4: string;
@@ -190,7 +193,20 @@ export interface AsyncTaskTable {
   completed_at: string | null;
 }
 
+/** Something the operator should look at (GET /admin/alerts): one row per shop, kind and burst. */
+export interface ShopAlertTable {
+  id: Generated<number>;
+  shop_id: number;
+  /** `card_enumeration`: many card numbers sharing their shown digits (a number guessed from its mask). */
+  kind: string;
+  /** Requests refused in this burst. */
+  refused: number;
+  first_at: string;
+  last_at: string;
+}
+
 export interface Database {
+  shop_alerts: ShopAlertTable;
   async_tasks: AsyncTaskTable;
   shops: ShopTable;
   cards: CardTable;

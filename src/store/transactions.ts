@@ -25,12 +25,14 @@ export async function lockParent(store: Store, trx: Kysely<Database>, shopId: nu
 }
 
 /**
- * Serialises transaction A of card operations on one card of one shop (duplicate check, velocity rules):
- * a transaction-scoped advisory lock on PostgreSQL; nothing to do on SQLite's single writer.
+ * Serialises transaction A of card operations on the cards of one shop that show the same digits (one
+ * card's duplicate check and velocity rules, and the count of look-alike numbers of the card guard):
+ * a transaction-scoped advisory lock on PostgreSQL; nothing to do on SQLite's single writer. Keyed by the
+ * shown digits, not the stamp, so two processes cannot both admit "the fifth" look-alike number.
  */
-export async function lockCardOperations(store: Store, trx: Kysely<Database>, shopId: number, stamp: string): Promise<void> {
+export async function lockCardOperations(store: Store, trx: Kysely<Database>, shopId: number, shown: { bin_8: string; last_4: string }): Promise<void> {
   if (store.dialect !== 'postgres') return;
-  const key = `${shopId}:${stamp}`;
+  const key = `${shopId}:card:${shown.bin_8}:${shown.last_4}`;
   await sql`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`.execute(trx);
 }
 

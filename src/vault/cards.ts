@@ -59,7 +59,8 @@ export async function saveCard(db: Kysely<Database>, vault: Vault, shopId: numbe
     shop_id: shopId,
     pan_enc: vault.encrypt(card.number),
     key_id: vault.currentKeyId,
-    stamp: vault.stamp(card.number),
+    stamp: vault.stamp(shopId, card.number),
+    legacy_stamp: null,
     ...mask,
     holder: card.holder,
     exp_month: card.exp_month,
@@ -95,4 +96,28 @@ export async function updateCard(
     .where('shop_id', '=', shopId)
     .returningAll()
     .executeTakeFirst();
+}
+
+/**
+ * How many other cards of the shop, showing the same digits (bin_8 and last_4), were sent as a number
+ * since a moment (saveCard touches updated_at each time): the card guard's one indexed read
+ * (cards_shop_shown).
+ */
+export async function countLookalikeCards(
+  db: Kysely<Database>,
+  shopId: number,
+  shown: { bin_8: string; last_4: string },
+  stamp: string,
+  since: string,
+): Promise<number> {
+  const row = await db
+    .selectFrom('cards')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('shop_id', '=', shopId)
+    .where('bin_8', '=', shown.bin_8)
+    .where('last_4', '=', shown.last_4)
+    .where('updated_at', '>=', since)
+    .where('stamp', '!=', stamp)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
 }

@@ -79,9 +79,14 @@ export class Vault {
     return createHmac('sha256', this.hmacKey).update(domain).update('\u0000').update(value).digest('hex');
   }
 
-  /** The card's `stamp`: stable per card number and per installation, reveals nothing of the number. */
-  stamp(pan: string): string {
-    return this.hmac('card-stamp', pan);
+  /**
+   * The card's `stamp`: stable per card number within one shop, and a shop's own. Keyed over the shop id
+   * too, so two shops' stamps of one number never match: a shop cannot test numbers against a stamp it
+   * saw elsewhere (PCI DSS 3.5.1: hashed and truncated forms of a number must not be correlatable).
+   * The domain differs from the earlier installation-wide `card-stamp`, so no new stamp equals an old one.
+   */
+  stamp(shopId: number, pan: string): string {
+    return this.hmac('shop-card-stamp', `${shopId}\u0000${pan}`);
   }
 
   /**

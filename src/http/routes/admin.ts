@@ -5,6 +5,7 @@ import type { RiskRules } from '../../domain/shop.js';
 import { shopView } from '../../operator/shops.js';
 import { chargeback } from '../../processing/chargeback.js';
 import { listInDoubt } from '../../processing/inDoubt.js';
+import { listShopAlerts } from '../../store/alerts.js';
 import { retryDelivery, transactionDeliveries } from '../../webhooks/history.js';
 import { authenticateOperator } from '../auth.js';
 import type { HttpServices } from '../services.js';
@@ -122,6 +123,15 @@ export async function adminRoutes(app: FastifyInstance, services: HttpServices) 
     const deadlineMs = services.inDoubtDeadlineMs ?? 24 * 3_600_000;
     const transactions = await listInDoubt(services.ctx.store, services.ctx.now(), deadlineMs);
     return { deadline_seconds: Math.round(deadlineMs / 1000), transactions };
+  });
+
+  /** What the gateway flagged (the card guard's refusals), newest first; `?shop_id=` narrows to one shop. */
+  app.get<{ Querystring: { shop_id?: string } }>('/admin/alerts', async (request) => {
+    const raw = request.query.shop_id;
+    const shopId = raw === undefined || raw === '' ? undefined : shopIdOf(raw);
+    if (Number.isNaN(shopId)) throw validationError([{ path: ['shop_id'], message: 'is invalid' }]);
+    const alerts = await listShopAlerts(services.ctx.store.db, shopId, 100);
+    return { alerts: alerts.map((a) => ({ id: Number(a.id), shop_id: Number(a.shop_id), kind: a.kind, refused: Number(a.refused), first_at: a.first_at, last_at: a.last_at })) };
   });
 
   /** Puts a dead delivery back in line, due now (the merchant fixed their endpoint). */

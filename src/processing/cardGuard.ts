@@ -1,0 +1,52 @@
+import type { Kysely } from 'kysely';
+import { maskOf } from '../domain/card.js';
+import { cardNumberRefused, type ApiError } from '../domain/errors.js';
+import { recordShopAlert } from '../store/alerts.js';
+import type { Database } from '../store/schema.js';
+import { countLookalikeCards } from '../vault/cards.js';
+import type { ProcessingContext } from './context.js';
+
+/**
+ * The card guard: a shop that knows a card's shown digits (bin_8 and last_4, from a webhook or a log)
+ * could tokenize or pay with the ~1,000 Luhn-valid numbers behind them and recognise the card by its
+ * token or stamp. Beyond `maxNumbers` different numbers showing the same digits within `windowMs`, a
+ * shop's request with yet another one is refused (422, nothing stored, no money moves) and flagged to the
+ * operator. The count is read from the cards table, so it holds across processes; on PostgreSQL the
+ * caller holds lockCardOperations (keyed by the same digits), so concurrent requests cannot both pass.
+ */
+export interface CardGuardSettings {
+  windowMs: number;
+  /** 0 turns the guard off. */
+  maxNumbers: number;
+  /** The operator's signal (log line, metric); called after the alert row is written. */
+  onRefused(shopId: number): void;
+}
+
+export const CARD_ENUMERATION_ALERT = 'card_enumeration';
+
+const refusals = new WeakSet<ApiError>();
+
+/** Inside transaction A, under lockCardOperations, before the card is saved: one indexed count. */
+export async function guardCardNumber(ctx: ProcessingContext, trx: Kysely<Database>, shopId: number, number: string, stamp: string, path: string[]) {
+  const { windowMs, maxNumbers } = ctx.cardGuard;
+  if (maxNumbers <= 0) return;
+  const since = new Date(ctx.now().getTime() - windowMs).toISOString();
+  const others = await countLookalikeCards(trx, shopId, maskOf(number), stamp, since);
+  if (others < maxNumbers) return;
+  const refusal = cardNumberRefused(path);
+  refusals.add(refusal);
+  throw refusal;
+}
+
+/** Runs the work; a refusal of the guard (its transaction rolled back) is then recorded for the operator. */
+export async function flaggingCardRefusals<T>(ctx: ProcessingContext, shopId: number, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (refusals.has(err as ApiError)) {
+      await recordShopAlert(ctx.store, shopId, CARD_ENUMERATION_ALERT, ctx.now(), ctx.cardGuard.windowMs);
+      ctx.cardGuard.onRefused(shopId);
+    }
+    throw err;
+  }
+}
