@@ -52,6 +52,9 @@ export interface Config {
   redisUrl: string | undefined;
   /** A transaction still pending/processing this long after its creation is flagged for the operator. */
   inDoubtDeadlineMs: number;
+  /** Renotify deliveries queued per transaction within `renotifyWindowMs`; more answer 429 (ECOMGATE_RENOTIFY_LIMIT). */
+  renotifyLimit: number;
+  renotifyWindowMs: number;
 }
 
 export type Role = 'all' | 'api' | 'worker';
@@ -124,5 +127,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     role: overrides.role ?? role(env.ECOMGATE_ROLE),
     redisUrl: overrides.redisUrl ?? (env.ECOMGATE_REDIS_URL || undefined),
     inDoubtDeadlineMs: overrides.inDoubtDeadlineMs ?? duration('ECOMGATE_IN_DOUBT_DEADLINE', env.ECOMGATE_IN_DOUBT_DEADLINE, 24 * 3_600_000),
+    renotifyLimit: overrides.renotifyLimit ?? integer('ECOMGATE_RENOTIFY_LIMIT', env.ECOMGATE_RENOTIFY_LIMIT, 10),
+    renotifyWindowMs: overrides.renotifyWindowMs ?? duration('ECOMGATE_RENOTIFY_WINDOW', env.ECOMGATE_RENOTIFY_WINDOW, 3_600_000),
   };
 }

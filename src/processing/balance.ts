@@ -6,6 +6,14 @@ import type { ApiResponse, Invocation, ProcessingContext } from './context.js';
  * `POST /balance`: the merchant account at the acquirer. The request names the currency, or the account
  * (as the acquirer reported it earlier, `<connector>-<shop>-<currency>`), or the gateway id with a currency.
  */
+/**
+ * A JSON number up to 2^53 - 1, as always; beyond, the exact digits as a string, since JavaScript's
+ * JSON.parse (and many other parsers) would silently round a number that large.
+ */
+export function exactMinorUnits(amount: bigint): number | string {
+  return amount <= BigInt(Number.MAX_SAFE_INTEGER) && amount >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(amount) : amount.toString();
+}
+
 export async function balance(ctx: ProcessingContext, invocation: Invocation): Promise<ApiResponse> {
   const { shop } = invocation;
   const reader = unwrapRequest(invocation.body);
@@ -26,7 +34,7 @@ export async function balance(ctx: ProcessingContext, invocation: Invocation): P
     statusCode: 200,
     body: {
       status: 'successful',
-      result: { gatewayId: answer.gatewayId, account: answer.account, amount: answer.amount, currency: answer.currency, bankInfo: answer.bankInfo },
+      result: { gatewayId: answer.gatewayId, account: answer.account, amount: exactMinorUnits(answer.amount), currency: answer.currency, bankInfo: answer.bankInfo },
     },
   };
 }

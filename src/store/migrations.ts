@@ -232,6 +232,12 @@ const migrationsFor = (dialect: Dialect): Record<string, Migration> => {
       await db.schema.alterTable('async_tasks').addColumn('request_hash', 'text').execute();
     },
   },
+  '0009_renotify_deliveries': {
+    async up(db: Kysely<any>) {
+      // Renotify deliveries are capped per transaction (processing/renotify.ts): mark them apart from status webhooks.
+      await db.schema.alterTable('webhook_deliveries').addColumn('renotify', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+    },
+  },
   };
 };
 

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
+import { readAcquirerSettings } from '../../acquirers/sandboxSettings.js';
 import { ApiError, validationError } from '../../domain/errors.js';
-import { isPlainObject, RequestReader } from '../../domain/request.js';
+import { characterCount, isPlainObject, RequestReader } from '../../domain/request.js';
 import type { RiskRules } from '../../domain/shop.js';
 import { shopView } from '../../operator/shops.js';
 import { chargeback } from '../../processing/chargeback.js';
@@ -26,7 +27,7 @@ function readRiskRules(reader: RequestReader): RiskRules | undefined {
     for (const member of ['card_stamps', 'emails', 'ips'] as const) {
       const values = list.raw(member);
       if (values === undefined || values === null) continue;
-      if (!Array.isArray(values) || values.some((v) => typeof v !== 'string' || v.length > 255)) list.fail(member, 'is invalid');
+      if (!Array.isArray(values) || values.some((v) => typeof v !== 'string' || characterCount(v) > 255)) list.fail(member, 'is invalid');
       else result[listName]![member] = values as string[];
     }
   }
@@ -35,10 +36,6 @@ function readRiskRules(reader: RequestReader): RiskRules | undefined {
     if (value !== undefined) result[limit] = value;
   }
   return result;
-}
-
-function readSettings(reader: RequestReader): Record<string, unknown> | undefined {
-  return reader.freeObject('acquirer_settings');
 }
 
 /** The operator's API (spec §7), behind `Authorization: Bearer $ECOMGATE_ADMIN_TOKEN`. */
@@ -61,7 +58,7 @@ export async function adminRoutes(app: FastifyInstance, services: HttpServices) 
     const test = reader.boolean('test');
     const threeDSecure = reader.boolean('three_d_secure');
     const riskRules = readRiskRules(reader);
-    const acquirerSettings = readSettings(reader);
+    const acquirerSettings = readAcquirerSettings(reader);
     reader.check();
     const { shop, secret: secretKey } = await shops.create({ id: id!, secret, name, test, threeDSecure, riskRules, acquirerSettings });
     // The secret key is shown once, to the operator who created the shop.
@@ -80,7 +77,7 @@ export async function adminRoutes(app: FastifyInstance, services: HttpServices) 
       test: reader.boolean('test'),
       threeDSecure: reader.boolean('three_d_secure'),
       riskRules: readRiskRules(reader),
-      acquirerSettings: readSettings(reader),
+      acquirerSettings: readAcquirerSettings(reader),
     };
     reader.check();
     return shopView(await shops.update(shop.id, changes));
