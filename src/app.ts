@@ -124,6 +124,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     acquirerTimeoutMs: config.acquirerTimeoutMs,
     inquiryDelayMs: config.inquiryDelayMs,
     inquiryMaxDelayMs: config.inquiryMaxDelayMs,
+    renotifyLimit: { count: config.renotifyLimit, windowMs: config.renotifyWindowMs },
     acquirerFor: () => sandbox,
     cardGuard: {
       windowMs: config.cardGuardWindowMs,

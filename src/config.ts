@@ -55,6 +55,9 @@ export interface Config {
   /** The card guard: at most this many different numbers showing the same digits per shop within the window (0: off). */
   cardGuardMaxNumbers: number;
   cardGuardWindowMs: number;
+  /** Renotify deliveries queued per transaction within `renotifyWindowMs`; more answer 429 (ECOMGATE_RENOTIFY_LIMIT). */
+  renotifyLimit: number;
+  renotifyWindowMs: number;
 }
 
 export type Role = 'all' | 'api' | 'worker';
@@ -129,5 +132,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     inDoubtDeadlineMs: overrides.inDoubtDeadlineMs ?? duration('ECOMGATE_IN_DOUBT_DEADLINE', env.ECOMGATE_IN_DOUBT_DEADLINE, 24 * 3_600_000),
     cardGuardMaxNumbers: overrides.cardGuardMaxNumbers ?? integer('ECOMGATE_CARD_GUARD_MAX_NUMBERS', env.ECOMGATE_CARD_GUARD_MAX_NUMBERS, 5),
     cardGuardWindowMs: overrides.cardGuardWindowMs ?? duration('ECOMGATE_CARD_GUARD_WINDOW', env.ECOMGATE_CARD_GUARD_WINDOW, 10 * 60_000),
+    renotifyLimit: overrides.renotifyLimit ?? integer('ECOMGATE_RENOTIFY_LIMIT', env.ECOMGATE_RENOTIFY_LIMIT, 10),
+    renotifyWindowMs: overrides.renotifyWindowMs ?? duration('ECOMGATE_RENOTIFY_WINDOW', env.ECOMGATE_RENOTIFY_WINDOW, 3_600_000),
   };
 }

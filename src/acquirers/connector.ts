@@ -74,7 +74,8 @@ export type OperationKind = 'payment' | 'authorization' | 'capture' | 'void' | '
 export interface BalanceAnswer {
   gatewayId: number;
   account: string;
-  amount: number;
+  /** Minor units, exact: a merchant account's running sum may pass 2^53. */
+  amount: bigint;
   currency: string;
   bankInfo: Record<string, unknown>;
 }

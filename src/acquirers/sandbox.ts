@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { sql } from 'kysely';
 import type { Store } from '../store/db.js';
 import {
   type AcquirerCall,
@@ -117,16 +118,17 @@ export class SandboxAcquirer implements AcquirerConnector {
   }
 
   async balance(shopId: number, currency: string): Promise<BalanceAnswer> {
+    // Read as text: the running sum may pass 2^53, where a JavaScript number (and our bigint parser) rounds.
     const row = await this.options.store.db
       .selectFrom('sandbox_accounts')
-      .select('amount')
+      .select(sql<string>`cast(amount as text)`.as('amount'))
       .where('shop_id', '=', shopId)
       .where('currency', '=', currency)
       .executeTakeFirst();
     return {
       gatewayId: SANDBOX_GATEWAY_ID,
       account: `sandbox-${shopId}-${currency}`,
-      amount: row?.amount ?? 0,
+      amount: BigInt(row?.amount ?? 0),
       currency,
       bankInfo: { name: 'ecomgate sandbox' },
     };
@@ -274,7 +276,7 @@ export class SandboxAcquirer implements AcquirerConnector {
         await trx
           .insertInto('sandbox_accounts')
           .values({ shop_id: call.shopId, currency: call.currency, amount: delta })
-          .onConflict((oc) => oc.columns(['shop_id', 'currency']).doUpdateSet((eb) => ({ amount: eb('sandbox_accounts.amount', '+', delta) })))
+          .onConflict((oc) => oc.columns(['shop_id', 'currency']).doUpdateSet((eb) => ({ amount: eb('sandbox_accounts.amount', '+', sql<number>`cast(${delta} as bigint)`) })))
           .execute();
       }
       return answer;

@@ -1,5 +1,6 @@
 import { type FieldError, validationError } from './errors.js';
 import { isKnownCurrency } from './currency.js';
+import { isIP } from 'node:net';
 
 /**
  * Reads one level of a merchant request, collecting field errors instead of throwing, so that one 422
@@ -15,6 +16,36 @@ type Json = Record<string, unknown>;
 
 export function isPlainObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * A text's length as the API counts it: in characters (Unicode code points), not UTF-16 units, so a
+ * limit of N takes N emoji. A string never has more code points than units, hence the quick path.
+ */
+export function characterCount(value: string): number {
+  if (value.length <= 1) return value.length;
+  let count = 0;
+  for (const _ of value) count++;
+  return count;
+}
+
+const isLeapYear = (year: number) => year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+const daysInMonth = (year: number, month: number) => (month === 2 ? (isLeapYear(year) ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31);
+
+/**
+ * `YYYY-MM-DD[Thh:mm[:ss[.fff]][Z|±hh[:]mm]]` naming a moment that exists: `new Date` quietly moves
+ * 2027-02-30 to March 2 and 2026-04-31T10:00:00Z to May 1, so each part is checked against the calendar.
+ */
+const ISO_TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-](\d{2}):?(\d{2}))?)?$/;
+
+export function parseTimestamp(value: string): Date | undefined {
+  const parts = ISO_TIMESTAMP.exec(value);
+  if (!parts) return undefined;
+  const [year, month, day, hour, minute, second, , offsetHours, offsetMinutes] = parts.slice(1).map((part) => (part === undefined ? 0 : Number(part)));
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
+  if (hour > 23 || minute > 59 || second > 59 || offsetHours > 23 || offsetMinutes > 59) return undefined;
+  const parsed = new Date(value);
+  return Number.isNaN(parsed.getTime()) ? undefined : parsed;
 }
 
 function isAbsent(value: unknown): boolean {
@@ -46,7 +77,7 @@ export class RequestReader {
     if (isAbsent(value)) return options.required ? this.fail(name, "can't be blank") : undefined;
     if (typeof value !== 'string') return this.fail(name, 'is invalid');
     const max = options.max ?? DEFAULT_MAX_LENGTH;
-    if (value.length > max) return this.fail(name, `is too long (maximum is ${max} characters)`);
+    if (value.length > max && characterCount(value) > max) return this.fail(name, `is too long (maximum is ${max} characters)`);
     if (value.includes('\u0000')) return this.fail(name, 'is invalid');
     return value;
   }
@@ -95,10 +126,21 @@ export class RequestReader {
   timestamp(name: string): Date | undefined {
     const value = this.string(name, { max: 64 });
     if (value === undefined) return undefined;
-    const isoLike = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
-    const parsed = new Date(value);
-    if (!isoLike.test(value) || Number.isNaN(parsed.getTime())) return this.fail(name, 'is invalid');
-    return parsed;
+    return parseTimestamp(value) ?? this.fail(name, 'is invalid');
+  }
+
+  /** A calendar day, `YYYY-MM-DD` (birth_date): kept as sent. */
+  date(name: string): string | undefined {
+    const value = this.string(name, { max: 10 });
+    if (value === undefined) return undefined;
+    return /^\d{4}-\d{2}-\d{2}$/.test(value) && parseTimestamp(value) ? value : this.fail(name, 'is invalid');
+  }
+
+  /** An IPv4 or IPv6 address in its textual form. */
+  ip(name: string): string | undefined {
+    const value = this.string(name, { max: 64 });
+    if (value === undefined) return undefined;
+    return isIP(value) === 0 ? this.fail(name, 'is invalid') : value;
   }
 
   url(name: string): string | undefined {
@@ -131,12 +173,18 @@ export class RequestReader {
     return value;
   }
 
-  /** Echoed sub-objects (customer, billing_address): only known string members are kept. */
-  stringRecord(name: string, members: readonly string[]): Record<string, string | null> | undefined {
+  /**
+   * Echoed sub-objects (customer, billing_address): only known string members are kept; a member named
+   * in `formats` must also be an IP address or a calendar date.
+   */
+  stringRecord(name: string, members: readonly string[], formats: Record<string, 'ip' | 'date'> = {}): Record<string, string | null> | undefined {
     const reader = this.object(name);
     if (!reader) return undefined;
     const record: Record<string, string | null> = {};
-    for (const member of members) record[member] = reader.string(member) ?? null;
+    for (const member of members) {
+      const format = formats[member];
+      record[member] = (format === 'ip' ? reader.ip(member) : format === 'date' ? reader.date(member) : reader.string(member)) ?? null;
+    }
     return record;
   }
 

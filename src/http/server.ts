@@ -13,6 +13,8 @@ import { operationsRoutes } from './routes/operations.js';
 import type { HttpServices } from './services.js';
 
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
 const WELL_FORMED_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Objects and arrays nested deeper than this in a request body are refused with 400. */
@@ -77,6 +79,20 @@ export async function buildServer(
   });
   // Only JSON bodies (spec §1): without this, Fastify's built-in text/plain parser lets a string through.
   app.removeContentTypeParser('text/plain');
+  // A body that is not UTF-8 is refused: decoding it leniently would store U+FFFD in place of the bytes
+  // the merchant sent (a description, a holder name) without telling anyone.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    let text: string;
+    try {
+      text = strictUtf8.decode(body as Buffer);
+    } catch {
+      done(new ApiError(400, 'Request body is not valid UTF-8'), undefined);
+      return;
+    }
+    parseJson(request, text, done);
+  });
   // Field rules live in the request readers (the API's exact wording); schemas document, they do not reject.
   app.setValidatorCompiler(() => () => true);
   app.setErrorHandler(errorHandler);

@@ -1,5 +1,6 @@
 import { createHash, generateKeyPairSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ApiError, validationError, type FieldError } from '../domain/errors.js';
+import { characterCount } from '../domain/request.js';
 import type { RiskRules, Shop } from '../domain/shop.js';
 import type { Store } from '../store/db.js';
 import { findShopRow, findShopVersion, insertShop, listShopRows, shopOf, shopVersion, updateShop } from '../store/shops.js';
@@ -69,7 +70,7 @@ export class ShopService {
   async create(input: NewShop): Promise<{ shop: Shop; secret: string }> {
     const errors: FieldError[] = [];
     if (!Number.isSafeInteger(input.id) || input.id <= 0) errors.push({ path: ['id'], message: 'must be a positive integer' });
-    if (input.secret !== undefined && (input.secret.length < 16 || input.secret.length > 255)) {
+    if (input.secret !== undefined && (characterCount(input.secret) < 16 || characterCount(input.secret) > 255)) {
       errors.push({ path: ['secret_key'], message: 'must be 16 to 255 characters' });
     }
     errors.push(...returnHostErrors(input.returnHosts));

@@ -8,6 +8,14 @@ import type { ApiResponse, Invocation, ProcessingContext } from './context.js';
  * An account is always checked (this shop's, and of the currency named, if one is), and a gateway id must
  * be the one the shop's acquirer answers for: a balance is never answered for something else than asked.
  */
+/**
+ * A JSON number up to 2^53 - 1, as always; beyond, the exact digits as a string, since JavaScript's
+ * JSON.parse (and many other parsers) would silently round a number that large.
+ */
+export function exactMinorUnits(amount: bigint): number | string {
+  return amount <= BigInt(Number.MAX_SAFE_INTEGER) && amount >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(amount) : amount.toString();
+}
+
 export async function balance(ctx: ProcessingContext, invocation: Invocation): Promise<ApiResponse> {
   const { shop } = invocation;
   const reader = unwrapRequest(invocation.body);
@@ -29,7 +37,7 @@ export async function balance(ctx: ProcessingContext, invocation: Invocation): P
     statusCode: 200,
     body: {
       status: 'successful',
-      result: { gatewayId: answer.gatewayId, account: answer.account, amount: answer.amount, currency: answer.currency, bankInfo: answer.bankInfo },
+      result: { gatewayId: answer.gatewayId, account: answer.account, amount: exactMinorUnits(answer.amount), currency: answer.currency, bankInfo: answer.bankInfo },
     },
   };
 }

@@ -13,6 +13,8 @@ export interface ProcessingContext {
   acquirerTimeoutMs: number;
   inquiryDelayMs: number;
   inquiryMaxDelayMs: number;
+  /** At most `count` renotify deliveries of one transaction queued within `windowMs`. */
+  renotifyLimit: { count: number; windowMs: number };
   acquirerFor(shop: Shop): AcquirerConnector;
   cardGuard: CardGuardSettings;
 }

@@ -16,17 +16,24 @@ export async function queueNotification(
   row: TransactionTable,
   url: string,
   queuedAt: string,
+  options: { renotify?: boolean; payload?: string } = {},
 ): Promise<void> {
+  await insertWebhookDelivery(db, {
+    shop_id: row.shop_id,
+    transaction_uid: row.uid,
+    url,
+    payload: options.payload ?? (await notificationPayload(ctx, db, row)),
+    created_at: queuedAt,
+    renotify: options.renotify ? 1 : 0,
+  });
+}
+
+/** The bytes a webhook of the transaction carries now. */
+export async function notificationPayload(ctx: Pick<ProcessingContext, 'publicUrl' | 'vault'>, db: Kysely<Database>, row: TransactionTable): Promise<string> {
   const transaction = presentTransaction(ctx, row);
   if (row.type === 'chargeback' && row.parent_uid) {
     const parent = await findTransaction(db, row.shop_id, row.parent_uid);
     if (parent) transaction.parent_transaction = presentTransaction(ctx, parent);
   }
-  await insertWebhookDelivery(db, {
-    shop_id: row.shop_id,
-    transaction_uid: row.uid,
-    url,
-    payload: JSON.stringify({ transaction }),
-    created_at: queuedAt,
-  });
+  return JSON.stringify({ transaction });
 }

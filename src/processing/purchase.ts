@@ -17,6 +17,7 @@ import { transactionResponse } from './respond.js';
 export const DUPLICATE_WINDOW_MS = 30_000;
 
 const customerFields = ['ip', 'email', 'device_id', 'birth_date'] as const;
+const customerFormats = { ip: 'ip', birth_date: 'date' } as const;
 const addressFields = ['first_name', 'last_name', 'country', 'city', 'state', 'zip', 'address', 'phone'] as const;
 
 /** The fields shared by payment, authorization, tokenization and check-up (spec §2.1). */
@@ -32,7 +33,7 @@ export function readPurchaseFields(reader: RequestReader, now: Date, options: { 
     returnUrl: reader.url('return_url') ?? null,
     expiredAt: readExpiry(reader, now),
     duplicateCheck: reader.boolean('duplicate_check') ?? true,
-    customer: reader.stringRecord('customer', customerFields) ?? null,
+    customer: reader.stringRecord('customer', customerFields, customerFormats) ?? null,
     billingAddress: reader.stringRecord('billing_address', addressFields) ?? null,
     additionalData: reader.freeObject('additional_data') ?? null,
   };

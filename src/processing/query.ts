@@ -1,4 +1,5 @@
 import { recordNotFound } from '../domain/errors.js';
+import { characterCount } from '../domain/request.js';
 import { findByTrackingId, findTransaction } from '../store/transactions.js';
 import type { ApiResponse, ProcessingContext } from './context.js';
 import type { Shop } from '../domain/shop.js';
@@ -9,7 +10,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TRACKING_LIMIT = 10;
 
 /** A tracking id that no stored one can equal (PostgreSQL refuses a NUL byte in text): no match, no query. */
-const searchable = (trackingId: string) => trackingId.length <= 255 && !trackingId.includes('\u0000');
+const searchable = (trackingId: string) => characterCount(trackingId) <= 255 && !trackingId.includes('\u0000');
 
 /** `GET /transactions/{uid}`: a foreign or malformed uid is the same 404 as an unknown one. */
 export async function transactionByUid(ctx: ProcessingContext, shop: Shop, uid: string): Promise<ApiResponse> {

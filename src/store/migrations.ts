@@ -253,6 +253,12 @@ const migrationsFor = (dialect: Dialect): Record<string, Migration> => {
       await db.schema.createIndex('shop_alerts_recent').on('shop_alerts').columns(['shop_id', 'kind', 'last_at']).execute();
     },
   },
+  '0009_renotify_deliveries': {
+    async up(db: Kysely<any>) {
+      // Renotify deliveries are capped per transaction (processing/renotify.ts): mark them apart from status webhooks.
+      await db.schema.alterTable('webhook_deliveries').addColumn('renotify', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+    },
+  },
   '0010_shop_return_hosts': {
     async up(db: Kysely<any>) {
       // The hosts a shop's return_url may lead to, as a JSON array; null: any host. Shops that exist

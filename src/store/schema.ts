@@ -3,7 +3,7 @@
  * timestamps as ISO 8601 UTC text with milliseconds (which sorts as time), so one code path serves SQLite
  * and PostgreSQL.
  */
-import type { Generated } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 
 export interface ShopTable {
   id: number;
@@ -131,6 +131,8 @@ export interface WebhookDeliveryTable {
   lease_owner: string | null;
   lease_expires_at: string | null;
   delivered_at: string | null;
+  /** 1 for a delivery queued by `renotify` (the per-transaction cap counts these), 0 for a status change. */
+  renotify: ColumnType<number, number | undefined, number>;
 }
 
 /** One HTTP attempt of a webhook delivery: the operator's history (admin API). */

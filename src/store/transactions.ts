@@ -144,7 +144,7 @@ export async function insertLedgerEntry(
 
 export async function insertWebhookDelivery(
   trx: Kysely<Database>,
-  delivery: { shop_id: number; transaction_uid: string; url: string; payload: string; created_at: string },
+  delivery: { shop_id: number; transaction_uid: string; url: string; payload: string; created_at: string; renotify?: number },
 ): Promise<void> {
   await trx
     .insertInto('webhook_deliveries')

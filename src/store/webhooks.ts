@@ -180,3 +180,31 @@ export async function purgeFinishedDeliveries(db: Kysely<Database>, before: stri
     return ids.length;
   });
 }
+
+/**
+ * Renotify's two questions, asked under the transaction's lock: is a delivery with these very bytes
+ * still waiting for its first attempt (then a renotify adds nothing), and how many renotify deliveries
+ * were queued since `since` (with the oldest's time, which says when the cap lets the next one through).
+ */
+export async function queuedDeliveryWithPayload(db: Kysely<Database>, transactionUid: string, payload: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('webhook_deliveries')
+    .select('id')
+    .where('transaction_uid', '=', transactionUid)
+    .where('state', '=', 'pending')
+    .where('attempts', '=', 0)
+    .where('payload', '=', payload)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+export async function recentRenotifies(db: Kysely<Database>, transactionUid: string, since: string): Promise<{ count: number; oldest: string | null }> {
+  const row = await db
+    .selectFrom('webhook_deliveries')
+    .select((eb) => [eb.fn.countAll<number>().as('count'), eb.fn.min<string>('created_at').as('oldest')])
+    .where('transaction_uid', '=', transactionUid)
+    .where('renotify', '=', 1)
+    .where('created_at', '>', since)
+    .executeTakeFirstOrThrow();
+  return { count: Number(row.count), oldest: row.oldest ?? null };
+}

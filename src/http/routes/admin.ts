@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
+import { readAcquirerSettings } from '../../acquirers/sandboxSettings.js';
 import { ApiError, validationError } from '../../domain/errors.js';
-import { isPlainObject, RequestReader } from '../../domain/request.js';
+import { characterCount, isPlainObject, RequestReader } from '../../domain/request.js';
 import type { RiskRules } from '../../domain/shop.js';
 import { shopView } from '../../operator/shops.js';
 import { chargeback } from '../../processing/chargeback.js';
@@ -27,7 +28,7 @@ function readRiskRules(reader: RequestReader): RiskRules | undefined {
     for (const member of ['card_stamps', 'emails', 'ips'] as const) {
       const values = list.raw(member);
       if (values === undefined || values === null) continue;
-      if (!Array.isArray(values) || values.some((v) => typeof v !== 'string' || v.length > 255)) list.fail(member, 'is invalid');
+      if (!Array.isArray(values) || values.some((v) => typeof v !== 'string' || characterCount(v) > 255)) list.fail(member, 'is invalid');
       else result[listName]![member] = values as string[];
     }
   }
@@ -44,10 +45,6 @@ function readReturnHosts(reader: RequestReader): string[] | null | undefined {
   if (hosts === undefined || hosts === null) return hosts;
   if (!Array.isArray(hosts) || hosts.some((host) => typeof host !== 'string')) return reader.fail('return_hosts', 'is invalid');
   return hosts as string[];
-}
-
-function readSettings(reader: RequestReader): Record<string, unknown> | undefined {
-  return reader.freeObject('acquirer_settings');
 }
 
 /** The operator's API (spec §7), behind `Authorization: Bearer $ECOMGATE_ADMIN_TOKEN`. */
@@ -70,8 +67,7 @@ export async function adminRoutes(app: FastifyInstance, services: HttpServices) 
     const test = reader.boolean('test');
     const threeDSecure = reader.boolean('three_d_secure');
     const riskRules = readRiskRules(reader);
-    const acquirerSettings = readSettings(reader);
-    const returnHosts = readReturnHosts(reader);
+    const acquirerSettings = readAcquirerSettings(reader);
     reader.check();
     const { shop, secret: secretKey } = await shops.create({ id: id!, secret, name, test, threeDSecure, riskRules, acquirerSettings, returnHosts });
     // The secret key is shown once, to the operator who created the shop.
@@ -90,7 +86,7 @@ export async function adminRoutes(app: FastifyInstance, services: HttpServices) 
       test: reader.boolean('test'),
       threeDSecure: reader.boolean('three_d_secure'),
       riskRules: readRiskRules(reader),
-      acquirerSettings: readSettings(reader),
+      acquirerSettings: readAcquirerSettings(reader),
       returnHosts: readReturnHosts(reader),
     };
     reader.check();
