@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { describe, it } from 'node:test';
+import { describe } from 'node:test';
+import { it } from './support/deadline.js';
 import { card, DEMO_SHOP, testStores } from './support/gateway.js';
 import { kill, scratchDatabase, serve, type ServeProcess } from './support/processes.js';
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
+import { it } from './support/deadline.js';
 import { ADMIN_TOKEN, DEMO_SHOP, startGateway, type TestGateway } from './support/gateway.js';
 import { childEnv, CLI, type CliResult, runCli as runEcomgate } from './support/processes.js';
 import { type ReceivedWebhook, WebhookReceiver } from './support/webhookReceiver.js';

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
+import { it } from './support/deadline.js';
 import { ConnectionError, Gateway, type PaymentRequest, ValidationError } from '@ecomgate/client';
 import { ADMIN_TOKEN, card, DEMO_SHOP, startGateway, type TestGateway } from './support/gateway.js';
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
+import { it } from './support/deadline.js';
 import { randomUUID } from 'node:crypto';
 import { ApiError } from '../src/domain/errors.js';
 import { ABANDONED_AFTER_MS } from '../src/processing/idempotency.js';

@@ -58,6 +58,15 @@ export async function exchange(url: string, init: RequestInit): Promise<HttpAnsw
   return { status: response.status, headers: response.headers, text, body: parsed };
 }
 
+/**
+ * True when fetch refused to send a request (a header value it will not put on the wire). A server that
+ * hangs up without answering is another TypeError, `fetch failed` with the socket error as its cause, and
+ * is not this: a test must not take a dropped connection for a request that was never sent.
+ */
+export function refusedByClient(error: unknown): boolean {
+  return error instanceof TypeError && error.message !== 'fetch failed';
+}
+
 export interface RequestOptions {
   auth?: Credentials | null;
   headers?: Record<string, string>;
