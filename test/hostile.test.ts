@@ -429,13 +429,11 @@ for (const store of testStores()) {
     it('headers beyond what HTTP servers accept: refused with a 4xx, the gateway keeps answering', async () => {
       for (const size of [17_000, 40_000, 100_000]) {
         const before = await counts();
-        const answer = await gw.post('/transactions/payments', paymentRequest(), { headers: { 'X-Padding': 'p'.repeat(size) } }).catch(() => undefined);
-        console.log(`# [${store}] ${size}-byte header: ${answer ? `${answer.status} ${answer.headers.get('content-type')} ${answer.text.slice(0, 120)}` : 'connection refused by the server'}`);
-        if (answer) {
-          assert.equal(answer.status, 431, `${size}-byte header: ${answer.status} ${answer.text.slice(0, 200)}`);
-          assertErrorBody(answer, `${size}-byte header`);
-          assert.match(answer.headers.get('x-request-id') ?? '', UUID, `${size}-byte header: X-Request-Id`);
-        }
+        // An answer, not a dropped connection: the gateway writes its 431 before it closes the socket.
+        const answer = await gw.post('/transactions/payments', paymentRequest(), { headers: { 'X-Padding': 'p'.repeat(size) } });
+        assert.equal(answer.status, 431, `${size}-byte header: ${answer.status} ${answer.text.slice(0, 200)}`);
+        assertErrorBody(answer, `${size}-byte header`);
+        assert.match(answer.headers.get('x-request-id') ?? '', UUID, `${size}-byte header: X-Request-Id`);
         assert.deepEqual(await counts(), before, `${size}-byte header: nothing stored`);
         await healthy(`${size}-byte header`);
       }
