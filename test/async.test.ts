@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
 import { it, PATIENCE_MS, until } from './support/deadline.js';
-import { ADMIN_TOKEN, card, DEMO_3DS_SHOP, paymentRequest, startGateway, testStores, type TestGateway } from './support/gateway.js';
+import { ADMIN_TOKEN, BankGate, card, DEMO_3DS_SHOP, paymentRequest, startGateway, testStores, type TestGateway } from './support/gateway.js';
 
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
 
@@ -247,10 +247,10 @@ for (const store of testStores()) {
   describe(`async mode with running workers [${store}]`, () => {
     let gw: TestGateway;
     // The sandbox bank's latency waits on this gate, so the test decides when the bank answers.
-    let openBank: () => void;
-    const bankGate = new Promise<void>((resolve) => (openBank = resolve));
+    const bank = new BankGate();
     before(async () => {
-      gw = await startGateway(store, {}, { asyncWorkers: true, sleep: () => bankGate });
+      bank.hold();
+      gw = await startGateway(store, {}, { asyncWorkers: true, sleep: bank.sleep });
     });
     after(() => gw.close());
 
@@ -268,7 +268,7 @@ for (const store of testStores()) {
       assert.ok(statuses.every((s) => s.body.status === 'processing'));
       // All sixty are in flight at once, not one after another.
       await until(() => gw.app.workers.busy >= 60, () => `only ${gw.app.workers.busy} tasks in flight`, PATIENCE_MS, 5);
-      openBank();
+      bank.open();
       for (const task of tasks) {
         const result = await until(
           async () => {
