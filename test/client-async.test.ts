@@ -144,7 +144,7 @@ describe('@ecomgate/client: async mode', () => {
 
   it('once-only under concurrency: simultaneous reads on one handle share the one read', async () => {
     const handle = await gateway.async.transaction(randomUUID());
-    while ((await handle.status()).status !== 'completed') await new Promise((resolve) => setTimeout(resolve, 20));
+    await until(async () => (await handle.status()).status === 'completed', () => `task ${handle.requestId} completed`);
     const errors = await Promise.all([handle.result(), handle.result(), handle.wait()].map((p) => p.catch((e: unknown) => e)));
     assert.ok(errors[0] instanceof NotFoundError, String(errors[0]));
     assert.equal(errors[0].message, 'Record not found', "the task's own 404, not an unknown request");
