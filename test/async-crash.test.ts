@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import { describe, it } from 'node:test';
+import { describe } from 'node:test';
+import { it } from './support/deadline.js';
 import { card, testStores } from './support/gateway.js';
 import { kill, PROCESS_ADMIN_TOKEN, scratchDatabase, serve, type ServeProcess, stop } from './support/processes.js';
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { ADMIN_TOKEN, card, DEMO_3DS_SHOP, paymentRequest, startGateway, testStores, type TestGateway } from './support/gateway.js';
+import { after, before, describe } from 'node:test';
+import { it, PATIENCE_MS, until } from './support/deadline.js';
+import { ADMIN_TOKEN, BankGate, card, DEMO_3DS_SHOP, paymentRequest, startGateway, testStores, type TestGateway } from './support/gateway.js';
 
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
 
@@ -44,6 +45,7 @@ for (const store of testStores()) {
 
     it('answers the submit with request_id and URLs from the public base, after the task is stored', async () => {
       const before = await gw.count('async_tasks');
+      const bankCalls = await gw.count('sandbox_operations');
       const task = await submit('/transactions/payments', paymentRequest());
       assert.match(task.request_id, /^[0-9a-f-]{36}$/);
       assert.equal(task.status_url, `${gw.app.config.publicUrl}/async/status/${task.request_id}`);
@@ -54,8 +56,10 @@ for (const store of testStores()) {
       const early = await gw.get(`/async/result/${task.request_id}`);
       assert.equal(early.status, 425);
       assert.deepEqual(early.body, { status: 'processing', request_id: task.request_id, status_url: task.status_url, response_url: task.response_url });
-      assert.equal(await gw.count('sandbox_operations'), await gw.count('sandbox_operations'));
+      // The submit was answered, and its task read twice, before the bank was asked anything.
+      assert.equal(await gw.count('sandbox_operations'), bankCalls, 'the bank was called before the task ran');
       const result = await completed(task.request_id);
+      assert.equal(await gw.count('sandbox_operations'), bankCalls + 1, 'the task itself calls the bank once');
       assert.equal(result.status, 200);
       assert.equal(result.body.transaction.status, 'successful');
       const status2 = await gw.get(`/async/status/${task.request_id}`);
@@ -170,8 +174,10 @@ for (const store of testStores()) {
 
     it('keeps a 200 result readable for 24 h after creation, then 404 and purged by the sweeper', async () => {
       const task = await submit('/transactions/payments', paymentRequest());
+      // Completed an hour after it was created: the 24 h count from creation, not from completion.
+      gw.clock.advance(3600_000);
       await completed(task.request_id);
-      gw.clock.advance(24 * 3600_000 - 1000);
+      gw.clock.advance(23 * 3600_000 - 1000);
       assert.equal((await gw.get(`/async/result/${task.request_id}`)).status, 200);
       assert.equal((await gw.get(`/async/result/${task.request_id}`)).status, 200);
       assert.equal(await gw.app.asyncQueue.purgeExpired(), 0);
@@ -241,10 +247,10 @@ for (const store of testStores()) {
   describe(`async mode with running workers [${store}]`, () => {
     let gw: TestGateway;
     // The sandbox bank's latency waits on this gate, so the test decides when the bank answers.
-    let openBank: () => void;
-    const bankGate = new Promise<void>((resolve) => (openBank = resolve));
+    const bank = new BankGate();
     before(async () => {
-      gw = await startGateway(store, {}, { asyncWorkers: true, sleep: () => bankGate });
+      bank.hold();
+      gw = await startGateway(store, {}, { asyncWorkers: true, sleep: bank.sleep });
     });
     after(() => gw.close());
 
@@ -261,21 +267,19 @@ for (const store of testStores()) {
       const statuses = await Promise.all(tasks.map((t) => gw.get(`/async/status/${t.request_id}`, { auth: slowShop })));
       assert.ok(statuses.every((s) => s.body.status === 'processing'));
       // All sixty are in flight at once, not one after another.
-      for (let i = 0; gw.app.workers.busy < 60; i++) {
-        assert.ok(i < 6000, `only ${gw.app.workers.busy} tasks in flight`);
-        await new Promise((resolve) => setTimeout(resolve, 5));
-      }
-      openBank();
+      await until(() => gw.app.workers.busy >= 60, () => `only ${gw.app.workers.busy} tasks in flight`, PATIENCE_MS, 5);
+      bank.open();
       for (const task of tasks) {
-        for (;;) {
-          const result = await gw.get(`/async/result/${task.request_id}`, { auth: slowShop });
-          if (result.status === 200) {
-            assert.equal(result.body.transaction.status, 'successful');
-            break;
-          }
-          assert.equal(result.status, 425);
-          await new Promise((resolve) => setTimeout(resolve, 50));
-        }
+        const result = await until(
+          async () => {
+            const answer = await gw.get(`/async/result/${task.request_id}`, { auth: slowShop });
+            if (answer.status === 425) return undefined;
+            return answer;
+          },
+          () => `the result of task ${task.request_id}`,
+        );
+        assert.equal(result.status, 200, result.text);
+        assert.equal(result.body.transaction.status, 'successful');
       }
     });
 

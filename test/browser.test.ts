@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { mkdirSync } from 'node:fs';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
+import { it } from './support/deadline.js';
 import { chromium, type Browser } from 'playwright-core';
 import { card, DEMO_3DS_SHOP, paymentRequest, startGateway, type TestGateway } from './support/gateway.js';
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
+import { it } from './support/deadline.js';
 import { sql } from 'kysely';
 import { DEMO_3DS_SHOP, DEMO_SHOP, startGateway, testStores, type HttpAnswer, type RequestOptions, type TestGateway } from './support/gateway.js';
 import { challengeToken } from './support/challenge.js';

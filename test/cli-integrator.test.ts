@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { after, before, describe, it } from 'node:test';
-import { ADMIN_TOKEN, DEMO_SHOP, startGateway, type TestGateway } from './support/gateway.js';
+import { after, before, describe } from 'node:test';
+import { it } from './support/deadline.js';
+import { ADMIN_TOKEN, BankGate, DEMO_SHOP, startGateway, type TestGateway } from './support/gateway.js';
 import { childEnv, CLI, type CliResult, runCli as runEcomgate } from './support/processes.js';
 import { type ReceivedWebhook, WebhookReceiver } from './support/webhookReceiver.js';
 
@@ -85,8 +86,10 @@ async function deliver(url: string, webhook: ReceivedWebhook, raw: Buffer): Prom
 describe('ecomgate CLI for integrators', () => {
   const running: Running[] = [];
 
+  const bank = new BankGate();
+
   before(async () => {
-    gw = await startGateway('sqlite', {}, { asyncWorkers: true, webhookDelivery: true });
+    gw = await startGateway('sqlite', {}, { asyncWorkers: true, webhookDelivery: true, sleep: bank.sleep });
   });
   after(async () => {
     await Promise.all(running.map((process) => process.stop()));
@@ -269,7 +272,14 @@ describe('ecomgate CLI for integrators', () => {
       const declined = await runCli(['pay', '--async', '--amount', nextAmount(), '--currency', 'EUR', '--card', '4005550000000019']);
       assert.equal(declined.code, 2, declined.stderr);
       assert.match(declined.stdout, /^payment failed · /);
-      const waiting = await runCli(['pay', '--async', '--wait', '0.3', '--amount', nextAmount(), '--currency', 'EUR', '--card', '4000000000000309']);
+      // The bank holds the payment: only --wait running out can end the command.
+      bank.hold();
+      let waiting: CliResult;
+      try {
+        waiting = await runCli(['pay', '--async', '--wait', '0.3', '--amount', nextAmount(), '--currency', 'EUR', '--card', '4000000000000309']);
+      } finally {
+        bank.open();
+      }
       assert.equal(waiting.code, 3, waiting.stderr);
       assert.match(waiting.stderr, /still processing after 0\.3 s/);
       assert.match(waiting.stderr, /\/async\/result\//, 'says where the result will be');

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
+import { it, until } from './support/deadline.js';
 import { type AsyncHandle, Gateway, NotFoundError, type PaymentRequest, StillProcessingError, ValidationError } from '@ecomgate/client';
-import { ADMIN_TOKEN, card, DEMO_SHOP, startGateway, type TestGateway } from './support/gateway.js';
+import { ADMIN_TOKEN, BankGate, card, DEMO_SHOP, startGateway, type TestGateway } from './support/gateway.js';
 
 /** @ecomgate/client's async mode against a real gateway whose task workers run in the background. */
 
@@ -19,9 +20,11 @@ describe('@ecomgate/client: async mode', () => {
   let gateway: Gateway;
   /** A shop whose bank takes its time on the slow card (4000000000000309). */
   let slow: Gateway;
+  /** Holds that bank's answer while a test looks at a task still running. */
+  const bank = new BankGate();
 
   before(async () => {
-    gw = await startGateway('sqlite', {}, { asyncWorkers: true });
+    gw = await startGateway('sqlite', {}, { asyncWorkers: true, sleep: bank.sleep });
     gateway = new Gateway({ shopId: DEMO_SHOP.id, secretKey: DEMO_SHOP.secret, baseUrl: gw.url, timeoutMs: 10_000 });
     const secret = randomUUID();
     const created = await gw.request('POST', '/admin/shops', { id: 9401, secret_key: secret, test: true, acquirer_settings: { slow_ms: 1500 } }, {
@@ -96,24 +99,30 @@ describe('@ecomgate/client: async mode', () => {
   });
 
   it('while the task runs: status() processing, result() StillProcessingError (425), wait() with too short a timeout gives up, a longer one resolves', async () => {
+    bank.hold();
     const handle = await slow.async.payment(order({ credit_card: card('4000000000000309') }));
+    await until(() => bank.waiting === 1, () => 'the task at the bank');
     assert.equal((await handle.status()).status, 'processing');
     const early = await handle.result().catch((e: unknown) => e);
     assert.ok(early instanceof StillProcessingError, String(early));
     assert.equal(early.statusCode, 425);
-    const started = Date.now();
+    // The bank is held: only wait()'s own timeout can end this wait.
     const impatient = await handle.wait({ timeoutMs: 300 }).catch((e: unknown) => e);
     assert.ok(impatient instanceof StillProcessingError, String(impatient));
-    assert.ok(Date.now() - started < 1000, 'wait() stops at its timeout');
+    bank.open();
     const payment = await handle.wait({ timeoutMs: 10_000 });
     assert.equal(payment.status, 'successful');
   });
 
   it('wait() stops when its signal aborts', async () => {
+    bank.hold();
     const handle = await slow.async.payment(order({ credit_card: card('4000000000000309') }));
+    await until(() => bank.waiting === 1, () => 'the task at the bank');
     const controller = new AbortController();
-    setTimeout(() => controller.abort(new Error('merchant gave up')), 200);
-    await assert.rejects(handle.wait({ timeoutMs: 10_000, signal: controller.signal }), /merchant gave up/);
+    const waiting = handle.wait({ timeoutMs: 10_000, signal: controller.signal });
+    controller.abort(new Error('merchant gave up'));
+    await assert.rejects(waiting, /merchant gave up/);
+    bank.open();
     assert.equal((await handle.wait({ timeoutMs: 10_000 })).status, 'successful', 'the handle is still usable');
   });
 
@@ -135,7 +144,7 @@ describe('@ecomgate/client: async mode', () => {
 
   it('once-only under concurrency: simultaneous reads on one handle share the one read', async () => {
     const handle = await gateway.async.transaction(randomUUID());
-    while ((await handle.status()).status !== 'completed') await new Promise((resolve) => setTimeout(resolve, 20));
+    await until(async () => (await handle.status()).status === 'completed', () => `task ${handle.requestId} completed`);
     const errors = await Promise.all([handle.result(), handle.result(), handle.wait()].map((p) => p.catch((e: unknown) => e)));
     assert.ok(errors[0] instanceof NotFoundError, String(errors[0]));
     assert.equal(errors[0].message, 'Record not found', "the task's own 404, not an unknown request");

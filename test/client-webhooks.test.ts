@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
+import { it } from './support/deadline.js';
 import { Gateway, GatewayError, type PaymentRequest, verifyWebhook, WebhookVerificationError } from '@ecomgate/client';
 import { ADMIN_TOKEN, card, DEMO_SHOP, startGateway, type TestGateway } from './support/gateway.js';
 import { type ReceivedWebhook, WebhookReceiver } from './support/webhookReceiver.js';

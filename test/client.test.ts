@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
+import { it, until } from './support/deadline.js';
 import {
   AuthenticationError,
   ConflictError,
@@ -11,7 +12,7 @@ import {
   RateLimitError,
   ValidationError,
 } from '@ecomgate/client';
-import { ADMIN_TOKEN, card, DEMO_SHOP, startGateway, type TestGateway } from './support/gateway.js';
+import { ADMIN_TOKEN, BankGate, card, DEMO_SHOP, startGateway, type TestGateway } from './support/gateway.js';
 
 /**
  * @ecomgate/client against a real gateway (in process, random port, demo shop 361): every operation once,
@@ -156,9 +157,10 @@ describe('@ecomgate/client: errors', () => {
   let gw: TestGateway;
   let gateway: Gateway;
   const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+  const bank = new BankGate();
 
   before(async () => {
-    gw = await startGateway('sqlite', {}, { asyncWorkers: true });
+    gw = await startGateway('sqlite', {}, { asyncWorkers: true, sleep: bank.sleep });
     gateway = new Gateway({ shopId: DEMO_SHOP.id, secretKey: DEMO_SHOP.secret, baseUrl: gw.url, timeoutMs: 10_000 });
   });
   after(() => gw.close());
@@ -217,11 +219,12 @@ describe('@ecomgate/client: errors', () => {
     const slow = await createShop({ id: 9301, test: true, acquirer_settings: { slow_ms: 800 } });
     const request = order({ credit_card: card('4000000000000309') });
     const requestId = randomUUID();
+    // The first request is held at the bank (its key claimed) while the repeat comes in.
+    bank.hold();
     const first = slow.payment(request, { requestId });
-    // Until the gateway has claimed the key, a second request would be the first.
-    const claimed = () => gw.app.store.db.selectFrom('idempotency_keys').select('key').where('key', '=', requestId).executeTakeFirst();
-    while (!(await claimed())) await new Promise((resolve) => setTimeout(resolve, 10));
+    await until(() => bank.waiting === 1, () => 'the first request at the bank');
     const conflict = await slow.payment(request, { requestId }).catch((e: unknown) => e);
+    bank.open();
     assert.ok(conflict instanceof ConflictError, String(conflict));
     assert.equal(conflict.statusCode, 409);
     const payment = await first;

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
+import { it, until } from './support/deadline.js';
 import { randomUUID } from 'node:crypto';
 import { ApiError } from '../src/domain/errors.js';
 import { ABANDONED_AFTER_MS } from '../src/processing/idempotency.js';
 import { payment } from '../src/processing/payment.js';
-import { ADMIN_TOKEN, card, type Credentials, DEMO_3DS_SHOP, paymentRequest, startGateway, testStores, type TestGateway } from './support/gateway.js';
+import { ADMIN_TOKEN, BankGate, card, type Credentials, DEMO_3DS_SHOP, paymentRequest, startGateway, type TestGateway, testStores } from './support/gateway.js';
 
 /** Creates a shop through the operator API and answers its credentials. */
 async function createShop(gw: TestGateway, id: number, fields: Record<string, unknown> = {}): Promise<Credentials> {
@@ -19,8 +20,9 @@ const withKey = (key: string, auth?: Credentials) => ({ headers: { RequestID: ke
 for (const store of testStores()) {
   describe(`idempotency [${store}]`, () => {
     let gw: TestGateway;
+    const bank = new BankGate();
     before(async () => {
-      gw = await startGateway(store);
+      gw = await startGateway(store, {}, { sleep: bank.sleep });
     });
     after(() => gw.close());
 
@@ -68,9 +70,13 @@ for (const store of testStores()) {
       const shop = await createShop(gw, 8001, { acquirer_settings: { slow_ms: 500 } });
       const key = randomUUID();
       const request = paymentRequest({ credit_card: card('4000000000000309') });
+      // The first request is held at the bank while the repeat comes in.
+      bank.hold();
       const first = gw.post('/transactions/payments', request, withKey(key, shop));
-      const second = gw.post('/transactions/payments', request, withKey(key, shop));
-      const answers = await Promise.all([first, second]);
+      await until(() => bank.waiting === 1, () => 'the first request at the bank');
+      const second = await gw.post('/transactions/payments', request, withKey(key, shop));
+      bank.open();
+      const answers = [await first, second];
       const statuses = answers.map((a) => a.status).sort();
       assert.deepEqual(statuses, [200, 409], answers.map((a) => a.text).join('\n'));
       const done = answers.find((a) => a.status === 200)!;
@@ -201,7 +207,10 @@ for (const store of testStores()) {
       assert.equal(await gw.count('transactions'), before, 'transaction A rolled back');
       const current = await payment(gw.app.ctx, { ...stale, idempotencyClaim: 'current-attempt' });
       assert.equal((current.body as { transaction: { status: string } }).transaction.status, 'successful');
-      await assert.rejects(payment(gw.app.ctx, { ...stale, body: { request: paymentRequest() }, idempotencyClaim: 'current-attempt' }));
+      await assert.rejects(
+        payment(gw.app.ctx, { ...stale, body: { request: paymentRequest() }, idempotencyClaim: 'current-attempt' }),
+        (error: unknown) => error instanceof ApiError && error.statusCode === 409,
+      );
       assert.equal(await gw.count('transactions'), before + 1, 'a key links one transaction only');
     });
   });

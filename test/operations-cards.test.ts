@@ -1,17 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
+import { it, until } from './support/deadline.js';
 import { newTransactionRow } from '../src/processing/pipeline.js';
 import { insertTransaction } from '../src/store/transactions.js';
-import {
-  ADMIN_TOKEN,
-  card,
-  type Credentials,
-  DEMO_3DS_SHOP,
-  paymentRequest,
-  startGateway,
-  testStores,
-  type TestGateway,
-} from './support/gateway.js';
+import { ADMIN_TOKEN, BankGate, card, type Credentials, DEMO_3DS_SHOP, paymentRequest, startGateway, type TestGateway, testStores } from './support/gateway.js';
 
 /** Creates a shop through the operator API and answers its credentials. */
 async function createShop(gw: TestGateway, id: number, fields: Record<string, unknown> = {}): Promise<Credentials> {
@@ -327,8 +319,9 @@ for (const store of testStores()) {
 
   describe(`in-doubt outcomes [${store}]`, () => {
     let gw: TestGateway;
+    const bank = new BankGate();
     before(async () => {
-      gw = await startGateway(store);
+      gw = await startGateway(store, {}, { sleep: bank.sleep });
     });
     after(() => gw.close());
 
@@ -419,16 +412,15 @@ for (const store of testStores()) {
 
     it('does not touch a transaction whose acquirer call is still in flight', async () => {
       const shop = await createShop(gw, 5102, { acquirer_settings: { slow_ms: 300 } });
+      bank.hold();
       const inFlight = gw.post('/transactions/payments', paymentRequest({ credit_card: card('4000000000000309') }), { auth: shop });
-      // Let transaction A commit: the bank is now being called for ~300 ms.
-      let row: { status: string; uid: string } | undefined;
-      for (let i = 0; i < 200 && !row; i++) {
-        row = await gw.app.store.db.selectFrom('transactions').select(['uid', 'status']).where('shop_id', '=', shop.id).executeTakeFirst();
-        if (!row) await new Promise((resolve) => setImmediate(resolve));
-      }
-      assert.ok(row, 'transaction A committed');
+      // Transaction A has committed and the call is held at the bank.
+      await until(() => bank.waiting === 1, () => 'the payment at the bank');
+      const row = await gw.app.store.db.selectFrom('transactions').select(['uid', 'status']).where('shop_id', '=', shop.id).executeTakeFirstOrThrow();
       assert.equal(row.status, 'processing');
+      // The resolver leaves a call still in flight alone.
       assert.equal(await gw.app.resolveInDoubt(), 0);
+      bank.open();
       const answer = await inFlight;
       assert.equal(answer.body.transaction.status, 'successful');
       assert.equal((await ledgerEntriesOf(gw, answer.body.transaction.uid)).length, 1);
@@ -478,22 +470,26 @@ for (const store of testStores()) {
 
   describe(`acquirer deadline [${store}]`, () => {
     let gw: TestGateway;
+    const bank = new BankGate();
     before(async () => {
-      gw = await startGateway(store, { acquirerTimeoutMs: 150 });
+      gw = await startGateway(store, { acquirerTimeoutMs: 150 }, { sleep: bank.sleep });
     });
     after(() => gw.close());
 
     it('keeps a payment pending when the bank is slower than the deadline, and settles it by inquiry once the bank answered', async () => {
       const shop = await createShop(gw, 5201, { acquirer_settings: { slow_ms: 600 } });
+      // The bank holds the call until after the gateway's deadline has passed.
+      bank.hold();
       const answer = await gw.post('/transactions/payments', paymentRequest({ credit_card: card('4000000000000309') }), { auth: shop });
       assert.equal(answer.status, 200);
       const tx = answer.body.transaction;
       assert.equal(tx.status, 'pending', 'the bank may still act: the outcome is unknown, not a failure');
       const row = await rowOf(gw, tx.uid);
 
-      // The bank's call is still running in the background: wait until it has recorded its answer.
-      for (let i = 0; i < 500 && (await sandboxCallsOf(gw, row.acquirer_ref)) === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
-      assert.equal(await sandboxCallsOf(gw, row.acquirer_ref), 1);
+      // The bank's call is still running in the background: let it answer, and wait until it has recorded it.
+      assert.equal(bank.waiting, 1);
+      bank.open();
+      await until(async () => (await sandboxCallsOf(gw, row.acquirer_ref)) === 1, () => 'the bank recording its answer');
       assert.equal(await balanceOf(gw, 'EUR', shop), tx.amount, 'the bank moved the money');
 
       gw.clock.advance(Date.parse((await rowOf(gw, tx.uid)).next_inquiry_at!) - gw.clock.now().getTime() + 1);

@@ -5,12 +5,14 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
+import { it } from './support/deadline.js';
+import { sql } from 'kysely';
 import { readConfig } from '../src/config.js';
 import { ApiError } from '../src/domain/errors.js';
 import { RateLimiter } from '../src/http/rateLimit.js';
 import { createLogger } from '../src/logger.js';
-import { ADMIN_TOKEN, DEMO_3DS_SHOP, DEMO_SHOP, card, paymentRequest, startGateway, testStores, type TestGateway } from './support/gateway.js';
+import { ADMIN_TOKEN, DEMO_3DS_SHOP, DEMO_SHOP, card, paymentRequest, refusedByClient, startGateway, testStores, type TestGateway } from './support/gateway.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const PAN = '4200000000000000';
@@ -95,8 +97,13 @@ for (const kind of testStores()) {
       assert.ok(gw.logs.some((line) => line.includes(`"reqId":"${id}"`)), 'the request log line carries the id');
 
       for (const bad of ['has space', 'x'.repeat(129), '<script>', 'a/b', 'é']) {
-        const answer = await fetch(gw.url + '/healthz', { headers: { 'x-request-id': bad } }).catch(() => undefined);
-        if (!answer) continue; // a header value fetch itself refuses to send
+        let answer: Response;
+        try {
+          answer = await fetch(gw.url + '/healthz', { headers: { 'x-request-id': bad } });
+        } catch (error) {
+          if (refusedByClient(error)) continue; // a header value fetch itself refuses to send
+          throw error;
+        }
         const echoed = answer.headers.get('x-request-id') ?? '';
         assert.match(echoed, UUID, bad);
         assert.notEqual(echoed, bad);
@@ -282,5 +289,59 @@ for (const kind of testStores()) {
       // And the gateway carries on.
       assert.equal((await gw.post('/transactions/payments', paymentRequest())).status, 200);
     });
+
+    /** Makes every write of `kind` on `table` fail inside the database (a real fault in a real store). */
+    async function failWrites(kind: 'insert' | 'update', table: string) {
+      if (gw.app.store.dialect === 'sqlite') {
+        await sql.raw(`create trigger injected_fault before ${kind} on ${table} begin select raise(abort, 'simulated fault in transaction B'); end`).execute(gw.app.store.db);
+      } else {
+        await sql.raw(`create function injected_fault() returns trigger language plpgsql as $$ begin raise exception 'simulated fault in transaction B'; end $$`).execute(gw.app.store.db);
+        await sql.raw(`create trigger injected_fault before ${kind} on ${table} for each row execute function injected_fault()`).execute(gw.app.store.db);
+      }
+      return async () => {
+        await sql.raw(gw.app.store.dialect === 'sqlite' ? 'drop trigger injected_fault' : `drop trigger injected_fault on ${table}`).execute(gw.app.store.db);
+        if (gw.app.store.dialect === 'postgres') await sql.raw('drop function injected_fault()').execute(gw.app.store.db);
+      };
+    }
+
+    for (const [where, kind, table] of [
+      ['recording the outcome (after the bank approved)', 'update', 'transactions'],
+      ['writing the ledger entry', 'insert', 'ledger_entries'],
+      ['writing the webhook outbox row', 'insert', 'webhook_deliveries'],
+    ] as const) {
+      it(`a fault in transaction B while ${where}: nothing half-written, and the resolver settles it from the bank's answer`, async () => {
+        const request = paymentRequest({ notification_url: 'http://127.0.0.1:9/hooks/fault' });
+        const restore = await failWrites(kind, table);
+        let answer;
+        try {
+          answer = await gw.post('/transactions/payments', request);
+        } finally {
+          await restore();
+        }
+        assert.equal(answer.status, 500, answer.text);
+        assert.deepEqual(answer.body, { message: "We're sorry, but something went wrong", response: { message: "We're sorry, but something went wrong" } });
+
+        // The bank charged once; B left nothing behind: still `processing`, no ledger entry, no webhook.
+        const row = await gw.app.store.db.selectFrom('transactions').selectAll().where('tracking_id', '=', request.tracking_id).executeTakeFirstOrThrow();
+        const bankCalls = () => gw.app.store.db.selectFrom('sandbox_operations').selectAll().where('reference', '=', row.acquirer_ref).execute();
+        const ledger = () => gw.app.store.db.selectFrom('ledger_entries').selectAll().where('transaction_uid', '=', row.uid).execute();
+        const webhooks = () => gw.app.store.db.selectFrom('webhook_deliveries').selectAll().where('transaction_uid', '=', row.uid).execute();
+        assert.equal(row.status, 'processing');
+        assert.equal((await bankCalls()).length, 1);
+        assert.deepEqual(await ledger(), []);
+        assert.deepEqual(await webhooks(), []);
+
+        // Once the call could no longer be in flight, the resolver asks the bank and finishes B, once.
+        gw.clock.advance(Date.parse(row.next_inquiry_at!) - gw.clock.now().getTime() + 1);
+        await gw.app.resolveInDoubt();
+        const settled = await gw.get(`/transactions/${row.uid}`);
+        assert.equal(settled.body.transaction.status, 'successful', settled.text);
+        assert.equal((await bankCalls()).length, 1, 'the resolver never charges again');
+        assert.deepEqual((await ledger()).map((entry) => Number(entry.amount)), [request.amount]);
+        assert.equal((await webhooks()).length, 1);
+        await gw.app.resolveInDoubt();
+        assert.equal((await ledger()).length, 1, 'a second pass changes nothing');
+      });
+    }
   });
 }

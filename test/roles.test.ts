@@ -4,8 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { setTimeout as delay } from 'node:timers/promises';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
 import {
   ADMIN_TOKEN,
   DEMO_SHOP,
@@ -16,7 +15,12 @@ import {
   type Credentials,
   type TestGateway,
 } from './support/gateway.js';
+import { it, PATIENCE_MS, until, within } from './support/deadline.js';
 import { isRunning, runCli, scratchDatabase, serve, serveSettings, stop, type ScratchDatabase, type ServeProcess } from './support/processes.js';
+import { needs, REDIS_URL } from './support/services.js';
+
+const postgres = await needs('postgres');
+const redis = await needs('redis');
 
 /** `ecomgate serve` with the admin token of the in-process gateways, started once it listens. */
 function start(databaseUrl: string, masterKey: string, args: string[] = [], env: Record<string, string> = {}): Promise<ServeProcess> {
@@ -35,15 +39,18 @@ function entries(gateway: ServeProcess, msg: string): any[] {
   });
 }
 
-/** Its JSON log lines with this `msg`, once there are `count` of them (rejects if it exits first). */
+/** Its JSON log lines with this `msg`, once there are `count` of them (rejects if it exits first, or on the deadline). */
 async function logged(gateway: ServeProcess, msg: string, count = 1): Promise<any[]> {
-  for (;;) {
-    const ended = !isRunning(gateway);
-    const found = entries(gateway, msg);
-    if (found.length >= count) return found;
-    if (ended) throw new Error(`ecomgate exited (${gateway.proc.exitCode}) while waiting for "${msg}":\n${gateway.lines.join('\n')}`);
-    await delay(20);
-  }
+  return until(
+    () => {
+      const ended = !isRunning(gateway);
+      const found = entries(gateway, msg);
+      if (found.length >= count) return found;
+      if (ended) throw new Error(`ecomgate exited (${gateway.proc.exitCode}) while waiting for "${msg}":\n${gateway.lines.join('\n')}`);
+      return undefined;
+    },
+    () => `${count} × "${msg}" in the log of ecomgate:\n${gateway.lines.slice(-20).join('\n')}`,
+  );
 }
 
 async function call(base: string, method: string, path: string, body?: unknown, auth: Credentials | null = DEMO_SHOP) {
@@ -55,7 +62,7 @@ async function call(base: string, method: string, path: string, body?: unknown, 
   return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
 }
 
-describe('serve --role api / --role worker on one PostgreSQL', () => {
+describe('serve --role api / --role worker on one PostgreSQL', postgres, () => {
   const key = randomBytes(32).toString('base64');
   let db: ScratchDatabase;
   let api: ServeProcess;
@@ -79,12 +86,14 @@ describe('serve --role api / --role worker on one PostgreSQL', () => {
     const submit = await call(apiUrl, 'POST', '/async/transactions/payments', { request: paymentRequest() });
     assert.equal(submit.status, 200, JSON.stringify(submit.body));
     const requestId: string = submit.body.request_id;
-    let result;
-    for (;;) {
-      result = await call(apiUrl, 'GET', `/async/result/${requestId}`);
-      if (result.body?.status !== 'processing') break;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    // Well inside the worker's hour-long fallback poll: only a NOTIFY can finish it in time.
+    const result = await until(
+      async () => {
+        const answer = await call(apiUrl, 'GET', `/async/result/${requestId}`);
+        return answer.body?.status === 'processing' ? undefined : answer;
+      },
+      () => `the worker process completing task ${requestId}`,
+    );
     assert.equal(result.status, 200, JSON.stringify(result.body));
     assert.equal(result.body.transaction.status, 'successful', JSON.stringify(result.body));
     const [task] = await db.rows('select * from async_tasks where id = ?', requestId);
@@ -111,7 +120,10 @@ describe('serve --role api / --role worker on one PostgreSQL', () => {
     // The api process serves merchants.
     assert.equal((await call(apiUrl, 'POST', '/transactions/payments', { request: paymentRequest() })).body.transaction.status, 'successful');
   });
+});
 
+describe('serve --role on SQLite', () => {
+  const key = randomBytes(32).toString('base64');
   it('SQLite refuses a role other than all with a clear message', async () => {
     const settings = serveSettings({ databaseUrl: 'sqlite::memory:', masterKey: key, env: { ECOMGATE_ADMIN_TOKEN: ADMIN_TOKEN } });
     const sqlite = await runCli(['serve', '--role', 'api'], settings);
@@ -123,7 +135,7 @@ describe('serve --role api / --role worker on one PostgreSQL', () => {
   });
 });
 
-describe('serve --cluster 2', () => {
+describe('serve --cluster 2', postgres, () => {
   it('serves on one port, replaces a process that dies, and exits 0 on SIGTERM', async () => {
     const db = await scratchDatabase('postgres');
     let primary: ServeProcess | undefined;
@@ -142,7 +154,7 @@ describe('serve --cluster 2', () => {
       assert.equal((await call(url, 'GET', '/healthz', undefined, null)).status, 200);
       assert.equal((await call(url, 'GET', '/transactions/' + randomUUID())).status, 404);
       primary.proc.kill('SIGTERM');
-      await primary.exited;
+      await within(primary.exited, PATIENCE_MS, () => 'the cluster primary did not exit on SIGTERM');
       assert.equal(primary.proc.exitCode, 0, primary.lines.join('\n'));
       const stopped = entries(primary, 'cluster process stopped');
       assert.equal(stopped.length, 2);
@@ -153,7 +165,7 @@ describe('serve --cluster 2', () => {
   });
 });
 
-describe('the per-shop rate limit is shared by the processes on one PostgreSQL', () => {
+describe('the per-shop rate limit is shared by the processes on one PostgreSQL', postgres, () => {
   it('a burst split across two processes passes at most the limit per one-second window', async () => {
     const db = await scratchDatabase('postgres');
     const key = randomBytes(32).toString('base64');
@@ -233,14 +245,13 @@ for (const kind of testStores()) {
   });
 }
 
-describe('the Redis rate limiter (ECOMGATE_REDIS_URL)', () => {
+describe('the Redis rate limiter (ECOMGATE_REDIS_URL)', redis, () => {
   it('counts one window per shop and second across limiter instances (fixed clock)', async () => {
     const { RedisRateLimiter } = await import('../src/http/sharedRateLimit.js');
-    const url = process.env.ECOMGATE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
     const prefix = `test-${randomBytes(6).toString('hex')}`;
     let now = 1_700_000_000_250;
-    const a = new RedisRateLimiter(5, url, prefix, () => now);
-    const b = new RedisRateLimiter(5, url, prefix, () => now);
+    const a = new RedisRateLimiter(5, REDIS_URL, prefix, () => now);
+    const b = new RedisRateLimiter(5, REDIS_URL, prefix, () => now);
     try {
       const outcomes = await Promise.all(
         Array.from({ length: 12 }, (_, i) => Promise.resolve((i % 2 ? a : b).take(1)).then(() => 'ok', (e) => e.headers?.['retry-after'])),

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
+import { it } from './support/deadline.js';
 import { ADMIN_TOKEN, card, DEMO_3DS_SHOP, DEMO_SHOP, paymentRequest, startGateway, testStores, type TestGateway } from './support/gateway.js';
 import { submitChallenge } from './support/challenge.js';
 import { type Answer, type ReceivedWebhook, signatureIsValid, WebhookReceiver } from './support/webhookReceiver.js';
@@ -287,6 +288,11 @@ for (const store of testStores()) {
       const payment = await pay(endpoint);
       await deliver();
       assert.equal(endpoint.received.length, 1);
+      // The payment changes after its webhook went out: a minute later, a partial refund touches it.
+      gw.clock.advance(60_000);
+      const refund = await gw.post('/transactions/refunds', { parent_uid: payment.uid, amount: 100, reason: 'return' });
+      assert.equal(refund.status, 200, refund.text);
+      const current = { transaction: (await gw.get(`/transactions/${payment.uid}`)).body.transaction };
 
       const renotified = await gw.post(`/transactions/${payment.uid}/renotify`, {});
       assert.equal(renotified.status, 200, renotified.text);
@@ -294,11 +300,14 @@ for (const store of testStores()) {
       const bare = await gw.request('POST', `/transactions/${payment.uid}/renotify`);
       assert.equal(bare.status, 200, bare.text);
       await deliver();
-      assert.equal(endpoint.received.length, 3);
-      const [first, second, third] = endpoint.received;
-      for (const webhook of endpoint.received) assertAuthentic(webhook);
-      assert.deepEqual(second.body, first.body);
-      assert.deepEqual(third.body, first.body);
+      const paymentHooks = endpoint.received.filter((w) => w.body.transaction.uid === payment.uid);
+      assert.equal(paymentHooks.length, 3);
+      const [first, second, third] = paymentHooks;
+      for (const webhook of paymentHooks) assertAuthentic(webhook);
+      // Renotified: the payment as it is now, not the bytes of its first webhook.
+      assert.notDeepEqual(current, first.body, 'the refund changed the payment');
+      assert.deepEqual(second.body, current);
+      assert.deepEqual(third.body, current);
       assert.equal(new Set([first, second, third].map((w) => w.headers['x-webhook-id'])).size, 3, 'each renotify is its own delivery');
       assert.equal(second.headers['x-webhook-attempt'], '1');
       assert.equal((await deliveriesOf(payment.uid)).length, 3);
@@ -341,14 +350,35 @@ for (const store of testStores()) {
       assert.equal(chargebackHooks[1].body.transaction.parent_transaction.uid, payment.uid);
     });
 
-    it('exports webhook metrics', async () => {
-      const metrics = await gw.request('GET', '/metrics', undefined, { auth: null });
-      assert.match(metrics.text, /ecomgate_webhook_attempts_total\{result="delivered"\} \d+/);
-      assert.match(metrics.text, /ecomgate_webhook_attempts_total\{result="rejected"\} \d+/);
-      assert.match(metrics.text, /ecomgate_webhook_attempts_total\{result="timeout"\} \d+/);
-      assert.match(metrics.text, /ecomgate_webhook_deliveries_total\{outcome="dead"\} 1/);
-      assert.match(metrics.text, /ecomgate_webhook_attempt_duration_seconds_bucket/);
-      assert.match(metrics.text, /ecomgate_webhook_backlog\{state="pending"\} \d+/);
+    it('exports webhook metrics: attempts by result, dead deliveries, the backlog', async () => {
+      // A gateway of its own, so every count is this test's.
+      const own = await startGateway(store, { webhookTimeoutMs: TIMEOUT_MS }, { random });
+      try {
+        const payTo = async (target: WebhookReceiver) =>
+          assert.equal((await own.post('/transactions/payments', paymentRequest({ notification_url: target.url }))).status, 200);
+        const failing = await receiver(() => 500);
+        await payTo(failing);
+        await own.app.webhooks.drain();
+        for (let n = 1; n <= 15; n++) {
+          own.clock.advance(delayBeforeRetry(n));
+          await own.app.webhooks.drain();
+        }
+        assert.equal(failing.received.length, 16);
+        await payTo(await receiver());
+        const slow = await receiver(() => 'hold');
+        await payTo(slow);
+        await own.app.webhooks.drain();
+        slow.release(200);
+        const metrics = (await own.request('GET', '/metrics', undefined, { auth: null })).text;
+        assert.match(metrics, /^ecomgate_webhook_attempts_total\{result="delivered"\} 1$/m);
+        assert.match(metrics, /^ecomgate_webhook_attempts_total\{result="rejected"\} 16$/m);
+        assert.match(metrics, /^ecomgate_webhook_attempts_total\{result="timeout"\} 1$/m);
+        assert.match(metrics, /^ecomgate_webhook_deliveries_total\{outcome="dead"\} 1$/m);
+        assert.match(metrics, /^ecomgate_webhook_attempt_duration_seconds_bucket/m);
+        assert.match(metrics, /^ecomgate_webhook_backlog\{state="pending"\} 1$/m, 'the timed-out delivery waits for its retry');
+      } finally {
+        await own.close();
+      }
     });
 
     it('sends first attempts before retries, so a backlog of retries does not delay fresh notifications', async () => {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import { describe, it } from 'node:test';
+import { describe } from 'node:test';
+import { it } from '../support/deadline.js';
 import { testStores } from '../support/gateway.js';
 import { isRunning, PROCESS_ADMIN_TOKEN, scratchDatabase } from '../support/processes.js';
 import { TcpProxy } from '../support/tcpProxy.js';

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { describe, it } from 'node:test';
+import { describe } from 'node:test';
+import { it } from '../support/deadline.js';
 import { testStores } from '../support/gateway.js';
 import { PROCESS_ADMIN_TOKEN, scratchDatabase } from '../support/processes.js';
 import { WebhookReceiver } from '../support/webhookReceiver.js';

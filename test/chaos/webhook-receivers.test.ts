@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { describe, it } from 'node:test';
+import { describe } from 'node:test';
+import { it } from '../support/deadline.js';
 import { approvedCards } from '../../bench/payments.js';
 import { card, testStores } from '../support/gateway.js';
 import { PROCESS_ADMIN_TOKEN, scratchDatabase } from '../support/processes.js';

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
 import { createApp, type App } from '../../src/app.js';
 import { type Config, readConfig } from '../../src/config.js';
@@ -33,6 +34,33 @@ export class TestClock {
   }
 }
 
+/**
+ * The sandbox bank's latency, held by the test: pass `sleep` to startGateway; while held, every call that
+ * waits out a latency parks until `open()`, so "the bank is still working" is a fact, not a race against a
+ * real sleep. Open (the default), latencies are real sleeps as without it.
+ */
+export class BankGate {
+  private held = false;
+  private readonly parked: (() => void)[] = [];
+
+  /** Calls parked at the bank now. */
+  get waiting(): number {
+    return this.parked.length;
+  }
+
+  hold(): void {
+    this.held = true;
+  }
+
+  /** Lets every parked call answer, and later ones through. */
+  open(): void {
+    this.held = false;
+    for (const release of this.parked.splice(0)) release();
+  }
+
+  sleep = (ms: number): Promise<void> => (this.held ? new Promise((resolve) => this.parked.push(resolve)) : delay(ms));
+}
+
 export interface Credentials {
   id: number;
   secret: string;
@@ -56,6 +84,20 @@ export async function exchange(url: string, init: RequestInit): Promise<HttpAnsw
     parsed = undefined;
   }
   return { status: response.status, headers: response.headers, text, body: parsed };
+}
+
+/**
+ * True when fetch refused to send a request (a header value it will not put on the wire). A server that
+ * hangs up without answering is another TypeError, `fetch failed` with the socket error as its cause, and
+ * is not this: a test must not take a dropped connection for a request that was never sent.
+ */
+export function refusedByClient(error: unknown): boolean {
+  return error instanceof TypeError && !connectionLost(error);
+}
+
+/** True when fetch lost its connection: the server hung up before answering, or in the middle of the body. */
+export function connectionLost(error: unknown): boolean {
+  return error instanceof TypeError && (error.message === 'fetch failed' || error.message === 'terminated');
 }
 
 export interface RequestOptions {

@@ -1,6 +1,7 @@
 import { createPublicKey, randomBytes, verify } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { PATIENCE_MS, within } from './deadline.js';
 
 export interface ReceivedWebhook {
   headers: IncomingHttpHeaders;
@@ -45,10 +46,11 @@ export class WebhookReceiver {
     return this.inFlight;
   }
 
-  /** Resolves once `count` webhooks have arrived (at once if they already have). */
-  waitFor(count: number): Promise<void> {
+  /** Resolves once `count` webhooks have arrived (at once if they already have); fails the test after `ms`. */
+  waitFor(count: number, ms = PATIENCE_MS): Promise<void> {
     if (this.received.length >= count) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push({ count, resolve }));
+    const arrived = new Promise<void>((resolve) => this.waiters.push({ count, resolve }));
+    return within(arrived, ms, () => `${this.received.length} of ${count} webhooks arrived within ${ms} ms`);
   }
 
   /** Answers every held webhook. */
