@@ -250,7 +250,8 @@ export function judge(results: Omit<BenchResults, 'verdicts'>): Verdict[] {
       );
     }
     const cpuLimit = TARGETS[store].syncCpuMs;
-    add(`gateway CPU per sync payment ≤ ${cpuLimit} ms`, sync && sync.median.cpuMsPerRequest <= cpuLimit, sync ? `${decimal(sync.median.cpuMsPerRequest)} ms` : 'not measured');
+    const paid = sync && sync.median.rps > 0 ? sync : undefined;
+    add(`gateway CPU per sync payment ≤ ${cpuLimit} ms`, paid && paid.median.cpuMsPerRequest <= cpuLimit, paid ? `${decimal(paid.median.cpuMsPerRequest)} ms` : sync ? 'no payment answered in the measured runs' : 'not measured');
 
     const accept = measured.asyncAcceptOnly;
     const { acceptVersusEcho, acceptP99Ms } = TARGETS[store];
