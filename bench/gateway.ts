@@ -4,7 +4,7 @@ import { type ServerProcess, type SpawnedServer, spawnServer, startServer } from
 import type { StoreKind } from './options.js';
 import { merchantHeaders, paths, type Merchant } from './payments.js';
 import { sleep } from './stats.js';
-import { type BenchStore, createStore } from './stores.js';
+import { type BenchStore, createStore, type TaskLog } from './stores.js';
 
 /**
  * A gateway process on a benchmark store, configured as the benchmark needs: loopback, a port the
@@ -96,7 +96,7 @@ export async function probe(gateway: Gateway, shop: Merchant, method: string, pa
 }
 
 /** Waits until `expected` async tasks are done; answers false if `timeoutMs` (or the run's budget) passed first. */
-export async function waitForTasksDone(store: BenchStore, expected: number, timeoutMs: number): Promise<boolean> {
+export async function waitForTasksDone(store: TaskLog, expected: number, timeoutMs: number): Promise<boolean> {
   const deadline = performance.now() + withinBudget(timeoutMs);
   while (performance.now() < deadline) {
     if ((await store.countDone()) >= expected) return true;

@@ -5,7 +5,7 @@ import { canStart, startBudget } from './budget.js';
 import { repoRoot } from './child.js';
 import { parseOptions, type StoreKind } from './options.js';
 import { writeChart } from './chart.js';
-import { busyMachineWarning, clusterLines, judge, resultsTable, type BenchResults, type StoreResults, verdictLines } from './report.js';
+import { busyMachineWarning, clusterLines, judge, resultsTable, statementLines, type BenchResults, type StoreResults, verdictLines, waitLines } from './report.js';
 import {
   measureAsyncAcceptOnly,
   measureAsyncSubmit,
@@ -18,6 +18,9 @@ import {
 } from './scenarios/api.js';
 import { measureCompletion } from './scenarios/completion.js';
 import { measureSlowBankDrain, measureZeroLatencyDrain } from './scenarios/drain.js';
+import { measureGraphilePeer } from './scenarios/peer.js';
+import { measurePgbench } from './scenarios/pgbench.js';
+import { measureStatementCounts } from './scenarios/statements.js';
 import { measureStoreInsert } from './scenarios/store.js';
 import { measureEcho } from './scenarios/throughput.js';
 
@@ -35,23 +38,31 @@ type ScenarioName = Exclude<keyof StoreResults, 'errors'>;
 /** Scenarios no target judges run as often as the diagnostic row (once by default), to keep within the budget. */
 const diagnostic = { ...options, runs: Math.min(options.runs, options.diagnosticRuns) };
 
-/** What each scenario measures, with the label its progress line shows (and the stores it applies to). */
-const scenarios: { name: ScenarioName; label: string; only?: StoreKind; measure: (store: StoreKind) => Promise<StoreResults[ScenarioName]> }[] = [
-  // The store's own baseline, then those DESIGN.md's targets judge, so a run that hits its time budget
-  // skips diagnostics.
-  { name: 'storeInsert', label: 'baseline: single-row durable inserts', measure: (store) => measureStoreInsert(store, options) },
-  { name: 'asyncSubmit', label: 'async submit', measure: (store) => measureAsyncSubmit(store, options) },
-  { name: 'syncPayment', label: 'sync payment', measure: (store) => measureSyncPayment(store, options) },
-  { name: 'statusPoll', label: 'status poll', measure: (store) => measureStatusPoll(store, options) },
-  { name: 'zeroLatencyDrain', label: `drain ${options.completionCount} in flight, 0 ms bank`, measure: (store) => measureZeroLatencyDrain(store, options) },
-  { name: 'slowBankDrain', label: `drain ${options.inFlightPayments} in flight, slow bank`, measure: (store) => measureSlowBankDrain(store, options) },
-  { name: 'authorizationCapture', label: 'sync authorization + capture', measure: (store) => measureAuthorizationCapture(store, diagnostic) },
-  { name: 'refund', label: 'sync refund', measure: (store) => measureRefund(store, diagnostic) },
-  { name: 'queryByUid', label: 'query by uid', measure: (store) => measureQueryByUid(store, diagnostic) },
-  { name: 'clusterSubmit', label: 'async submit, --cluster 2', only: 'postgres', measure: (store) => measureClusterSubmit(store, diagnostic) },
-  { name: 'completion', label: `submit→completed live (${options.livePayments} payments)`, measure: (store) => measureCompletion(store, diagnostic) },
-  { name: 'asyncAcceptOnly', label: 'async submit, workers idle', measure: (store) => measureAsyncAcceptOnly(store, options) },
+/**
+ * What each scenario measures: its id (for --only), the label its progress line shows, and the stores
+ * it applies to.
+ */
+const scenarios: { id: string; name: ScenarioName; label: string; only?: StoreKind; measure: (store: StoreKind) => Promise<StoreResults[ScenarioName]> }[] = [
+  // The references first, then what the targets judge, so a run that hits its time budget skips
+  // diagnostics.
+  { id: 'store-insert', name: 'storeInsert', label: 'baseline: single-row durable inserts', measure: (store) => measureStoreInsert(store, options) },
+  { id: 'pgbench', name: 'pgbench', label: 'reference: pgbench simple-update', only: 'postgres', measure: () => measurePgbench(options) },
+  { id: 'graphile-peer', name: 'graphilePeer', label: 'reference: graphile-worker peer', only: 'postgres', measure: () => measureGraphilePeer(options) },
+  { id: 'statements', name: 'statements', label: `statements per operation (${options.countedOperations} each)`, measure: (store) => measureStatementCounts(store, options) },
+  { id: 'async-submit', name: 'asyncSubmit', label: 'async submit', measure: (store) => measureAsyncSubmit(store, options) },
+  { id: 'async-accept', name: 'asyncAcceptOnly', label: 'async submit, workers idle', measure: (store) => measureAsyncAcceptOnly(store, options) },
+  { id: 'sync-payment', name: 'syncPayment', label: 'sync payment', measure: (store) => measureSyncPayment(store, options) },
+  { id: 'status-poll', name: 'statusPoll', label: 'status poll', measure: (store) => measureStatusPoll(store, options) },
+  { id: 'live', name: 'completion', label: `submit→completed live (${options.livePayments} payments)`, measure: (store) => measureCompletion(store, options) },
+  { id: 'drain', name: 'zeroLatencyDrain', label: `drain ${options.completionCount} in flight, 0 ms bank`, measure: (store) => measureZeroLatencyDrain(store, options) },
+  { id: 'slow-drain', name: 'slowBankDrain', label: `drain ${options.inFlightPayments} in flight, slow bank`, measure: (store) => measureSlowBankDrain(store, options) },
+  { id: 'auth-capture', name: 'authorizationCapture', label: 'sync authorization + capture', measure: (store) => measureAuthorizationCapture(store, diagnostic) },
+  { id: 'refund', name: 'refund', label: 'sync refund', measure: (store) => measureRefund(store, diagnostic) },
+  { id: 'query', name: 'queryByUid', label: 'query by uid', measure: (store) => measureQueryByUid(store, diagnostic) },
+  { id: 'cluster', name: 'clusterSubmit', label: 'async submit, --cluster 2', only: 'postgres', measure: (store) => measureClusterSubmit(store, diagnostic) },
 ];
+const unknown = options.only?.filter((id) => !scenarios.some((scenario) => scenario.id === id));
+if (unknown?.length) throw new Error(`--only: no scenario ${unknown.join(', ')} (ids: ${scenarios.map((scenario) => scenario.id).join(', ')})`);
 
 /** Runs one scenario on one store; a failing or skipped scenario is recorded and the others still run. */
 async function attempt(store: StoreKind, scenario: (typeof scenarios)[number], results: StoreResults): Promise<void> {
@@ -78,7 +89,7 @@ const echo = await measureEcho(options);
 const stores: BenchResults['stores'] = {};
 for (const store of options.stores) stores[store] = { errors: {} };
 // Scenario by scenario, each on every store: both stores' figures are taken under similar conditions.
-for (const scenario of scenarios) {
+for (const scenario of scenarios.filter((scenario) => !options.only || options.only.includes(scenario.id))) {
   for (const store of options.stores) if (!scenario.only || scenario.only === store) await attempt(store, scenario, stores[store]!);
 }
 
@@ -111,6 +122,7 @@ if (warning) console.log(warning);
 for (const [store, result] of Object.entries(stores)) {
   for (const [scenario, message] of Object.entries(result.errors)) console.log(`error [${store}] ${scenario}: ${message}`);
 }
+for (const line of [...statementLines(results), ...waitLines(results)]) console.log(line);
 console.log('\n' + verdictLines(results.verdicts));
 for (const line of clusterLines(results)) console.log(line);
 const chart = writeChart(results, resolve(resultsFolder, 'latest.svg'));

@@ -14,20 +14,26 @@ export interface TaskTimes {
   statusCode: number | null;
 }
 
+/** Where the async payments of a run are recorded: read straight from the store, never through the API. */
+export interface TaskLog {
+  countDone(): Promise<number>;
+  taskTimes(): Promise<TaskTimes[]>;
+}
+
 /**
  * A fresh, empty store for one gateway process, and a reader of its async_tasks table. Reading the
  * task timestamps straight from the table measures submit→completed without polling the API (polls
  * would load the very gateway being measured).
  */
-export interface BenchStore {
+export interface BenchStore extends TaskLog {
   kind: StoreKind;
   /** ECOMGATE_DATABASE_URL for the gateway. */
   url: string;
   /** ECOMGATE_MASTER_KEY: the vault key the store's card data and shop secrets are sealed with. */
   masterKey: string;
-  countDone(): Promise<number>;
+  /** PostgreSQL: the store's schema. */
+  schema?: string;
   taskIds(): Promise<string[]>;
-  taskTimes(): Promise<TaskTimes[]>;
   /** Successful payments' uids (refunds and queries by uid act on them). */
   paymentUids(): Promise<string[]>;
   drop(): Promise<void>;
@@ -59,6 +65,12 @@ function toTimes(row: TaskRow): TaskTimes {
 }
 
 let storeSequence = 0;
+
+/**
+ * application_name of every PostgreSQL connection the benchmark's servers open: the wait-event sampler
+ * (bench/waits.ts) picks their backends out of pg_stat_activity by it, among other people's sessions.
+ */
+export const BENCH_APPLICATION_NAME = `ecomgate-bench-${process.pid}`;
 
 /** 32 random bytes in base64, as `openssl rand -base64 32` prints them. */
 const newMasterKey = () => randomBytes(32).toString('base64');
@@ -98,6 +110,7 @@ async function createPostgresStore(serverUrl: string): Promise<BenchStore> {
   const schema = `bench_${process.pid}_${Date.now().toString(36)}_${storeSequence++}`;
   const url = new URL(serverUrl);
   url.searchParams.set('options', `-c search_path=${schema}`);
+  url.searchParams.set('application_name', BENCH_APPLICATION_NAME);
   const client = new pg.Client({ connectionString: serverUrl });
   await client.connect();
   await client.query(`create schema ${schema}`);
@@ -105,6 +118,7 @@ async function createPostgresStore(serverUrl: string): Promise<BenchStore> {
   return {
     kind: 'postgres',
     url: url.toString(),
+    schema,
     masterKey: newMasterKey(),
     countDone: async () => Number((await client.query<{ done: string }>(sql.countDone)).rows[0]!.done),
     taskIds: async () => (await client.query<{ id: string }>(sql.taskIds)).rows.map((row) => row.id),

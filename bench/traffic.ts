@@ -9,7 +9,7 @@ import { approvedCards, childRequestBody, type Merchant, merchantHeaders, paths,
 export const SUBMIT_CONNECTIONS = 20;
 
 /** Payment bodies on `cardCount` approved cards, each call the next card's. */
-function cycleCards(cardCount: number): () => string {
+export function cycleCards(cardCount: number): () => string {
   const bodies = approvedCards(cardCount).map(paymentRequestBodyFor);
   let next = 0;
   return () => bodies[next++ % bodies.length]!;

@@ -20,6 +20,7 @@ import type { ProcessingContext } from './processing/context.js';
 import { resolveInDoubt } from './processing/resolver.js';
 import { expireIncomplete } from './processing/expiry.js';
 import { migrate, openStore, parseStoreUrl, type Store } from './store/db.js';
+import { registerQueryCounters } from './store/queryCounts.js';
 import { loadOrCreateDevKey, parseMasterKeys, type MasterKey } from './vault/keys.js';
 import { restampLegacyCards } from './vault/restamp.js';
 import { Vault } from './vault/vault.js';
@@ -138,6 +139,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   };
   const metrics = new Metrics();
   registerInDoubtGauge(metrics.registry, store, now, config.inDoubtDeadlineMs);
+  registerQueryCounters(metrics.registry, store.queryCounts);
   const readiness = async () => {
     await sql`select 1`.execute(store.db);
     return true;

@@ -72,6 +72,31 @@ for (const kind of testStores()) {
       assert.ok(!metrics.text.includes(PAN) && !metrics.text.includes(DEMO_SHOP.secret));
     });
 
+    it('/metrics counts the statements and round trips the store sent, the same for every like payment', async () => {
+      const counts = gw.app.store.queryCounts;
+      const pay = async () => {
+        const before = { ...counts };
+        assert.equal((await gw.post('/transactions/payments', paymentRequest())).body.transaction.status, 'successful');
+        return { statements: counts.statements - before.statements, roundTrips: counts.roundTrips - before.roundTrips };
+      };
+      await pay(); // the first payment may read what later ones find cached
+      const one = await pay();
+      assert.deepEqual(await pay(), one);
+      assert.ok(one.statements >= 2, JSON.stringify(one));
+      if (kind === 'postgres') {
+        // Every statement is a round trip, and so is each BEGIN and COMMIT of the payment's transactions.
+        assert.ok(one.roundTrips >= one.statements + 2, JSON.stringify(one));
+      } else {
+        assert.equal(counts.roundTrips, 0);
+      }
+      // The scrape reports the counts as they stood when it began (its own gauges' queries come after).
+      const expected = { ...counts };
+      const metrics = (await gw.get('/metrics', { auth: null })).text;
+      assert.match(metrics, /^# TYPE ecomgate_store_round_trips_total counter$/m);
+      assert.match(metrics, new RegExp(`^ecomgate_store_statements_total ${expected.statements}$`, 'm'));
+      assert.match(metrics, new RegExp(`^ecomgate_store_round_trips_total ${expected.roundTrips}$`, 'm'));
+    });
+
     it('/docs/json is an OpenAPI document listing the transaction endpoints', async () => {
       const docs = await gw.get('/docs/json', { auth: null });
       assert.equal(docs.status, 200);

@@ -2,6 +2,7 @@ import { type Gateway, probe, waitForTasksDone } from '../gateway.js';
 import { sendCount, type Traffic } from '../load.js';
 import type { BenchOptions, StoreKind } from '../options.js';
 import { childRequestBody, DEMO_SHOP, paths, paymentRequestBody } from '../payments.js';
+import { WaitSampler } from '../waits.js';
 import { authorizationCaptureTraffic, paymentTraffic, queryByUidTraffic, refundTraffic, statusPollTraffic, SUBMIT_CONNECTIONS } from '../traffic.js';
 import { measureGatewayReads, measureGatewayThroughput } from './throughput.js';
 
@@ -27,12 +28,11 @@ export function measureAsyncSubmit(kind: StoreKind, options: BenchOptions) {
 }
 
 /**
- * Diagnostic, judged by no target: the same submits with the workers idle (ECOMGATE_ASYNC_CONCURRENCY=0
- * lets them claim nothing), i.e. the accept path alone, as an API-only process would run it.
+ * The accept path alone: the same submits with the workers idle (ECOMGATE_ASYNC_CONCURRENCY=0 lets them
+ * claim nothing), as an API-only process would run it.
  */
 export function measureAsyncAcceptOnly(kind: StoreKind, options: BenchOptions) {
-  const diagnostic = { ...options, runs: Math.min(options.runs, options.diagnosticRuns) };
-  return measureGatewayThroughput(kind, diagnostic, (gateway) => checkedAsyncSubmit(gateway, options), { ECOMGATE_ASYNC_CONCURRENCY: '0' });
+  return measureGatewayThroughput(kind, options, (gateway) => checkedAsyncSubmit(gateway, options), { ECOMGATE_ASYNC_CONCURRENCY: '0' });
 }
 
 async function checkedAsyncSubmit(gateway: Gateway, options: BenchOptions): Promise<Traffic> {
@@ -41,14 +41,19 @@ async function checkedAsyncSubmit(gateway: Gateway, options: BenchOptions): Prom
   return paymentTraffic(DEMO_SHOP, 'async', options.cards);
 }
 
-/** POST /transactions/payments: the whole pipeline (two transactions and the bank call) per request. */
+/**
+ * POST /transactions/payments: the whole pipeline (two transactions and the bank call) per request. On
+ * PostgreSQL the gateway's backends' wait events are sampled during the measured runs.
+ */
 export function measureSyncPayment(kind: StoreKind, options: BenchOptions) {
-  return measureGatewayThroughput(kind, options, async (gateway) => {
+  const waits = kind === 'postgres' ? new WaitSampler(options.postgresUrl) : undefined;
+  const prepare = async (gateway: Gateway) => {
     const answer = await probe(gateway, DEMO_SHOP, 'POST', paths.syncPayment, paymentRequestBody);
     const transaction = answer.json.transaction as { status?: string } | undefined;
     expect(answer.status === 200 && transaction?.status === 'successful', 'sync payment', answer);
     return paymentTraffic(DEMO_SHOP, 'sync', options.cards);
-  });
+  };
+  return measureGatewayThroughput(kind, options, prepare, {}, undefined, waits);
 }
 
 /** GET /async/status/{id}, cycling through completed tasks seeded once before the runs. */

@@ -1,11 +1,12 @@
 import { canStart } from '../budget.js';
-import { type Gateway, waitForTasksDone, withGateway } from '../gateway.js';
+import type { ServerProcess } from '../child.js';
+import { waitForTasksDone, withGateway } from '../gateway.js';
 import { sendCount } from '../load.js';
 import type { BenchOptions, StoreKind } from '../options.js';
 import { CpuMeter, type CpuShare } from '../proc.js';
 import { DEMO_SHOP } from '../payments.js';
 import { medianOf, percentile } from '../stats.js';
-import type { TaskTimes } from '../stores.js';
+import type { TaskLog, TaskTimes } from '../stores.js';
 import { paymentTraffic, SUBMIT_CONNECTIONS } from '../traffic.js';
 
 /**
@@ -70,24 +71,27 @@ function figuresOf(tasks: TaskTimes[], submit: { failures: number; seconds: numb
 /** Async payments against the zero-latency sandbox, submitted while the workers process them. */
 export async function measureCompletion(kind: StoreKind, options: BenchOptions): Promise<CompletionScenario> {
   const runs: CompletionFigures[] = [];
-  for (let run = 0; run < options.runs && (run === 0 || canStart()); run++) runs.push(await withGateway(kind, options.postgresUrl, (gateway) => completionRun(gateway, options)));
+  for (let run = 0; run < options.runs && (run === 0 || canStart()); run++) {
+    runs.push(await withGateway(kind, options.postgresUrl, (gateway) => completionRun(gateway.server, gateway.store, options)));
+  }
   return { runs, median: medianOf(runs) };
 }
 
-async function completionRun(gateway: Gateway, options: BenchOptions): Promise<CompletionFigures> {
+/** One run on a server whose async payments `log` records (the gateway's store, or the graphile-worker peer's). */
+export async function completionRun(server: ServerProcess, log: TaskLog, options: BenchOptions): Promise<CompletionFigures> {
   const traffic = paymentTraffic(DEMO_SHOP, 'async', options.cards);
-  const warmUp = await sendCount(gateway.server, traffic, SUBMIT_CONNECTIONS, WARM_UP_PAYMENTS, SUBMIT_MAX_SECONDS);
-  if (warmUp.failures > 0 || !(await waitForTasksDone(gateway.store, warmUp.answered, SUBMIT_MAX_SECONDS * 1000))) {
+  const warmUp = await sendCount(server, traffic, SUBMIT_CONNECTIONS, WARM_UP_PAYMENTS, SUBMIT_MAX_SECONDS);
+  if (warmUp.failures > 0 || !(await waitForTasksDone(log, warmUp.answered, SUBMIT_MAX_SECONDS * 1000))) {
     throw new Error(`warm-up async payments failed: ${JSON.stringify(warmUp.statusCodes)}`);
   }
 
   // Task timestamps come from the gateway's clock, on this same machine.
   const measuredFrom = Date.now();
-  const meter = new CpuMeter(gateway.server.pid);
-  const submit = await sendCount(gateway.server, traffic, SUBMIT_CONNECTIONS, options.livePayments, SUBMIT_MAX_SECONDS);
-  await waitForTasksDone(gateway.store, warmUp.answered + submit.answered, DRAIN_TIMEOUT_MS);
+  const meter = new CpuMeter(server.pid);
+  const submit = await sendCount(server, traffic, SUBMIT_CONNECTIONS, options.livePayments, SUBMIT_MAX_SECONDS);
+  await waitForTasksDone(log, warmUp.answered + submit.answered, DRAIN_TIMEOUT_MS);
   const cpu = meter.stop();
-  const tasks = (await gateway.store.taskTimes()).filter((task) => task.createdAt >= measuredFrom);
+  const tasks = (await log.taskTimes()).filter((task) => task.createdAt >= measuredFrom);
   if (tasks.length === 0) throw new Error(`no async payment was accepted: ${JSON.stringify(submit.statusCodes)}`);
   return figuresOf(tasks, submit, cpu);
 }

@@ -6,8 +6,9 @@ import type { BenchOptions, StoreKind } from '../options.js';
 import { DEMO_SHOP, type Merchant, SLOW_BANK_SHOP } from '../payments.js';
 import { CpuMeter, type CpuShare, peakRssMb } from '../proc.js';
 import { medianOf, percentile } from '../stats.js';
-import type { BenchStore } from '../stores.js';
+import type { BenchStore, TaskLog } from '../stores.js';
 import { paymentTraffic } from '../traffic.js';
+import { WaitSampler, type WaitFigures } from '../waits.js';
 
 /**
  * Draining async payments already in flight (DESIGN.md: "10,000 async payments in flight complete ...
@@ -43,10 +44,12 @@ export interface DrainFigures {
 export interface DrainScenario {
   runs: DrainFigures[];
   median: DrainFigures;
+  /** PostgreSQL: what the draining gateway's backends waited on, over all runs. */
+  waits?: WaitFigures;
 }
 
 /** Filling the queue is not measured: as many connections as the throughput scenarios. */
-const PRELOAD_CONNECTIONS = 50;
+export const PRELOAD_CONNECTIONS = 50;
 const PRELOAD_MAX_SECONDS = 120;
 
 async function preload(store: BenchStore, shop: Merchant, count: number, options: BenchOptions, bankLatencyMs: number) {
@@ -60,17 +63,30 @@ async function preload(store: BenchStore, shop: Merchant, count: number, options
   );
 }
 
-async function drain(store: BenchStore, accepted: number, submitFailures: number, timeoutMs: number): Promise<DrainFigures> {
+/**
+ * Spawns the draining server (the gateway, or the graphile-worker peer) and follows the queue through
+ * `store` until `accepted` payments are done; `waits` samples its backends meanwhile.
+ */
+export async function drain(
+  store: TaskLog,
+  spawn: () => SpawnedServer,
+  accepted: number,
+  submitFailures: number,
+  timeoutMs: number,
+  waits?: WaitSampler,
+): Promise<DrainFigures> {
   // The workers start before the gateway listens: its CPU is counted from its spawn, and the drain is
   // followed through the store, not through HTTP.
   const meter = new CpuMeter();
   const spawnedAt = performance.now();
-  const draining: SpawnedServer = spawnGateway(store);
+  const draining: SpawnedServer = spawn();
   meter.watch(draining.pid, { sinceStart: true });
   let listenedAfterSec: number | undefined;
   draining.listening.then(() => (listenedAfterSec = (performance.now() - spawnedAt) / 1000)).catch(() => {});
   try {
+    await waits?.start();
     await waitForTasksDone(store, accepted, timeoutMs);
+    await waits?.pause();
     const cpu = meter.stop();
     const rss = peakRssMb(draining.pid);
     const tasks = await store.taskTimes();
@@ -96,27 +112,32 @@ async function drain(store: BenchStore, accepted: number, submitFailures: number
   }
 }
 
-async function drainRun(kind: StoreKind, options: BenchOptions, count: number, bankLatencyMs: number): Promise<DrainFigures> {
+/** Bounded, yet generous: at least 100 payments a second, or twice the drain time at 500 payments in flight with the slow bank; plus 60 s. */
+export const drainTimeoutMs = (count: number, bankLatencyMs: number) => 60_000 + Math.max(count * 10, (count * bankLatencyMs) / 250);
+
+async function drainRun(kind: StoreKind, options: BenchOptions, count: number, bankLatencyMs: number, waits?: WaitSampler): Promise<DrainFigures> {
   const shop = bankLatencyMs > 0 ? SLOW_BANK_SHOP : DEMO_SHOP;
-  // Bounded, yet generous: at least 100 payments a second, or twice the drain time at
-  // 500 payments in flight with the slow bank (the default is 2000); plus 60 s.
-  const timeoutMs = 60_000 + Math.max(count * 10, (count * bankLatencyMs) / 250);
   return withStore(kind, options.postgresUrl, async (store) => {
     const accepted = await preload(store, shop, count, options, bankLatencyMs);
     if (accepted.answered === 0) throw new Error(`no async payment was accepted: ${JSON.stringify(accepted.statusCodes)}`);
-    return drain(store, accepted.answered, accepted.failures, timeoutMs);
+    return drain(store, () => spawnGateway(store), accepted.answered, accepted.failures, drainTimeoutMs(count, bankLatencyMs), waits);
   });
 }
 
-async function measureDrain(kind: StoreKind, options: BenchOptions, count: number, bankLatencyMs: number): Promise<DrainScenario> {
+async function measureDrain(kind: StoreKind, options: BenchOptions, count: number, bankLatencyMs: number, runCount: number): Promise<DrainScenario> {
   const runs: DrainFigures[] = [];
-  for (let run = 0; run < options.drainRuns && (run === 0 || canStart()); run++) runs.push(await drainRun(kind, options, count, bankLatencyMs));
-  return { runs, median: medianOf(runs) };
+  const waits = kind === 'postgres' ? new WaitSampler(options.postgresUrl) : undefined;
+  try {
+    for (let run = 0; run < runCount && (run === 0 || canStart()); run++) runs.push(await drainRun(kind, options, count, bankLatencyMs, waits));
+  } finally {
+    await waits?.stop();
+  }
+  return { runs, median: medianOf(runs), ...(waits ? { waits: waits.figures() } : {}) };
 }
 
 /** The workers' completion capacity with the zero-latency sandbox (a rate: the count need not be the slow bank's). */
-export const measureZeroLatencyDrain = (kind: StoreKind, options: BenchOptions) => measureDrain(kind, options, options.completionCount, 0);
+export const measureZeroLatencyDrain = (kind: StoreKind, options: BenchOptions) => measureDrain(kind, options, options.completionCount, 0, options.drainRuns);
 
 /** The slow-bank drain: `inFlightPayments` at a bank that takes `slowBankLatencyMs` per call. */
 export const measureSlowBankDrain = (kind: StoreKind, options: BenchOptions) =>
-  measureDrain(kind, options, options.inFlightPayments, options.slowBankLatencyMs);
+  measureDrain(kind, options, options.inFlightPayments, options.slowBankLatencyMs, options.slowDrainRuns);

@@ -5,20 +5,29 @@ import { type LoadFigures, measureThroughput, type Traffic, warmUp } from '../lo
 import type { BenchOptions, StoreKind } from '../options.js';
 import { paymentRequestBody } from '../payments.js';
 import { medianOf } from '../stats.js';
+import type { WaitFigures, WaitSampler } from '../waits.js';
 
 /** Several measured runs of one scenario and the median of each figure. */
 export interface ThroughputScenario {
   runs: LoadFigures[];
   median: LoadFigures;
+  /** PostgreSQL, where sampled: what the gateway's backends waited on during the measured runs. */
+  waits?: WaitFigures;
 }
 
 function summarise(runs: LoadFigures[]): ThroughputScenario {
   return { runs, median: medianOf(runs) };
 }
 
-async function measuredRun(server: ServerProcess, traffic: Traffic, options: BenchOptions): Promise<LoadFigures> {
+/** A warm-up, then the measured load; `waits` samples the backends during the measured part only. */
+export async function measuredRun(server: ServerProcess, traffic: Traffic, options: BenchOptions, waits?: WaitSampler): Promise<LoadFigures> {
   await warmUp(server, traffic, options.connections, options.warmupSec);
-  return measureThroughput(server, traffic, options.connections, options.durationSec);
+  await waits?.start();
+  try {
+    return await measureThroughput(server, traffic, options.connections, options.durationSec);
+  } finally {
+    await waits?.pause();
+  }
 }
 
 /** Runs on one server, for traffic that leaves no state behind that would weigh on the next run. */
@@ -55,11 +64,16 @@ export async function measureGatewayThroughput(
   prepare: (gateway: Gateway) => Promise<Traffic>,
   settings: GatewaySettings = {},
   serveArgs?: string[],
+  waits?: WaitSampler,
 ): Promise<ThroughputScenario> {
   const runs: LoadFigures[] = [];
-  // The first run always; the others while the run's time budget allows.
-  for (let run = 0; run < options.runs && (run === 0 || canStart()); run++) {
-    runs.push(await withGateway(kind, options.postgresUrl, async (gateway) => measuredRun(gateway.server, await prepare(gateway), options), settings, serveArgs));
+  try {
+    // The first run always; the others while the run's time budget allows.
+    for (let run = 0; run < options.runs && (run === 0 || canStart()); run++) {
+      runs.push(await withGateway(kind, options.postgresUrl, async (gateway) => measuredRun(gateway.server, await prepare(gateway), options, waits), settings, serveArgs));
+    }
+  } finally {
+    await waits?.stop();
   }
-  return summarise(runs);
+  return { ...summarise(runs), ...(waits ? { waits: waits.figures() } : {}) };
 }

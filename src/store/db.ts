@@ -4,6 +4,7 @@ import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import { sharedTransactions } from './groupCommit.js';
+import { countingPgClient, countStatement, type QueryCounts } from './queryCounts.js';
 import type { Database } from './schema.js';
 import { type Dialect, migrateToLatest } from './migrations.js';
 
@@ -26,6 +27,8 @@ export interface Store {
   write<T>(statement: (db: Kysely<Database>) => Promise<T>): Promise<T>;
   /** Where the store lives, for logs (never with a password). */
   location: string;
+  /** Statements and round trips sent so far (src/store/queryCounts.ts). */
+  queryCounts: QueryCounts;
   close(): Promise<void>;
 }
 
@@ -84,11 +87,13 @@ const STATEMENT_CACHE_SIZE = 500;
  * same SQL text gets the same prepared statement back (safe: one connection, and Kysely runs one query
  * at a time on it).
  */
-function withStatementCache(connection: SqliteDatabase.Database) {
+function withStatementCache(connection: SqliteDatabase.Database, counts: QueryCounts) {
   const statements = new Map<string, SqliteDatabase.Statement>();
   return {
     close: () => connection.close(),
+    // Kysely's SQLite driver asks for the statement once per query it runs: the place to count them.
     prepare(text: string) {
+      countStatement(counts, text);
       let statement = statements.get(text);
       if (statement) {
         statements.delete(text);
@@ -104,6 +109,7 @@ function withStatementCache(connection: SqliteDatabase.Database) {
 
 export async function openStore(options: OpenOptions): Promise<Store> {
   const { dialect, target } = parseStoreUrl(options.url);
+  const queryCounts: QueryCounts = { statements: 0, roundTrips: 0 };
   if (dialect === 'sqlite') {
     if (target !== ':memory:') mkdirSync(dirname(target), { recursive: true });
     const connection = new SqliteDatabase(target);
@@ -111,9 +117,9 @@ export async function openStore(options: OpenOptions): Promise<Store> {
     connection.pragma('journal_mode = WAL');
     connection.pragma('synchronous = FULL');
     connection.pragma('busy_timeout = 5000');
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(connection) }) });
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(connection, queryCounts) }) });
     const shared = sharedTransactions(() => store);
-    const store: Store = { db, dialect, location: `sqlite:${target}`, transaction: shared, write: shared, close: () => db.destroy() };
+    const store: Store = { db, dialect, location: `sqlite:${target}`, queryCounts, transaction: shared, write: shared, close: () => db.destroy() };
     return store;
   }
 
@@ -124,6 +130,7 @@ export async function openStore(options: OpenOptions): Promise<Store> {
     // (a dropped network) fails it after this. The wait for a free pooled connection counts too, so it
     // stays well above any wait under load.
     connectionTimeoutMillis: 30_000,
+    Client: countingPgClient(queryCounts),
     ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
   });
   quietPoolErrors(pool);
@@ -135,6 +142,7 @@ export async function openStore(options: OpenOptions): Promise<Store> {
     db,
     dialect,
     location: location.toString(),
+    queryCounts,
     transaction: (work) => db.transaction().execute(work),
     write: (statement) => statement(db),
     close: () => db.destroy(),
