@@ -280,8 +280,8 @@ for (const kind of testStores()) {
       // 3. Rotate: everything sealed under A moves to B; a second run has nothing to do.
       const shopCount = (await rowsOf<{ id: number }>(db.url, 'select id from shops')).length;
       const rotation = await cliJson(['vault', 'rotate'], both);
-      assert.deepEqual(rotation, { rotated: { cards: 2, shops: shopCount, secrets: 1 }, key_id: keyIdOf(keyB) });
-      assert.deepEqual(await cliJson(['vault', 'rotate'], both), { rotated: { cards: 0, shops: 0, secrets: 0 }, key_id: keyIdOf(keyB) });
+      assert.deepEqual(rotation, { rotated: { cards: 2, shops: shopCount, secrets: 1, tasks: 0 }, key_id: keyIdOf(keyB) });
+      assert.deepEqual(await cliJson(['vault', 'rotate'], both), { rotated: { cards: 0, shops: 0, secrets: 0, tasks: 0 }, key_id: keyIdOf(keyB) });
       const prefixB = keyIdOf(keyB) + '.';
       for (const row of await rowsOf<{ key_id: string; pan_enc: string }>(db.url, 'select key_id, pan_enc from cards')) {
         assert.equal(row.key_id, keyIdOf(keyB));

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { createServer, connect } from 'node:net';
-import { describe, it } from 'node:test';
+import { describe } from 'node:test';
+import { it } from './support/deadline.js';
 import { Redis } from 'ioredis';
 import { PROCESS_ADMIN_TOKEN, scratchDatabase, serve, stop } from './support/processes.js';
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
+import { it } from './support/deadline.js';
 import { readConfig } from '../src/config.js';
 import { ADMIN_TOKEN, card, paymentRequest, startGateway, type TestGateway, testStores } from './support/gateway.js';
 

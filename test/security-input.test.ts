@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
+import { it } from './support/deadline.js';
 import { ADMIN_TOKEN, DEMO_SHOP, exchange, paymentRequest, startGateway, testStores, type TestGateway } from './support/gateway.js';
 
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
+import { it } from './support/deadline.js';
 import { randomBytes } from 'node:crypto';
 import { challengeToken, submitChallenge } from './support/challenge.js';
 import { runCli, scratchDatabase } from './support/processes.js';

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
+import { it } from './support/deadline.js';
 import { refusedRange } from '../src/webhooks/network.js';
 import { paymentRequest, startGateway, type TestGateway } from './support/gateway.js';
 

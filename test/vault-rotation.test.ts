@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import { describe, it } from 'node:test';
+import { describe } from 'node:test';
+import { it } from './support/deadline.js';
 import { card, DEMO_SHOP, startGateway, testStores } from './support/gateway.js';
 import { runCli, scratchDatabase, serve, stop } from './support/processes.js';
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
+import { it } from './support/deadline.js';
 import { readConfig } from '../src/config.js';
 import { card, paymentRequest, startGateway, type TestGateway, testStores } from './support/gateway.js';
 import { type Answer, WebhookReceiver } from './support/webhookReceiver.js';
