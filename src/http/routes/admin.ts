@@ -68,6 +68,7 @@ export async function adminRoutes(app: FastifyInstance, services: HttpServices) 
     const threeDSecure = reader.boolean('three_d_secure');
     const riskRules = readRiskRules(reader);
     const acquirerSettings = readAcquirerSettings(reader);
+    const returnHosts = readReturnHosts(reader);
     reader.check();
     const { shop, secret: secretKey } = await shops.create({ id: id!, secret, name, test, threeDSecure, riskRules, acquirerSettings, returnHosts });
     // The secret key is shown once, to the operator who created the shop.
