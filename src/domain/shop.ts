@@ -1,3 +1,5 @@
+import type { FieldError } from './errors.js';
+
 /** A merchant shop as the core sees it (secrets stay in the store, sealed by the vault). */
 
 export interface ListRules {
@@ -27,4 +29,19 @@ export interface Shop {
   riskRules: RiskRules;
   createdAt: string;
   updatedAt: string;
+}
+
+/** A shop id as written in a Basic-auth user or a URL: digits, no leading zero ("0361" is not shop 361). */
+export function parseShopId(text: string): number | undefined {
+  return /^[1-9]\d{0,14}$/.test(text) ? Number(text) : undefined;
+}
+
+/** The one secret-key policy: shop creation, the admin API's rotate_secret and the CLI's rotate-secret. */
+export const SECRET_KEY_MIN_LENGTH = 16;
+export const SECRET_KEY_MAX_LENGTH = 255;
+
+/** The field error for a secret key outside the policy, if it is. */
+export function secretKeyError(secret: string): FieldError | undefined {
+  if (secret.length >= SECRET_KEY_MIN_LENGTH && secret.length <= SECRET_KEY_MAX_LENGTH) return undefined;
+  return { path: ['secret_key'], message: `must be ${SECRET_KEY_MIN_LENGTH} to ${SECRET_KEY_MAX_LENGTH} characters` };
 }

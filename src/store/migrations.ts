@@ -232,6 +232,19 @@ const migrationsFor = (dialect: Dialect): Record<string, Migration> => {
       await db.schema.alterTable('async_tasks').addColumn('request_hash', 'text').execute();
     },
   },
+  '0009_auth_failures': {
+    async up(db: Kysely<any>) {
+      // Failed shop authentications per subject ("address:<ip>", "shop:<id>") and window, shared by every
+      // process on PostgreSQL (src/http/authThrottle.ts).
+      await db.schema
+        .createTable('auth_failures')
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('window_start', 'bigint', (c) => c.notNull())
+        .addColumn('count', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('auth_failures_pk', ['subject', 'window_start'])
+        .execute();
+    },
+  },
   };
 };
 

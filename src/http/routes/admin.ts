@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { ApiError, validationError } from '../../domain/errors.js';
 import { isPlainObject, RequestReader } from '../../domain/request.js';
-import type { RiskRules } from '../../domain/shop.js';
+import { parseShopId, type RiskRules } from '../../domain/shop.js';
 import { shopView } from '../../operator/shops.js';
 import { chargeback } from '../../processing/chargeback.js';
 import { listInDoubt } from '../../processing/inDoubt.js';
@@ -46,9 +46,8 @@ export async function adminRoutes(app: FastifyInstance, services: HttpServices) 
   const { shops } = services;
   app.addHook('onRequest', async (request) => authenticateOperator(services.adminToken, request));
 
-  const shopIdOf = (raw: string) => (/^\d{1,15}$/.test(raw) ? Number(raw) : NaN);
   const findShop = async (raw: string) => {
-    const shop = await shops.find(shopIdOf(raw));
+    const shop = await shops.find(parseShopId(raw) ?? NaN);
     if (!shop) throw new ApiError(404, 'Record not found');
     return shop;
   };
