@@ -10,6 +10,7 @@ import { AsyncQueue } from './async/queue.js';
 import { TaskWorkers } from './async/workers.js';
 import type { Config } from './config.js';
 import { buildServer } from './http/server.js';
+import { AuthThrottle, DatabaseFailureCounter, MemoryFailureCounter } from './http/authThrottle.js';
 import { Metrics } from './http/metrics.js';
 import { RateLimiter } from './http/rateLimit.js';
 import { DatabaseRateLimiter, RedisRateLimiter, type ShopRateLimiter } from './http/sharedRateLimit.js';
@@ -19,7 +20,7 @@ import { demoShops, ShopService } from './operator/shops.js';
 import type { ProcessingContext } from './processing/context.js';
 import { resolveInDoubt } from './processing/resolver.js';
 import { expireIncomplete } from './processing/expiry.js';
-import { migrate, openStore, parseStoreUrl, type Store } from './store/db.js';
+import { faultLevel, isStoreUnavailable, migrate, openStore, parseStoreUrl, type Store } from './store/db.js';
 import { registerQueryCounters } from './store/queryCounts.js';
 import { loadOrCreateDevKey, parseMasterKeys, type MasterKey } from './vault/keys.js';
 import { restampLegacyCards } from './vault/restamp.js';
@@ -87,10 +88,31 @@ function masterKeys(config: Config, log: Logger): MasterKey[] {
   return keys;
 }
 
-export async function openApp(store: Store, options: AppOptions, log: Logger) {
+const STARTUP_RETRY_FIRST_MS = 250;
+const STARTUP_RETRY_MAX_MS = 10_000;
+
+/**
+ * `serve` started while the database cannot be reached (it is still starting, or restarting) waits for it
+ * with back-off, saying so at the level a later outage is logged at (warn), instead of exiting: the same
+ * outage should not crash a process at start that it merely slows down later. Other faults still stop it.
+ */
+async function untilStoreReachable<T>(work: () => Promise<T>, log: Logger): Promise<T> {
+  for (let attempt = 1, delayMs = STARTUP_RETRY_FIRST_MS; ; attempt++, delayMs = Math.min(delayMs * 2, STARTUP_RETRY_MAX_MS)) {
+    try {
+      return await work();
+    } catch (err) {
+      if (!isStoreUnavailable(err)) throw err;
+      log.warn({ attempt, retry_in_ms: delayMs, reason: err instanceof Error ? err.message : String(err) }, 'database unavailable at startup; retrying');
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
+}
+
+/** Keys, migrations, vault and shops; `waitForStore` retries an unreachable database instead of failing (serve). */
+export async function openApp(store: Store, options: AppOptions, log: Logger, waitForStore = false) {
   // Keys first: PostgreSQL without ECOMGATE_MASTER_KEY must refuse before touching the database.
   const keys = masterKeys(options.config, log);
-  await migrate(store);
+  await (waitForStore ? untilStoreReachable(() => migrate(store), log) : migrate(store));
   const vault = await Vault.open(store, keys);
   const restamped = await restampLegacyCards(store, vault);
   if (restamped) log.info({ cards: restamped }, 'cards stored with installation-wide stamps now carry their shop\'s own');
@@ -107,7 +129,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     throw new Error(`--role ${role} needs PostgreSQL (ECOMGATE_DATABASE_URL=postgres://...): SQLite is served by one process with role all`);
   }
   const store = await openStore({ url: config.databaseUrl, schema: options.schema });
-  const { vault, shops, now } = await openApp(store, options, log);
+  const { vault, shops, now } = await openApp(store, options, log, true);
   if (config.demoShops) {
     for (const demo of demoShops) {
       // Several processes starting on one database at once: another may create it between find and create.
@@ -194,10 +216,22 @@ export async function createApp(options: AppOptions): Promise<App> {
         )
       : DatabaseRateLimiter.overPostgres(config.rateLimit, parseStoreUrl(config.databaseUrl).target, options.schema);
   }
+  // Failed authentications are counted where every process sees them: memory on SQLite (one process),
+  // the database on PostgreSQL.
+  const authThrottle = new AuthThrottle({
+    limitPerAddress: config.authFailureLimit,
+    limitPerShop: config.authFailureLimitPerShop,
+    windowMs: config.authFailureWindowMs,
+    counter: store.dialect === 'postgres' ? new DatabaseFailureCounter(store.db, config.authFailureWindowMs) : new MemoryFailureCounter(),
+    now: () => now().getTime(),
+    log,
+    metrics,
+  });
   const server = await buildServer(
-    { ctx, shops, metrics, rateLimiter, adminToken: config.adminToken, asyncQueue, webhooks, inDoubtDeadlineMs: config.inDoubtDeadlineMs },
+    { ctx, shops, metrics, rateLimiter, authThrottle, adminToken: config.adminToken, asyncQueue, webhooks, inDoubtDeadlineMs: config.inDoubtDeadlineMs },
     log,
     readiness,
+    config,
     { merchantRoutes: role !== 'worker' },
   );
   if (!config.adminToken) log.info('admin API closed: set ECOMGATE_ADMIN_TOKEN to open /admin');
@@ -218,16 +252,16 @@ export async function createApp(options: AppOptions): Promise<App> {
   if (background) {
     timers.push(
       setInterval(() => {
-        resolving = runResolver().catch((err) => log.error({ err }, 'in-doubt resolver failed'));
+        resolving = runResolver().catch((err) => log[faultLevel(err)]({ err }, 'in-doubt resolver failed'));
       }, RESOLVER_INTERVAL_MS),
       setInterval(() => {
         sweeping = Promise.all([
-          asyncQueue.purgeExpired().catch((err) => log.error({ err }, 'async result sweeper failed')),
-          webhooks.purgeFinished().catch((err) => log.error({ err }, 'webhook retention sweeper failed')),
+          asyncQueue.purgeExpired().catch((err) => log[faultLevel(err)]({ err }, 'async result sweeper failed')),
+          webhooks.purgeFinished().catch((err) => log[faultLevel(err)]({ err }, 'webhook retention sweeper failed')),
         ]);
       }, SWEEPER_INTERVAL_MS),
       setInterval(() => {
-        expiring = expireIncomplete(ctx).catch((err) => log.error({ err }, 'expiry sweeper failed'));
+        expiring = expireIncomplete(ctx).catch((err) => log[faultLevel(err)]({ err }, 'expiry sweeper failed'));
       }, EXPIRY_INTERVAL_MS),
     );
     for (const timer of timers) timer.unref();

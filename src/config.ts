@@ -58,6 +58,18 @@ export interface Config {
   /** Renotify deliveries queued per transaction within `renotifyWindowMs`; more answer 429 (ECOMGATE_RENOTIFY_LIMIT). */
   renotifyLimit: number;
   renotifyWindowMs: number;
+  /** The whole request (headers and body) must arrive within this, else 408 (ECOMGATE_REQUEST_TIMEOUT). */
+  requestTimeoutMs: number;
+  /** The request's headers must arrive within this, else 408 (ECOMGATE_HEADERS_TIMEOUT; at most the request timeout). */
+  headersTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this (ECOMGATE_KEEP_ALIVE_TIMEOUT). */
+  keepAliveTimeoutMs: number;
+  /** Open client connections at most; more are closed at once (ECOMGATE_MAX_CONNECTIONS; 0: no cap). */
+  maxConnections: number;
+  /** Failed shop authentications per client address, and per shop id, within the window before 429 (auth.ts). */
+  authFailureLimit: number;
+  authFailureLimitPerShop: number;
+  authFailureWindowMs: number;
 }
 
 export type Role = 'all' | 'api' | 'worker';
@@ -98,6 +110,12 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const databaseUrl = overrides.databaseUrl ?? env.ECOMGATE_DATABASE_URL ?? DEFAULT_DATABASE_URL;
   const embedded = databaseUrl.startsWith('sqlite:');
   const acquirerTimeoutMs = overrides.acquirerTimeoutMs ?? integer('ECOMGATE_ACQUIRER_TIMEOUT_MS', env.ECOMGATE_ACQUIRER_TIMEOUT_MS, 30_000);
+  const requestTimeoutMs = overrides.requestTimeoutMs ?? duration('ECOMGATE_REQUEST_TIMEOUT', env.ECOMGATE_REQUEST_TIMEOUT, 30_000);
+  const headersTimeoutMs = overrides.headersTimeoutMs ?? duration('ECOMGATE_HEADERS_TIMEOUT', env.ECOMGATE_HEADERS_TIMEOUT, Math.min(10_000, requestTimeoutMs));
+  // 0 would mean "wait forever": the stalled-request hole these settings close.
+  if (requestTimeoutMs <= 0 || headersTimeoutMs <= 0 || headersTimeoutMs > requestTimeoutMs) {
+    throw new Error('ECOMGATE_HEADERS_TIMEOUT and ECOMGATE_REQUEST_TIMEOUT must be above 0, the headers timeout at most the request timeout');
+  }
   const publicUrl = (overrides.publicUrl ?? env.ECOMGATE_PUBLIC_URL ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`).replace(/\/+$/, '');
   return {
     host,
@@ -134,5 +152,13 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     cardGuardWindowMs: overrides.cardGuardWindowMs ?? duration('ECOMGATE_CARD_GUARD_WINDOW', env.ECOMGATE_CARD_GUARD_WINDOW, 10 * 60_000),
     renotifyLimit: overrides.renotifyLimit ?? integer('ECOMGATE_RENOTIFY_LIMIT', env.ECOMGATE_RENOTIFY_LIMIT, 10),
     renotifyWindowMs: overrides.renotifyWindowMs ?? duration('ECOMGATE_RENOTIFY_WINDOW', env.ECOMGATE_RENOTIFY_WINDOW, 3_600_000),
+    requestTimeoutMs,
+    headersTimeoutMs,
+    keepAliveTimeoutMs: overrides.keepAliveTimeoutMs ?? duration('ECOMGATE_KEEP_ALIVE_TIMEOUT', env.ECOMGATE_KEEP_ALIVE_TIMEOUT, 5_000),
+    maxConnections: overrides.maxConnections ?? integer('ECOMGATE_MAX_CONNECTIONS', env.ECOMGATE_MAX_CONNECTIONS, 10_000),
+    authFailureLimit: overrides.authFailureLimit ?? integer('ECOMGATE_AUTH_FAILURE_LIMIT', env.ECOMGATE_AUTH_FAILURE_LIMIT, 20),
+    authFailureLimitPerShop:
+      overrides.authFailureLimitPerShop ?? integer('ECOMGATE_AUTH_FAILURE_LIMIT_PER_SHOP', env.ECOMGATE_AUTH_FAILURE_LIMIT_PER_SHOP, 100),
+    authFailureWindowMs: overrides.authFailureWindowMs ?? duration('ECOMGATE_AUTH_FAILURE_WINDOW', env.ECOMGATE_AUTH_FAILURE_WINDOW, 60_000),
   };
 }

@@ -25,8 +25,9 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** Back-pressure reads the queue size at most this often; submits in between are counted locally. */
 const COUNT_REFRESH_MS = 250;
 
+/** Only a well-formed id is echoed: any other path text (up to the URL's length) is not written back. */
 function unknown(requestId: string): ApiResponse {
-  return { statusCode: 404, body: { status: 'unknown', request_id: requestId } };
+  return { statusCode: 404, body: UUID.test(requestId) ? { status: 'unknown', request_id: requestId } : { status: 'unknown' } };
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Shop } from '../domain/shop.js';
 import type { ProcessingContext } from '../processing/context.js';
+import { faultLevel } from '../store/db.js';
 import { claimTasks, completeTask, releaseTask, renewTaskLease } from '../store/tasks.js';
 import type { AsyncTaskTable } from '../store/schema.js';
 import { QueueWorkers } from '../workers/claimLoop.js';
@@ -53,14 +54,14 @@ export class TaskWorkers extends QueueWorkers<AsyncTaskTable> {
     try {
       const shop = await this.options.shopOf(Number(task.shop_id));
       if (!shop) throw new Error(`async task ${task.id}: shop ${task.shop_id} is gone`);
-      const response = await runTask(ctx, shop, task, (err) => log.error({ err, task: task.id, operation: task.operation }, 'async task fault'));
+      const response = await runTask(ctx, shop, task, (err) => log[faultLevel(err)]({ err, task: task.id, operation: task.operation }, 'async task fault'));
       const result = { status_code: response.statusCode, response: JSON.stringify(response.body), completed_at: ctx.now().toISOString() };
       const completed = await ctx.store.write((db) => completeTask(db, task.id, this.owner, result));
       if (!completed) log.warn({ task: task.id }, 'async task was taken over before it completed; its result is kept by the new owner');
       metrics.processingTime.observe({ operation: task.operation, status_code: String(response.statusCode) }, (performance.now() - started) / 1000);
     } catch (err) {
       // Store unreachable or similar: leave the task to its lease; another attempt resumes it.
-      log.error({ err, task: task.id }, 'async task could not be completed; it will be retried after its lease');
+      log[faultLevel(err)]({ err, task: task.id }, 'async task could not be completed; it will be retried after its lease');
       if (this.loop.stopping) await releaseTask(ctx.store.db, task.id, this.owner).catch(() => {});
     } finally {
       clearInterval(heartbeat);

@@ -1,3 +1,6 @@
+import { characterCount } from './request.js';
+import type { FieldError } from './errors.js';
+
 /** A merchant shop as the core sees it (secrets stay in the store, sealed by the vault). */
 
 export interface ListRules {
@@ -37,4 +40,20 @@ export interface Shop {
  */
 export function returnUrlAllowed(shop: Pick<Shop, 'returnHosts'>, returnUrl: string): boolean {
   return shop.returnHosts === null || shop.returnHosts.includes(new URL(returnUrl).hostname);
+}
+
+/** A shop id as written in a Basic-auth user or a URL: digits, no leading zero ("0361" is not shop 361). */
+export function parseShopId(text: string): number | undefined {
+  return /^[1-9]\d{0,14}$/.test(text) ? Number(text) : undefined;
+}
+
+/** The one secret-key policy: shop creation, the admin API's rotate_secret and the CLI's rotate-secret. */
+export const SECRET_KEY_MIN_LENGTH = 16;
+export const SECRET_KEY_MAX_LENGTH = 255;
+
+/** The field error for a secret key outside the policy, if it is. */
+export function secretKeyError(secret: string): FieldError | undefined {
+  const length = characterCount(secret);
+  if (length >= SECRET_KEY_MIN_LENGTH && length <= SECRET_KEY_MAX_LENGTH) return undefined;
+  return { path: ['secret_key'], message: `must be ${SECRET_KEY_MIN_LENGTH} to ${SECRET_KEY_MAX_LENGTH} characters` };
 }

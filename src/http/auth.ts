@@ -1,8 +1,9 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { ApiError, invalidCredentials } from '../domain/errors.js';
-import type { Shop } from '../domain/shop.js';
+import { parseShopId, type Shop } from '../domain/shop.js';
 import type { ShopService } from '../operator/shops.js';
+import type { AuthThrottle } from './authThrottle.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -10,17 +11,26 @@ declare module 'fastify' {
   }
 }
 
-/** HTTP Basic: user = shop id, password = secret key (spec §1). */
-export async function authenticateShop(shops: ShopService, request: FastifyRequest): Promise<Shop> {
-  const header = request.headers.authorization;
-  if (typeof header !== 'string' || header.length > 1024 || !/^basic /i.test(header)) throw invalidCredentials();
+/** The shop id and secret of an `Authorization: Basic` header, as far as they are well-formed. */
+function basicCredentials(header: string): { shopId?: number; secret?: string } {
+  if (header.length > 1024 || !/^basic /i.test(header)) return {};
   const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
-  if (colon <= 0) throw invalidCredentials();
-  const id = decoded.slice(0, colon);
-  if (!/^\d{1,15}$/.test(id)) throw invalidCredentials();
-  const shop = await shops.authenticate(Number(id), decoded.slice(colon + 1));
-  if (!shop) throw invalidCredentials();
+  if (colon <= 0) return {};
+  return { shopId: parseShopId(decoded.slice(0, colon)), secret: decoded.slice(colon + 1) };
+}
+
+/**
+ * HTTP Basic: user = shop id, password = secret key (spec §1). Credentials that were presented and fail
+ * count towards the failure throttle (authThrottle.ts); a request without any is simply 401.
+ */
+export async function authenticateShop(shops: ShopService, throttle: AuthThrottle, request: FastifyRequest): Promise<Shop> {
+  const header = request.headers.authorization;
+  if (typeof header !== 'string') throw invalidCredentials();
+  throttle.checkAddress(request.ip);
+  const { shopId, secret } = basicCredentials(header);
+  const shop = shopId !== undefined && secret !== undefined ? await shops.authenticate(shopId, secret) : undefined;
+  if (!shop) throw await throttle.failed(request.ip, shopId);
   return shop;
 }
 

@@ -35,6 +35,14 @@ export function toApiError(error: unknown, bodyLimit = BODY_LIMIT): ApiError | u
 }
 
 export function errorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply) {
+  // The request stream's own error: the client reset or closed its connection mid-upload (or was cut off
+  // by the request timeout). Its code is ECONNRESET, like a lost database connection's, but nothing is
+  // wrong with the store: an info line, never the "database unavailable" warning operators alert on.
+  if (request.raw.errored === error) {
+    request.log.info({ reason: error instanceof Error ? error.message : String(error) }, 'client aborted the request');
+    reply.code(400).send(new ApiError(400, 'The request was aborted by the client').body());
+    return;
+  }
   const apiError = toApiError(error, request.routeOptions?.bodyLimit);
   if (apiError) {
     if (apiError.statusCode === 503) request.log.warn({ reason: error instanceof Error ? error.message : String(error) }, 'database unavailable');

@@ -22,6 +22,22 @@ export class Metrics {
     labelNames: ['type', 'status'] as const,
     registers: [this.registry],
   });
+  readonly connectionsDropped = new Counter({
+    name: 'ecomgate_http_connections_dropped_total',
+    help: 'Client connections closed on arrival because ECOMGATE_MAX_CONNECTIONS were open',
+    registers: [this.registry],
+  });
+  readonly authFailures = new Counter({
+    name: 'ecomgate_auth_failures_total',
+    help: 'Shop authentications that presented credentials and failed (unknown shop or wrong secret)',
+    registers: [this.registry],
+  });
+  readonly authThrottled = new Counter({
+    name: 'ecomgate_auth_throttled_total',
+    help: 'Shop authentications answered 429: the client address, or the shop id, is over its failure limit',
+    labelNames: ['scope'] as const,
+    registers: [this.registry],
+  });
   readonly inDoubtResolved = new Counter({
     name: 'ecomgate_in_doubt_resolved_total',
     help: 'Transactions whose unknown acquirer outcome was settled by inquiry',

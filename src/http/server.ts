@@ -31,14 +31,34 @@ function nestedDeeperThan(value: unknown, max: number): boolean {
   return false;
 }
 
+/** How long a client may take to send a request, and how many connections it may hold (config.ts). */
+export interface ConnectionLimits {
+  requestTimeoutMs: number;
+  headersTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  /** 0: no cap. */
+  maxConnections: number;
+}
+
 export async function buildServer(
   services: HttpServices,
   logger: Logger,
   readiness: () => Promise<boolean>,
+  limits: ConnectionLimits,
   /** `--role worker` serves /healthz, /readyz and /metrics only (no merchant, page or admin routes). */
   options: { merchantRoutes?: boolean } = {},
 ): Promise<FastifyInstance> {
   const app = Fastify({
+    // A request whose headers or body stall is answered 408 (clientErrorHandler below) once its time is up,
+    // instead of holding its socket forever. Node checks for expired requests on an interval (30 s by
+    // default): keep it well under the shortest timeout so the 408 comes close to it.
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    http: {
+      requestTimeout: limits.requestTimeoutMs,
+      headersTimeout: limits.headersTimeoutMs,
+      connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
+    },
     loggerInstance: logger as unknown as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT,
     // One line per request is written by our onResponse hook (route, status, time), none by Fastify.
@@ -77,6 +97,9 @@ export async function buildServer(
       socket.destroy(error);
     },
   });
+  // Past the cap Node closes a new connection at once: a flood of idle sockets cannot exhaust descriptors.
+  if (limits.maxConnections > 0) app.server.maxConnections = limits.maxConnections;
+  app.server.on('drop', () => services.metrics.connectionsDropped.inc());
   // Only JSON bodies (spec §1): without this, Fastify's built-in text/plain parser lets a string through.
   app.removeContentTypeParser('text/plain');
   // A body that is not UTF-8 is refused: decoding it leniently would store U+FFFD in place of the bytes

@@ -2,6 +2,7 @@ import type { AsyncQueue } from '../async/queue.js';
 import type { ShopService } from '../operator/shops.js';
 import type { ProcessingContext } from '../processing/context.js';
 import type { DeliveryWorkers } from '../webhooks/workers.js';
+import type { AuthThrottle } from './authThrottle.js';
 import type { Metrics } from './metrics.js';
 import type { ShopRateLimiter } from './sharedRateLimit.js';
 
@@ -11,6 +12,7 @@ export interface HttpServices {
   shops: ShopService;
   metrics: Metrics;
   rateLimiter: ShopRateLimiter;
+  authThrottle: AuthThrottle;
   /** Pending/processing transactions older than this are listed at /admin/in-doubt (default 24 h). */
   inDoubtDeadlineMs?: number;
   adminToken: string | undefined;

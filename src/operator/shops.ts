@@ -1,7 +1,6 @@
 import { createHash, generateKeyPairSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ApiError, validationError, type FieldError } from '../domain/errors.js';
-import { characterCount } from '../domain/request.js';
-import type { RiskRules, Shop } from '../domain/shop.js';
+import { type RiskRules, type Shop, secretKeyError } from '../domain/shop.js';
 import type { Store } from '../store/db.js';
 import { findShopRow, findShopVersion, insertShop, listShopRows, shopOf, shopVersion, updateShop } from '../store/shops.js';
 import type { ShopTable } from '../store/schema.js';
@@ -70,9 +69,8 @@ export class ShopService {
   async create(input: NewShop): Promise<{ shop: Shop; secret: string }> {
     const errors: FieldError[] = [];
     if (!Number.isSafeInteger(input.id) || input.id <= 0) errors.push({ path: ['id'], message: 'must be a positive integer' });
-    if (input.secret !== undefined && (characterCount(input.secret) < 16 || characterCount(input.secret) > 255)) {
-      errors.push({ path: ['secret_key'], message: 'must be 16 to 255 characters' });
-    }
+    const secretError = input.secret === undefined ? undefined : secretKeyError(input.secret);
+    if (secretError) errors.push(secretError);
     errors.push(...returnHostErrors(input.returnHosts));
     if (errors.length) throw validationError(errors);
     const secret = input.secret ?? randomBytes(32).toString('hex');
@@ -134,6 +132,8 @@ export class ShopService {
   }
 
   async rotateSecret(id: number, secret?: string): Promise<{ shop: Shop; secret: string }> {
+    const secretError = secret === undefined ? undefined : secretKeyError(secret);
+    if (secretError) throw validationError([secretError]);
     const next = secret ?? randomBytes(32).toString('hex');
     const row = await updateShop(this.store.db, id, {
       secret_hash: this.vault.secretHash(next),

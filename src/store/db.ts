@@ -63,6 +63,15 @@ export function isStoreUnavailable(error: unknown): boolean {
 }
 
 /**
+ * The level a background fault is logged at. A store outage is a warning, the level the HTTP side logs
+ * its 503s at: one event, one level, so an alert on errors does not fire on every database restart (the
+ * work is retried once the database is back). Anything else is an error.
+ */
+export function faultLevel(error: unknown): 'warn' | 'error' {
+  return isStoreUnavailable(error) ? 'warn' : 'error';
+}
+
+/**
  * A connection lost while idle (server restart) or while checked out (a network cut mid-query) must not
  * crash the process: pg emits 'error' on the pool or on the client itself, and nobody listens on a
  * checked-out client. The query in flight fails on its own (and is answered 503); the broken client is

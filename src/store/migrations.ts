@@ -266,6 +266,19 @@ const migrationsFor = (dialect: Dialect): Record<string, Migration> => {
       await db.schema.alterTable('shops').addColumn('return_hosts', 'text').execute();
     },
   },
+  '0011_auth_failures': {
+    async up(db: Kysely<any>) {
+      // Failed shop authentications per subject ("address:<ip>", "shop:<id>") and window, shared by every
+      // process on PostgreSQL (src/http/authThrottle.ts).
+      await db.schema
+        .createTable('auth_failures')
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('window_start', 'bigint', (c) => c.notNull())
+        .addColumn('count', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('auth_failures_pk', ['subject', 'window_start'])
+        .execute();
+    },
+  },
   };
 };
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Store } from '../store/db.js';
+import { faultLevel, type Store } from '../store/db.js';
 import { type AttemptOutcome, claimDeliveries, purgeFinishedDeliveries, recordAttempt, releaseDelivery, type WebhookDelivery } from '../store/webhooks.js';
 import type { Vault } from '../vault/vault.js';
 import { QueueWorkers } from '../workers/claimLoop.js';
@@ -104,7 +104,7 @@ export class DeliveryWorkers extends QueueWorkers<WebhookDelivery> {
       await this.attempt(delivery);
     } catch (err) {
       // Store unreachable or similar: the delivery stays leased and is attempted again after its lease.
-      this.options.log.error({ err, delivery: delivery.id }, 'webhook attempt could not be recorded; it is retried after its lease');
+      this.options.log[faultLevel(err)]({ err, delivery: delivery.id }, 'webhook attempt could not be recorded; it is retried after its lease');
       if (this.loop.stopping) await releaseDelivery(this.options.store.db, delivery.id, this.owner).catch(() => {});
     } finally {
       const left = (this.inFlightByHost.get(host) ?? 1) - 1;

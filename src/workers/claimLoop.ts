@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import { faultLevel } from '../store/db.js';
 
 export interface ClaimLoopOptions<Item> {
   /** What the loop works on, for its logs ("async tasks", "webhook deliveries"). */
@@ -80,7 +81,7 @@ export class ClaimLoop<Item> {
       try {
         claimed = await this.claimNow(batch);
       } catch (err) {
-        log.error({ err }, `claiming ${name} failed`);
+        log[faultLevel(err)]({ err }, `claiming ${name} failed`);
       }
       // A full batch may mean more is waiting: claim again at once while slots are free.
       if (claimed === batch && this.inFlight.size < concurrency) continue;
@@ -105,7 +106,7 @@ export class ClaimLoop<Item> {
     // a batch of items chained through microtasks alone would keep the HTTP server from answering.
     const running: Promise<void> = new Promise<void>((resolve) => setImmediate(resolve))
       .then(() => this.options.run(item))
-      .catch((err) => this.options.log.error({ err }, `running one of the ${this.options.name} failed`))
+      .catch((err) => this.options.log[faultLevel(err)]({ err }, `running one of the ${this.options.name} failed`))
       .finally(() => {
         this.inFlight.delete(running);
         this.wake();

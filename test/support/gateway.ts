@@ -186,6 +186,9 @@ export async function startGateway(kind: StoreKind, overrides: Partial<Config> =
       demoShops: true,
       logLevel: 'info',
       rateLimit: 0,
+      // Tests send wrong credentials on purpose; the failure throttle has tests of its own.
+      authFailureLimit: 0,
+      authFailureLimitPerShop: 0,
       // The tests' webhook receivers listen on loopback.
       webhookAllowPrivate: true,
       ...overrides,

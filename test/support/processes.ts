@@ -129,6 +129,8 @@ export function serveSettings(options: Pick<ServeOptions, 'databaseUrl' | 'maste
     ECOMGATE_ADMIN_TOKEN: PROCESS_ADMIN_TOKEN,
     ECOMGATE_DEMO_SHOPS: '1',
     ECOMGATE_RATE_LIMIT: '0',
+    ECOMGATE_AUTH_FAILURE_LIMIT: '0',
+    ECOMGATE_AUTH_FAILURE_LIMIT_PER_SHOP: '0',
     // The tests' webhook receivers listen on loopback.
     ECOMGATE_WEBHOOK_ALLOW_PRIVATE: '1',
     ECOMGATE_LOG_LEVEL: 'info',

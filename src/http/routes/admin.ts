@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { readAcquirerSettings } from '../../acquirers/sandboxSettings.js';
 import { ApiError, validationError } from '../../domain/errors.js';
 import { characterCount, isPlainObject, RequestReader } from '../../domain/request.js';
-import type { RiskRules } from '../../domain/shop.js';
+import { parseShopId, type RiskRules } from '../../domain/shop.js';
 import { shopView } from '../../operator/shops.js';
 import { chargeback } from '../../processing/chargeback.js';
 import { listInDoubt } from '../../processing/inDoubt.js';
@@ -52,9 +52,8 @@ export async function adminRoutes(app: FastifyInstance, services: HttpServices) 
   const { shops } = services;
   app.addHook('onRequest', async (request) => authenticateOperator(services.adminToken, request));
 
-  const shopIdOf = (raw: string) => (/^\d{1,15}$/.test(raw) ? Number(raw) : NaN);
   const findShop = async (raw: string) => {
-    const shop = await shops.find(shopIdOf(raw));
+    const shop = await shops.find(parseShopId(raw) ?? NaN);
     if (!shop) throw new ApiError(404, 'Record not found');
     return shop;
   };
@@ -125,7 +124,7 @@ export async function adminRoutes(app: FastifyInstance, services: HttpServices) 
   /** What the gateway flagged (the card guard's refusals), newest first; `?shop_id=` narrows to one shop. */
   app.get<{ Querystring: { shop_id?: string } }>('/admin/alerts', async (request) => {
     const raw = request.query.shop_id;
-    const shopId = raw === undefined || raw === '' ? undefined : shopIdOf(raw);
+    const shopId = raw === undefined || raw === '' ? undefined : (parseShopId(raw) ?? NaN);
     if (Number.isNaN(shopId)) throw validationError([{ path: ['shop_id'], message: 'is invalid' }]);
     const alerts = await listShopAlerts(services.ctx.store.db, shopId, 100);
     return { alerts: alerts.map((a) => ({ id: Number(a.id), shop_id: Number(a.shop_id), kind: a.kind, refused: Number(a.refused), first_at: a.first_at, last_at: a.last_at })) };

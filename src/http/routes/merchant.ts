@@ -28,10 +28,10 @@ export function idempotencyKeyOf(request: FastifyRequest): string | undefined {
   return typeof value === 'string' && /^[\x21-\x7e]{1,255}$/.test(value) ? value : undefined;
 }
 
-/** HTTP Basic per shop and the per-shop rate limit, for every merchant route (sync and async). */
+/** HTTP Basic per shop (failures throttled) and the per-shop rate limit, for every merchant route (sync and async). */
 export function requireShop(app: FastifyInstance, services: HttpServices) {
   app.addHook('onRequest', async (request) => {
-    const shop = await authenticateShop(services.shops, request);
+    const shop = await authenticateShop(services.shops, services.authThrottle, request);
     await services.rateLimiter.take(shop.id);
     request.shop = shop;
   });
