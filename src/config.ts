@@ -1,3 +1,4 @@
+import ipaddr from 'ipaddr.js';
 /**
  * The one place that reads the environment. Everything else receives a Config.
  */
@@ -66,6 +67,13 @@ export interface Config {
   keepAliveTimeoutMs: number;
   /** Open client connections at most; more are closed at once (ECOMGATE_MAX_CONNECTIONS; 0: no cap). */
   maxConnections: number;
+  /**
+   * Addresses or CIDR ranges of the load balancers in front of the gateway (ECOMGATE_TRUST_PROXY). A
+   * request from one of them is taken to come from the client its X-Forwarded-For names, so the per-address
+   * auth throttle counts clients, not the balancer; from anywhere else the header is ignored (a client
+   * cannot pick the address it is counted under).
+   */
+  trustedProxies: string[];
   /** Failed shop authentications per client address, and per shop id, within the window before 429 (auth.ts). */
   authFailureLimit: number;
   authFailureLimitPerShop: number;
@@ -91,6 +99,17 @@ function duration(name: string, value: string | undefined, fallbackMs: number): 
   if (!match) throw new Error(`${name} must be a duration such as 86400, 30m or 24h, got "${value}"`);
   const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] ?? 's']!;
   return Number(match[1]) * unit;
+}
+
+/** "10.0.0.5, 10.1.0.0/16, ::1": addresses and CIDR ranges, each checked. */
+function addressList(name: string, value: string | undefined): string[] {
+  if (value === undefined || value.trim() === '') return [];
+  return value.split(',').map((entry) => {
+    const text = entry.trim();
+    const valid = text.includes('/') ? ipaddr.isValidCIDR(text) : ipaddr.isValid(text);
+    if (!valid) throw new Error(`${name} must list IP addresses or CIDR ranges, got "${text}"`);
+    return text;
+  });
 }
 
 function flag(value: string | undefined, fallback: boolean): boolean {
@@ -156,6 +175,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     headersTimeoutMs,
     keepAliveTimeoutMs: overrides.keepAliveTimeoutMs ?? duration('ECOMGATE_KEEP_ALIVE_TIMEOUT', env.ECOMGATE_KEEP_ALIVE_TIMEOUT, 5_000),
     maxConnections: overrides.maxConnections ?? integer('ECOMGATE_MAX_CONNECTIONS', env.ECOMGATE_MAX_CONNECTIONS, 10_000),
+    trustedProxies: overrides.trustedProxies ?? addressList('ECOMGATE_TRUST_PROXY', env.ECOMGATE_TRUST_PROXY),
     authFailureLimit: overrides.authFailureLimit ?? integer('ECOMGATE_AUTH_FAILURE_LIMIT', env.ECOMGATE_AUTH_FAILURE_LIMIT, 20),
     authFailureLimitPerShop:
       overrides.authFailureLimitPerShop ?? integer('ECOMGATE_AUTH_FAILURE_LIMIT_PER_SHOP', env.ECOMGATE_AUTH_FAILURE_LIMIT_PER_SHOP, 100),

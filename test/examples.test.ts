@@ -132,7 +132,11 @@ describe('examples/merchant: checkout, 3-D Secure, return page, verified webhook
     assert.equal(checkout.status, 303);
     const challenge = checkout.headers.get('location')!;
     assert.ok(challenge.startsWith(`${gateway}/process/`), challenge);
-    const finished = await fetch(challenge, form({ outcome: 'fail' }));
+    // As a browser would: open the page, then send its form with the token it carries.
+    const page = await (await fetch(challenge)).text();
+    const token = /name="token" value="([^"]+)"/.exec(page)?.[1];
+    assert.ok(token, 'the challenge form carries its token');
+    const finished = await fetch(challenge, form({ token, outcome: 'fail' }));
     assert.equal(finished.status, 303);
     const back = new URL(finished.headers.get('location')!);
     assert.equal(back.origin + back.pathname, `${shop}/return`);

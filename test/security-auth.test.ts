@@ -22,11 +22,12 @@ interface Answer {
 }
 
 /** GET `path` from the loopback address `from` (Linux answers all of 127/8), with Basic credentials. */
-function getFrom(from: string, gatewayUrl: string, path: string, user: string | number, secret: string): Promise<Answer> {
+function getFrom(from: string, gatewayUrl: string, path: string, user: string | number, secret: string, forwardedFor?: string): Promise<Answer> {
   const { hostname, port } = new URL(gatewayUrl);
   const authorization = 'Basic ' + Buffer.from(`${user}:${secret}`).toString('base64');
+  const headers: http.OutgoingHttpHeaders = { authorization, ...(forwardedFor ? { 'x-forwarded-for': forwardedFor } : {}) };
   return new Promise((resolve, reject) => {
-    const request = http.request({ host: hostname, port, path, method: 'GET', localAddress: from, agent: false, headers: { authorization } }, (response) => {
+    const request = http.request({ host: hostname, port, path, method: 'GET', localAddress: from, agent: false, headers }, (response) => {
       let text = '';
       response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
       response.on('end', () => resolve({ status: response.statusCode!, headers: response.headers, body: JSON.parse(text) }));
@@ -126,6 +127,29 @@ for (const kind of testStores()) {
       const metrics = (await gateway.get('/metrics', { auth: null })).text;
       assert.match(metrics, /ecomgate_auth_throttled_total\{scope="shop"\} 2/);
       assert.match(metrics, /ecomgate_auth_failures_total \d+/);
+    });
+  });
+
+  describe(`failed authentication throttle behind a load balancer [${kind}]`, () => {
+    let gateway: TestGateway;
+    const balancer = '127.0.0.31';
+    before(async () => {
+      gateway = await startGateway(kind, { authFailureLimit: PER_ADDRESS, authFailureLimitPerShop: 1000, authFailureWindowMs: WINDOW_MS, trustedProxies: [balancer] });
+    });
+    after(() => gateway.close());
+
+    it('counts the client X-Forwarded-For names when the request comes from a trusted balancer, and ignores the header from anyone else', async () => {
+      const get = (from: string, secret: string, forwardedFor?: string) => getFrom(from, gateway.url, '/transactions/some-uid', DEMO_SHOP.id, secret, forwardedFor);
+      for (let attempt = 1; attempt <= PER_ADDRESS; attempt++) assert.equal((await get(balancer, `wrong-${attempt}`, '203.0.113.7')).status, 401);
+      assert.equal((await get(balancer, 'wrong-last', '203.0.113.7')).status, 429, 'the guessing client is throttled');
+      assert.equal((await get(balancer, DEMO_SHOP.secret, '203.0.113.7')).status, 429, 'the guessing client is refused');
+      assert.equal((await get(balancer, DEMO_SHOP.secret, '203.0.113.8')).status, 404, 'another client behind the same balancer is served');
+
+      // Not a trusted balancer: a client cannot escape its count by naming another address in the header.
+      const direct = '127.0.0.32';
+      for (let attempt = 1; attempt <= PER_ADDRESS; attempt++) assert.equal((await get(direct, `direct-${attempt}`, `198.51.100.${attempt}`)).status, 401);
+      assert.equal((await get(direct, 'direct-last', '198.51.100.98')).status, 429, 'counted under its own address');
+      assert.equal((await get(direct, DEMO_SHOP.secret, '198.51.100.99')).status, 429, 'refused under its own address');
     });
   });
 }

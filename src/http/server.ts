@@ -38,6 +38,8 @@ export interface ConnectionLimits {
   keepAliveTimeoutMs: number;
   /** 0: no cap. */
   maxConnections: number;
+  /** Load balancers whose X-Forwarded-For names the client (config.ts). */
+  trustedProxies: string[];
 }
 
 export async function buildServer(
@@ -59,6 +61,7 @@ export async function buildServer(
       headersTimeout: limits.headersTimeoutMs,
       connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
     },
+    trustProxy: limits.trustedProxies.length > 0 ? limits.trustedProxies : false,
     loggerInstance: logger as unknown as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT,
     // One line per request is written by our onResponse hook (route, status, time), none by Fastify.
