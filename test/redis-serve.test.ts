@@ -1,31 +1,22 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
-import { createServer, connect } from 'node:net';
+import { createServer } from 'node:net';
 import { describe } from 'node:test';
-import { it } from './support/deadline.js';
 import { Redis } from 'ioredis';
 import { PROCESS_ADMIN_TOKEN, scratchDatabase, serve, stop } from './support/processes.js';
+import { needs, REDIS_URL } from './support/services.js';
+import { it, until } from './support/deadline.js';
 
 /**
  * ECOMGATE_REDIS_URL reaches `ecomgate serve` (a child process on PostgreSQL): the per-shop rate limit is
- * counted in Redis, and an unreachable Redis lets requests through (fail open) with a warning. Needs a
- * Redis on 127.0.0.1:6379: skipped with one line when there is none, a failure when CI=true.
+ * counted in Redis, and an unreachable Redis lets requests through (fail open) with a warning. Needs
+ * PostgreSQL and Redis (support/services.ts): skipped with one line when either is absent, a failure when
+ * CI=true.
  */
 
-const REDIS_URL = 'redis://127.0.0.1:6379';
-
-function redisReachable(): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(6379, '127.0.0.1');
-    const done = (up: boolean) => {
-      socket.destroy();
-      resolve(up);
-    };
-    socket.setTimeout(1000, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
+// PostgreSQL for every case; Redis for the first (the second points serve at a closed port on purpose).
+const postgres = await needs('postgres');
+const redis = await needs('redis');
 
 /** A port on loopback where nothing listens. */
 async function closedPort(): Promise<number> {
@@ -48,13 +39,8 @@ async function withShop(url: string): Promise<{ id: number; authorization: strin
   return { id: shop.id, authorization: `Basic ${Buffer.from(`${shop.id}:${shop.secret}`).toString('base64')}` };
 }
 
-describe('ECOMGATE_REDIS_URL wired through `ecomgate serve` [postgres]', () => {
-  it('counts the shop rate limit in Redis: a burst beyond it answers 429', { timeout: 60_000 }, async (t) => {
-    if (!(await redisReachable())) {
-      if (process.env.CI === 'true') assert.fail('Redis is not reachable at 127.0.0.1:6379 (CI=true: required)');
-      t.skip('Redis not reachable at 127.0.0.1:6379: skipped (CI=true makes this a failure)');
-      return;
-    }
+describe('ECOMGATE_REDIS_URL wired through `ecomgate serve` [postgres]', postgres, () => {
+  it('counts the shop rate limit in Redis: a burst beyond it answers 429', { timeout: 60_000, ...redis }, async () => {
     const db = await scratchDatabase('postgres');
     const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 2 });
     const gateway = await serve({ databaseUrl: db.url, masterKey: randomBytes(32).toString('base64'), env: { ECOMGATE_REDIS_URL: REDIS_URL, ECOMGATE_RATE_LIMIT: '3' } });
@@ -95,12 +81,10 @@ describe('ECOMGATE_REDIS_URL wired through `ecomgate serve` [postgres]', () => {
         const answer = await fetch(`${gateway.url}/transactions/${randomUUID()}`, { headers: { authorization: shop.authorization } });
         assert.equal(answer.status, 404, 'fail open: no 429 and no 500 without Redis');
       }
-      const warned = () => gateway.lines.some((line) => line.includes('shared rate limit unavailable (Redis)'));
-      const deadline = Date.now() + 10_000;
-      while (!warned()) {
-        if (Date.now() > deadline) assert.fail(`no Redis warning logged:\n${gateway.lines.slice(-10).join('\n')}`);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      await until(
+        () => gateway.lines.some((line) => line.includes('shared rate limit unavailable (Redis)')),
+        () => `no Redis warning logged:\n${gateway.lines.slice(-10).join('\n')}`,
+      );
     } finally {
       await stop(gateway);
       await db.close();
