@@ -15,8 +15,9 @@ import {
 
 /**
  * The built-in test bank. It decides outcomes from the card number (spec §3 and the extra cards below),
- * keeps each shop's merchant account per currency, and remembers every operation by our reference so a
- * repeated call or an inquiry answers the first outcome.
+ * keeps every operation in an append-only journal by our reference (each shop's merchant account per
+ * currency is the sum of its approved operations), so a repeated call or an inquiry answers the first
+ * outcome.
  *
  * Extra test cards (documented in the README):
  *   4000000000000051  insufficient funds (declined, F.0107)
