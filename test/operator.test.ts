@@ -42,7 +42,7 @@ const keyIdOf = (key: string) => createHash('sha256').update(Buffer.from(key, 'b
 async function everyStoredValue(url: string): Promise<{ table: string; column: string; value: string }[]> {
   const store = await openStore({ url });
   try {
-    const tables = ['shops', 'cards', 'transactions', 'ledger_entries', 'idempotency_keys', 'webhook_deliveries', 'vault_secrets', 'sandbox_operations', 'sandbox_accounts'];
+    const tables = ['shops', 'cards', 'transactions', 'ledger_entries', 'idempotency_keys', 'webhook_deliveries', 'vault_secrets', 'sandbox_operations'];
     const found: { table: string; column: string; value: string }[] = [];
     for (const table of tables) {
       const rows = (await sql<Record<string, unknown>>`select * from ${sql.table(table)}`.execute(store.db)).rows;

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
+import { OPENING_KIND } from '../src/acquirers/sandbox.js';
 import { it } from './support/deadline.js';
 import { ADMIN_TOKEN, DEMO_SHOP, exchange, paymentRequest, startGateway, testStores, type TestGateway } from './support/gateway.js';
 
@@ -122,12 +123,13 @@ for (const store of testStores()) {
     });
 
     it('answers a balance past 2^53 minor units exactly, sync and async', async () => {
-      // No test can make 2^53 minor units of real payments (each is capped): start the account just below.
+      // No test can make 2^53 minor units of real payments (each is capped): start the account just below,
+      // with an approved opening entry in the bank's journal (as an upgraded installation's account has).
       const start = Number.MAX_SAFE_INTEGER - 1; // 9007199254740990
+      const at = gw.clock.now().toISOString();
       await gw.app.store.db
-        .insertInto('sandbox_accounts')
-        .values({ shop_id: DEMO_SHOP.id, currency: 'GBP', amount: start })
-        .onConflict((oc) => oc.columns(['shop_id', 'currency']).doUpdateSet({ amount: start }))
+        .insertInto('sandbox_operations')
+        .values({ reference: `opening:${DEMO_SHOP.id}:GBP`, shop_id: DEMO_SHOP.id, kind: OPENING_KIND, amount: start, currency: 'GBP', approved: 1, response: '{}', settle_at: at, created_at: at })
         .execute();
       const below = await gw.post('/balance', { currency: 'GBP' });
       assert.equal(below.status, 200, below.text);

@@ -15,8 +15,9 @@ import {
 
 /**
  * The built-in test bank. It decides outcomes from the card number (spec §3 and the extra cards below),
- * keeps each shop's merchant account per currency, and remembers every operation by our reference so a
- * repeated call or an inquiry answers the first outcome.
+ * keeps every operation in an append-only journal by our reference (each shop's merchant account per
+ * currency is the sum of its approved operations), so a repeated call or an inquiry answers the first
+ * outcome.
  *
  * Extra test cards (documented in the README):
  *   4000000000000051  insufficient funds (declined, F.0107)
@@ -59,6 +60,21 @@ const accountSign: Record<OperationKind, number> = {
   tokenization: 0,
   chargeback: -1,
 };
+
+/**
+ * Kind of the journal entry migration 0012 wrote per (shop, currency) whose account, kept apart before the
+ * journal was the balance, held more or less than its journal sums to. It moves the account by its amount.
+ */
+export const OPENING_KIND = 'opening';
+
+/**
+ * The amount one journal row moves the merchant account by, in SQL (signed by `accountSign`; zero for a
+ * kind that moves nothing). Summed over a shop's approved rows of a currency it is the account's balance.
+ */
+export const signedJournalAmount = `case kind ${Object.entries({ ...accountSign, [OPENING_KIND]: 1 })
+  .filter(([, sign]) => sign !== 0)
+  .map(([kind, sign]) => `when '${kind}' then ${sign < 0 ? '-' : ''}amount`)
+  .join(' ')} else 0 end`;
 
 const avsCodes: Record<string, string> = { '11': 'M', '22': 'N', '12': 'B', '21': 'P', '33': 'U', '44': 'E', '55': '0' };
 const cvcCodes: Record<string, string> = { '111': 'M', '222': 'N', '333': 'U', '444': 'E', '555': '0' };
@@ -118,12 +134,14 @@ export class SandboxAcquirer implements AcquirerConnector {
   }
 
   async balance(shopId: number, currency: string): Promise<BalanceAnswer> {
-    // Read as text: the running sum may pass 2^53, where a JavaScript number (and our bigint parser) rounds.
+    // A sum over the journal, read as text: it may pass 2^53, where a JavaScript number (and our bigint
+    // parser) rounds. Both stores sum bigints exactly (PostgreSQL as numeric, SQLite as a 64-bit integer).
     const row = await this.options.store.db
-      .selectFrom('sandbox_accounts')
-      .select(sql<string>`cast(amount as text)`.as('amount'))
+      .selectFrom('sandbox_operations')
+      .select(sql<string | null>`cast(sum(${sql.raw(signedJournalAmount)}) as text)`.as('amount'))
       .where('shop_id', '=', shopId)
       .where('currency', '=', currency)
+      .where('approved', '=', 1)
       .executeTakeFirst();
     return {
       gatewayId: SANDBOX_GATEWAY_ID,
@@ -245,13 +263,16 @@ export class SandboxAcquirer implements AcquirerConnector {
   }
 
   /**
-   * Records the operation once per reference and moves the merchant account in the same transaction. A
-   * repeated reference answers the first outcome and moves nothing.
+   * Records the operation once per reference in the append-only journal, which is also the merchant
+   * account: an approved row moves the balance (a sum, see `balance`), so no row is updated and payments of
+   * one shop never queue behind each other. A repeated reference answers the first outcome and moves nothing.
    */
   private async record(kind: OperationKind, call: AcquirerCall, answer: Approval | Decline, settleMs: number): Promise<Approval | Decline> {
     const now = this.options.now();
-    return this.options.store.transaction(async (trx) => {
-      const inserted = await trx
+    // One autocommitted insert: its unique reference is what makes a repeated call idempotent, and a
+    // conflicting insert returns only once the first one's row is committed, so it can be read after.
+    const inserted = await this.options.store.write((db) =>
+      db
         .insertInto('sandbox_operations')
         .values({
           reference: call.reference,
@@ -266,21 +287,11 @@ export class SandboxAcquirer implements AcquirerConnector {
         })
         .onConflict((oc) => oc.column('reference').doNothing())
         .returning('reference')
-        .executeTakeFirst();
-      if (!inserted) {
-        const first = await trx.selectFrom('sandbox_operations').select('response').where('reference', '=', call.reference).executeTakeFirstOrThrow();
-        return JSON.parse(first.response) as Approval | Decline;
-      }
-      const delta = answer.outcome === 'approved' ? accountSign[kind] * call.amount : 0;
-      if (delta !== 0) {
-        await trx
-          .insertInto('sandbox_accounts')
-          .values({ shop_id: call.shopId, currency: call.currency, amount: delta })
-          .onConflict((oc) => oc.columns(['shop_id', 'currency']).doUpdateSet((eb) => ({ amount: eb('sandbox_accounts.amount', '+', sql<number>`cast(${delta} as bigint)`) })))
-          .execute();
-      }
-      return answer;
-    });
+        .executeTakeFirst(),
+    );
+    if (inserted) return answer;
+    const first = await this.options.store.db.selectFrom('sandbox_operations').select('response').where('reference', '=', call.reference).executeTakeFirstOrThrow();
+    return JSON.parse(first.response) as Approval | Decline;
   }
 }
 

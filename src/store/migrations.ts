@@ -1,4 +1,5 @@
 import { type ColumnDefinitionBuilder, type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+import { OPENING_KIND, signedJournalAmount } from '../acquirers/sandbox.js';
 import { deliveryHost } from './webhooks.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -277,6 +278,31 @@ const migrationsFor = (dialect: Dialect): Record<string, Migration> => {
         .addColumn('count', 'integer', (c) => c.notNull())
         .addPrimaryKeyConstraint('auth_failures_pk', ['subject', 'window_start'])
         .execute();
+    },
+  },
+  '0012_sandbox_journal_balance': {
+    async up(db: Kysely<any>) {
+      // The sandbox bank's balance becomes the sum of its append-only journal (src/acquirers/sandbox.ts),
+      // so no payment updates a per-shop row that every payment of the shop would queue behind.
+      await db.schema.createIndex('sandbox_operations_shop_currency').on('sandbox_operations').columns(['shop_id', 'currency']).execute();
+      // sandbox_accounts is dropped rather than kept as an opening-balance table, so the balance has one
+      // source. Before that, what an account holds beyond its journal's sum (nothing, unless the account
+      // was written apart from an operation) becomes one approved opening entry per shop and currency: an
+      // upgraded installation reports the same balances after this migration as before. Summed in SQL,
+      // exactly, past 2^53 too.
+      const now = new Date().toISOString();
+      await sql`
+        insert into sandbox_operations (reference, shop_id, kind, amount, currency, approved, response, settle_at, created_at)
+        select 'opening:' || shop_id || ':' || currency, shop_id, cast(${OPENING_KIND} as text), sum(amount), currency, 1,
+          cast(${JSON.stringify({ outcome: 'approved', message: 'Opening balance' })} as text), cast(${now} as text), cast(${now} as text)
+        from (
+          select shop_id, currency, amount from sandbox_accounts
+          union all
+          select shop_id, currency, -(${sql.raw(signedJournalAmount)}) from sandbox_operations where approved = 1
+        ) as moves
+        group by shop_id, currency
+        having sum(amount) <> 0`.execute(db);
+      await db.schema.dropTable('sandbox_accounts').execute();
     },
   },
   };

@@ -167,12 +167,6 @@ export interface SandboxOperationTable {
   created_at: string;
 }
 
-export interface SandboxAccountTable {
-  shop_id: number;
-  currency: string;
-  amount: number;
-}
-
 export interface AsyncTaskTable {
   id: string;
   shop_id: number;
@@ -219,5 +213,4 @@ export interface Database {
   webhook_attempts: WebhookAttemptTable;
   vault_secrets: VaultSecretTable;
   sandbox_operations: SandboxOperationTable;
-  sandbox_accounts: SandboxAccountTable;
 }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { bankAccountsQuery } from '../support/bank.js';
 import type { ScratchDatabase } from '../support/processes.js';
 
 const SIGN: Record<string, number> = { payment: 1, capture: 1, refund: -1, payout: -1, credit: -1, chargeback: -1 };
@@ -83,7 +84,7 @@ export async function auditBooks(db: ScratchDatabase, shopIds: number[]): Promis
       assert.equal(Number(entry.amount), sign * Number(row.amount));
     }
     assert.equal(ledger.length, successful.filter((row) => (SIGN[row.type] ?? 0) !== 0).length, `shop ${shopId}: ledger entries of no successful transaction`);
-    const accounts = await db.rows('select currency, amount from sandbox_accounts where shop_id = ?', shopId);
+    const accounts = await db.rows(bankAccountsQuery, shopId);
     const currencies = new Set([...ledger.map((entry) => entry.currency as string), ...accounts.map((account) => account.currency as string)]);
     for (const currency of currencies) {
       const sum = ledger.filter((entry) => entry.currency === currency).reduce((total, entry) => total + Number(entry.amount), 0);
