@@ -1,5 +1,4 @@
 import { type ColumnDefinitionBuilder, type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
-import { OPENING_KIND, signedJournalAmount } from '../acquirers/sandbox.js';
 import { deliveryHost } from './webhooks.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -290,15 +289,21 @@ const migrationsFor = (dialect: Dialect): Record<string, Migration> => {
       // was written apart from an operation) becomes one approved opening entry per shop and currency: an
       // upgraded installation reports the same balances after this migration as before. Summed in SQL,
       // exactly, past 2^53 too.
+      // The signs are written out as they stood when this migration was made (a frozen migration must not
+      // follow later changes of the sandbox's own sign table, src/acquirers/sandbox.ts).
+      const signedAmount = sql.raw(
+        "case kind when 'payment' then amount when 'capture' then amount when 'refund' then -amount " +
+          "when 'payout' then -amount when 'credit' then -amount when 'chargeback' then -amount else 0 end",
+      );
       const now = new Date().toISOString();
       await sql`
         insert into sandbox_operations (reference, shop_id, kind, amount, currency, approved, response, settle_at, created_at)
-        select 'opening:' || shop_id || ':' || currency, shop_id, cast(${OPENING_KIND} as text), sum(amount), currency, 1,
+        select 'opening:' || shop_id || ':' || currency, shop_id, 'opening', sum(amount), currency, 1,
           cast(${JSON.stringify({ outcome: 'approved', message: 'Opening balance' })} as text), cast(${now} as text), cast(${now} as text)
         from (
           select shop_id, currency, amount from sandbox_accounts
           union all
-          select shop_id, currency, -(${sql.raw(signedJournalAmount)}) from sandbox_operations where approved = 1
+          select shop_id, currency, -(${signedAmount}) from sandbox_operations where approved = 1
         ) as moves
         group by shop_id, currency
         having sum(amount) <> 0`.execute(db);
