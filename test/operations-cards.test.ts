@@ -429,7 +429,7 @@ for (const store of testStores()) {
     it('settles a `processing` transaction left by a crash after the bank acted, by inquiry and without calling again', async () => {
       const shop = (await gw.app.shops.find(361))!;
       const row = newTransactionRow(gw.app.ctx, { shop, body: {} }, { type: 'payment', amount: 777, currency: 'EUR', description: 'crashed', tracking_id: 'crash-1' });
-      await insertTransaction(gw.app.store.db, row);
+      await gw.app.store.write((tx) => insertTransaction(tx, row));
       // The bank got the call (and approved) before the process died; transaction B never ran.
       const bank = gw.app.ctx.acquirerFor(shop);
       const outcome = await bank.authorize(
@@ -455,7 +455,7 @@ for (const store of testStores()) {
     it('fails a `processing` transaction the bank never received (crash before the call)', async () => {
       const shop = (await gw.app.shops.find(361))!;
       const row = newTransactionRow(gw.app.ctx, { shop, body: {} }, { type: 'payment', amount: 778, currency: 'EUR', description: 'crashed early' });
-      await insertTransaction(gw.app.store.db, row);
+      await gw.app.store.write((tx) => insertTransaction(tx, row));
       const balance = await balanceOf(gw);
       gw.clock.advance(Date.parse(row.next_inquiry_at!) - gw.clock.now().getTime() + 1);
       assert.equal(await gw.app.resolveInDoubt(), 1);

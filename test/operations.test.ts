@@ -84,8 +84,8 @@ for (const kind of testStores()) {
       assert.deepEqual(await pay(), one);
       assert.ok(one.statements >= 2, JSON.stringify(one));
       if (kind === 'postgres') {
-        // Every statement is a round trip, and so is each BEGIN and COMMIT of the payment's transactions.
-        assert.ok(one.roundTrips >= one.statements + 2, JSON.stringify(one));
+        // A transaction's statements are pipelined: fewer round trips than statements, at most 6 in all.
+        assert.ok(one.roundTrips >= 1 && one.roundTrips < one.statements && one.roundTrips <= 6, JSON.stringify(one));
       } else {
         assert.equal(counts.roundTrips, 0);
       }

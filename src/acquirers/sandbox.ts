@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Store } from '../store/db.js';
+import { findSandboxOperation, recordSandboxOperation } from '../store/sandbox.js';
 import {
   type AcquirerCall,
   type AcquirerConnector,
@@ -153,7 +154,7 @@ export class SandboxAcquirer implements AcquirerConnector {
   }
 
   async inquire(reference: string): Promise<InquiryOutcome> {
-    const row = await this.options.store.db.selectFrom('sandbox_operations').selectAll().where('reference', '=', reference).executeTakeFirst();
+    const row = await findSandboxOperation(this.options.store.sql, reference);
     if (!row) return { outcome: 'not_found' };
     if (row.settle_at > this.options.now().toISOString()) return { outcome: 'in_doubt', reason: 'The bank is still processing the operation' };
     return JSON.parse(row.response) as Approval | Decline;
@@ -271,27 +272,22 @@ export class SandboxAcquirer implements AcquirerConnector {
     const now = this.options.now();
     // One autocommitted insert: its unique reference is what makes a repeated call idempotent, and a
     // conflicting insert returns only once the first one's row is committed, so it can be read after.
-    const inserted = await this.options.store.write((db) =>
-      db
-        .insertInto('sandbox_operations')
-        .values({
-          reference: call.reference,
-          shop_id: call.shopId,
-          kind,
-          amount: call.amount,
-          currency: call.currency,
-          approved: answer.outcome === 'approved' ? 1 : 0,
-          response: JSON.stringify(answer),
-          settle_at: new Date(now.getTime() + settleMs).toISOString(),
-          created_at: now.toISOString(),
-        })
-        .onConflict((oc) => oc.column('reference').doNothing())
-        .returning('reference')
-        .executeTakeFirst(),
+    const inserted = await this.options.store.write((tx) =>
+      recordSandboxOperation(tx, {
+        reference: call.reference,
+        shop_id: call.shopId,
+        kind,
+        amount: call.amount,
+        currency: call.currency,
+        approved: answer.outcome === 'approved' ? 1 : 0,
+        response: JSON.stringify(answer),
+        settle_at: new Date(now.getTime() + settleMs).toISOString(),
+        created_at: now.toISOString(),
+      }),
     );
     if (inserted) return answer;
-    const first = await this.options.store.db.selectFrom('sandbox_operations').select('response').where('reference', '=', call.reference).executeTakeFirstOrThrow();
-    return JSON.parse(first.response) as Approval | Decline;
+    const first = await findSandboxOperation(this.options.store.sql, call.reference);
+    return JSON.parse(first!.response) as Approval | Decline;
   }
 }
 

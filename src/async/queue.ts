@@ -43,7 +43,7 @@ export class AsyncQueue {
   constructor(private readonly options: QueueOptions) {
     this.inserts = new GroupCommit(
       options.ctx.store,
-      async (trx, tasks) => (await insertTasks(trx, tasks)).map((holder, i) => ({ ...holder, created: holder.id === tasks[i]!.id })),
+      async ({ db }, tasks) => (await insertTasks(db, tasks)).map((holder, i) => ({ ...holder, created: holder.id === tasks[i]!.id })),
       {
         // One multi-row INSERT per batch: atomic and durable on its own when it returns.
         transaction: false,

@@ -31,7 +31,7 @@ async function resumeEarlierAttempt(ctx: ProcessingContext, shop: Shop, key: str
     .executeTakeFirst();
   if (!record) return undefined;
   if (record.transaction_uid !== null) {
-    let row = await findTransaction(ctx.store.db, shop.id, record.transaction_uid);
+    let row = await findTransaction(ctx.store.sql, shop.id, record.transaction_uid);
     if (!row) return undefined;
     if (row.status === 'processing' && row.next_inquiry_at) {
       // The earlier attempt may be alive with its call still on the way (its lease ran out first): as the
@@ -39,7 +39,7 @@ async function resumeEarlierAttempt(ctx: ProcessingContext, shop: Shop, key: str
       const wait = Math.min(Date.parse(row.next_inquiry_at) - ctx.now().getTime(), ctx.acquirerTimeoutMs + ctx.inquiryDelayMs);
       if (wait > 0) {
         await sleep(wait);
-        row = (await findTransaction(ctx.store.db, shop.id, row.uid)) ?? row;
+        row = (await findTransaction(ctx.store.sql, shop.id, row.uid)) ?? row;
       }
     }
     if (row.status === 'processing') row = await settleByInquiry(ctx, shop, row);

@@ -56,7 +56,7 @@ export class TaskWorkers extends QueueWorkers<AsyncTaskTable> {
       if (!shop) throw new Error(`async task ${task.id}: shop ${task.shop_id} is gone`);
       const response = await runTask(ctx, shop, task, (err) => log[faultLevel(err)]({ err, task: task.id, operation: task.operation }, 'async task fault'));
       const result = { status_code: response.statusCode, response: JSON.stringify(response.body), completed_at: ctx.now().toISOString() };
-      const completed = await ctx.store.write((db) => completeTask(db, task.id, this.owner, result));
+      const completed = await ctx.store.write(({ db }) => completeTask(db, task.id, this.owner, result));
       if (!completed) log.warn({ task: task.id }, 'async task was taken over before it completed; its result is kept by the new owner');
       metrics.processingTime.observe({ operation: task.operation, status_code: String(response.statusCode) }, (performance.now() - started) / 1000);
     } catch (err) {

@@ -100,7 +100,7 @@ export class ShopService {
 
   async find(id: number): Promise<Shop | undefined> {
     if (!Number.isSafeInteger(id)) return undefined;
-    const row = await findShopRow(this.store.db, id);
+    const row = await findShopRow(this.store.sql, id);
     return row && shopOf(row);
   }
 
@@ -119,9 +119,9 @@ export class ShopService {
     const digest = sha256(secret);
     const remembered = this.verified.get(id);
     if (remembered && timingSafeEqual(digest, remembered.digest)) {
-      if ((await findShopVersion(this.store.db, id)) === remembered.version) return remembered.shop;
+      if ((await findShopVersion(this.store.sql, id)) === remembered.version) return remembered.shop;
     }
-    const row = await findShopRow(this.store.db, id);
+    const row = await findShopRow(this.store.sql, id);
     const presented = Buffer.from(this.vault.secretHash(secret), 'hex');
     // Hash even for an unknown shop so both paths cost the same.
     const expected = Buffer.from(row?.secret_hash ?? '0'.repeat(64), 'hex');
@@ -165,7 +165,7 @@ export class ShopService {
 
   /** The shop's secret key in clear, for signing its webhooks' Basic auth. */
   async secretOf(id: number): Promise<string | undefined> {
-    const row = await findShopRow(this.store.db, id);
+    const row = await findShopRow(this.store.sql, id);
     return row && this.vault.decrypt(row.secret_enc);
   }
 }

@@ -1,9 +1,12 @@
-import type { Kysely } from 'kysely';
 import { maskOf } from '../domain/card.js';
-import { cardNumberRefused, type ApiError } from '../domain/errors.js';
+import { cardNumberRefused, duplicateTransaction, type ApiError } from '../domain/errors.js';
 import { recordShopAlert } from '../store/alerts.js';
-import type { Database } from '../store/schema.js';
-import { countLookalikeCards } from '../vault/cards.js';
+import { countLookalikeCards, findCardByStamp } from '../store/cards.js';
+import type { CardTable } from '../store/schema.js';
+import type { Sql, Tx } from '../store/sql.js';
+import { findRecentDuplicate, lockCardOperations } from '../store/transactions.js';
+import { saveCard } from '../vault/cards.js';
+import type { ResolvedCard } from './cardInput.js';
 import type { ProcessingContext } from './context.js';
 
 /**
@@ -27,11 +30,19 @@ export const CARD_ENUMERATION_ALERT = 'card_enumeration';
 const refusals = new WeakSet<ApiError>();
 
 /** Inside transaction A, under lockCardOperations, before the card is saved: one indexed count. */
-export async function guardCardNumber(ctx: ProcessingContext, trx: Kysely<Database>, shopId: number, number: string, stamp: string, path: string[]) {
+export async function guardCardNumber(
+  ctx: ProcessingContext,
+  tx: Sql,
+  shopId: number,
+  shown: { bin_8: string; last_4: string },
+  stamp: string,
+  path: string[],
+): Promise<void> {
   const { windowMs, maxNumbers } = ctx.cardGuard;
   if (maxNumbers <= 0) return;
   const since = new Date(ctx.now().getTime() - windowMs).toISOString();
-  const others = await countLookalikeCards(trx, shopId, maskOf(number), stamp, since);
+  // Issued at the call (before the first await): the count travels with the other reads of A.
+  const others = await countLookalikeCards(tx, shopId, shown, stamp, since);
   if (others < maxNumbers) return;
   const refusal = cardNumberRefused(path);
   refusals.add(refusal);
@@ -49,4 +60,32 @@ export async function flaggingCardRefusals<T>(ctx: ProcessingContext, shopId: nu
     }
     throw err;
   }
+}
+
+/**
+ * The card half of transaction A, shared by every operation that takes a card (payment, authorization,
+ * tokenization, check-up, payout, credit): the lock on the card's shown digits, the card guard (a number
+ * sent now), the duplicate check, and the card row saved (a number) or taken as it is (a token). Every
+ * read is issued before the first answer is awaited, so they travel in one round trip; the card's write
+ * is answered as `written`, to be awaited with the transaction's other writes.
+ */
+export async function checkCard(
+  ctx: ProcessingContext,
+  tx: Tx,
+  shopId: number,
+  card: ResolvedCard,
+  stamp: string,
+  numberPath: string[],
+  duplicate: false | { type: string; amount: number; currency: string; since: string },
+): Promise<{ stored: CardTable; written?: Promise<void> }> {
+  const shown = card.stored ?? maskOf(card.data.number);
+  const locked = lockCardOperations(tx, shopId, shown);
+  const guarded = card.toSave ? guardCardNumber(ctx, tx, shopId, shown, stamp, numberPath) : undefined;
+  const duplicated = duplicate ? findRecentDuplicate(tx, { shopId, ...duplicate, cardStamp: stamp }) : undefined;
+  const existing = card.toSave ? findCardByStamp(tx, shopId, stamp) : undefined;
+  await locked;
+  await guarded;
+  if (await duplicated) throw duplicateTransaction();
+  if (!card.toSave) return { stored: card.stored! };
+  return saveCard(tx, ctx.vault, shopId, card.toSave, stamp, await existing, ctx.now().toISOString());
 }

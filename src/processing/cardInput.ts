@@ -3,7 +3,8 @@ import { isExpired, isValidCardNumber } from '../domain/card.js';
 import { validationError } from '../domain/errors.js';
 import type { RequestReader } from '../domain/request.js';
 import type { CardTable } from '../store/schema.js';
-import { findCard, type PlainCard } from '../vault/cards.js';
+import { findCard } from '../store/cards.js';
+import type { PlainCard } from '../vault/cards.js';
 import type { ProcessingContext } from './context.js';
 
 /** A card as a request gave it: the number itself, or a token of the vault. */
@@ -70,7 +71,7 @@ export async function resolveCard(ctx: ProcessingContext, shopId: number, input:
       toSave: card,
     };
   }
-  const stored = await findCard(ctx.store.db, shopId, input.token);
+  const stored = await findCard(ctx.store.sql, shopId, input.token);
   if (!stored) throw validationError([{ path: [field, 'token'], message: 'does not exist' }]);
   if (isExpired(stored.exp_month, stored.exp_year, ctx.now())) {
     throw validationError([{ path: [field, 'exp_date'], message: 'is expired', sentence: expiredSentence }]);

@@ -54,8 +54,12 @@ export async function childOperation(
   const parentUid = rawParentUid;
 
   const now = ctx.now();
-  const row = await execute(ctx, invocation, async (trx) => {
-    const parent = await lockParent(ctx.store, trx, shop.id, parentUid);
+  const since = new Date(now.getTime() - DUPLICATE_WINDOW_MS).toISOString();
+  const row = await execute(ctx, invocation, async (tx) => {
+    // One round trip: the parent locked and the duplicate check beside it.
+    const locked = lockParent(tx, shop.id, parentUid);
+    const duplicated = duplicateCheck ? findRecentDuplicate(tx, { shopId: shop.id, type, amount, parentUid, since }) : undefined;
+    const parent = await locked;
     if (!parent) throw parentNotFound();
     if (!parentTypes[type].includes(parent.type as never) || parent.status !== 'successful') throw cannot(type);
     const parentAmount = Number(parent.amount);
@@ -67,12 +71,7 @@ export async function childOperation(
     } else if (amount > remaining) {
       throw amountTooLarge(remaining);
     }
-    if (
-      duplicateCheck &&
-      (await findRecentDuplicate(trx, { shopId: shop.id, type, amount, parentUid, since: new Date(now.getTime() - DUPLICATE_WINDOW_MS).toISOString() }))
-    ) {
-      throw duplicateTransaction();
-    }
+    if (await duplicated) throw duplicateTransaction();
     const row = newTransactionRow(ctx, invocation, {
       type,
       amount,

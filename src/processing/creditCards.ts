@@ -3,7 +3,8 @@ import { lockCardOperations } from '../store/transactions.js';
 import { flaggingCardRefusals, guardCardNumber } from './cardGuard.js';
 import { validationError } from '../domain/errors.js';
 import { unwrapRequest } from '../domain/request.js';
-import { findCard, saveCard, updateCard, type CardView, cardView } from '../vault/cards.js';
+import { findCard, findCardByStamp, updateCard } from '../store/cards.js';
+import { saveCard, type CardView, cardView } from '../vault/cards.js';
 import { readCardFields } from './cardInput.js';
 import type { ApiResponse, Invocation, ProcessingContext } from './context.js';
 
@@ -36,12 +37,12 @@ export async function saveCreditCard(ctx: ProcessingContext, invocation: Invocat
     const expYear = reader.integer('exp_year', 1900, 2200);
     if (expMonth !== undefined && expYear !== undefined && isExpired(expMonth, expYear, now)) reader.fail('exp_date', 'is expired', 'Date is expired');
     reader.check();
-    const existing = await findCard(ctx.store.db, shop.id, token);
+    const existing = await findCard(ctx.store.sql, shop.id, token);
     if (!existing) throw validationError([{ path: ['token'], message: 'does not exist' }]);
     if ((expMonth !== undefined || expYear !== undefined) && isExpired(expMonth ?? existing.exp_month, expYear ?? existing.exp_year, now)) {
       throw validationError([{ path: ['exp_date'], message: 'is expired', sentence: 'Date is expired' }]);
     }
-    const updated = await updateCard(ctx.store.db, shop.id, token, { holder, exp_month: expMonth, exp_year: expYear }, now.toISOString());
+    const updated = await ctx.store.write((tx) => updateCard(tx, shop.id, token, { holder, exp_month: expMonth, exp_year: expYear }, now.toISOString()));
     return { statusCode: 200, body: tokenBody(cardView(updated!)) };
   }
   // The card members sit at the top level of this request, not under credit_card.
@@ -50,10 +51,18 @@ export async function saveCreditCard(ctx: ProcessingContext, invocation: Invocat
   if (input?.kind !== 'number') throw validationError([{ path: ['number'], message: "can't be blank" }]);
   const { card } = input;
   const saved = await flaggingCardRefusals(ctx, shop.id, () =>
-    ctx.store.transaction(async (trx) => {
-      await lockCardOperations(ctx.store, trx, shop.id, maskOf(card.number));
-      await guardCardNumber(ctx, trx, shop.id, card.number, ctx.vault.stamp(shop.id, card.number), ['number']);
-      return saveCard(trx, ctx.vault, shop.id, card, now.toISOString());
+    ctx.store.transaction(async (tx) => {
+      const stamp = ctx.vault.stamp(shop.id, card.number);
+      const shown = maskOf(card.number);
+      const locked = lockCardOperations(tx, shop.id, shown);
+      const guarded = guardCardNumber(ctx, tx, shop.id, shown, stamp, ['number']);
+      const existing = findCardByStamp(tx, shop.id, stamp);
+      await locked;
+      await guarded;
+      const { stored, written } = saveCard(tx, ctx.vault, shop.id, card, stamp, await existing, now.toISOString());
+      tx.commitWithLast();
+      await written;
+      return stored;
     }),
   );
   return { statusCode: 200, body: tokenBody(cardView(saved)) };

@@ -17,8 +17,8 @@ export function expiryOf(row: Pick<TransactionTable, 'expired_at' | 'created_at'
  * Answers the expired row, or undefined when it was no longer `incomplete`.
  */
 async function expire(ctx: ProcessingContext, row: TransactionTable, now: Date): Promise<TransactionTable | undefined> {
-  return ctx.store.db.transaction().execute(async (trx) => {
-    const settled = await settleTransaction(trx, row.uid, ['incomplete'], {
+  return ctx.store.transaction(async (tx) => {
+    const settled = await settleTransaction(tx.db, row.uid, ['incomplete'], {
       status: 'expired',
       message: 'Transaction has expired',
       code: 'F.0109',
@@ -26,7 +26,7 @@ async function expire(ctx: ProcessingContext, row: TransactionTable, now: Date):
       expired_at: row.expired_at ?? now.toISOString(),
       updated_at: now.toISOString(),
     });
-    if (settled) await writeFinalEffects(ctx, trx, settled, 0);
+    if (settled) await writeFinalEffects(ctx, tx, settled, 0);
     return settled;
   });
 }
@@ -39,7 +39,7 @@ async function expire(ctx: ProcessingContext, row: TransactionTable, now: Date):
 export async function expireIfDue(ctx: ProcessingContext, row: TransactionTable): Promise<TransactionTable> {
   const now = ctx.now();
   if (row.status !== 'incomplete' || expiryOf(row) > now) return row;
-  return (await expire(ctx, row, now)) ?? (await findTransactionByUid(ctx.store.db, row.uid))!;
+  return (await expire(ctx, row, now)) ?? (await findTransactionByUid(ctx.store.sql, row.uid))!;
 }
 
 /** Moves unpaid (`incomplete`) transactions past their expiry to `expired`, with their webhook. */

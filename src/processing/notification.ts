@@ -1,5 +1,5 @@
-import type { Kysely } from 'kysely';
-import type { Database, TransactionTable } from '../store/schema.js';
+import type { TransactionTable } from '../store/schema.js';
+import type { Sql } from '../store/sql.js';
 import { findTransaction, insertWebhookDelivery } from '../store/transactions.js';
 import type { ProcessingContext } from './context.js';
 import { presentTransaction } from './present.js';
@@ -12,7 +12,7 @@ import { presentTransaction } from './present.js';
  */
 export async function queueNotification(
   ctx: Pick<ProcessingContext, 'publicUrl' | 'vault'>,
-  db: Kysely<Database>,
+  db: Sql,
   row: TransactionTable,
   url: string,
   queuedAt: string,
@@ -29,7 +29,7 @@ export async function queueNotification(
 }
 
 /** The bytes a webhook of the transaction carries now. */
-export async function notificationPayload(ctx: Pick<ProcessingContext, 'publicUrl' | 'vault'>, db: Kysely<Database>, row: TransactionTable): Promise<string> {
+export async function notificationPayload(ctx: Pick<ProcessingContext, 'publicUrl' | 'vault'>, db: Sql, row: TransactionTable): Promise<string> {
   const transaction = presentTransaction(ctx, row);
   if (row.type === 'chargeback' && row.parent_uid) {
     const parent = await findTransaction(db, row.shop_id, row.parent_uid);

@@ -1,18 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
 import { ApiError } from '../domain/errors.js';
 import { AcquirerError, type AcquirerConnector, type AcquirerOutcome, type InquiryOutcome } from '../acquirers/connector.js';
 import { finalStatuses, ledgerSign, successMessage, type TransactionType } from '../domain/transaction.js';
-import type { Database, TransactionTable } from '../store/schema.js';
+import type { TransactionTable } from '../store/schema.js';
+import type { Sql, Tx } from '../store/sql.js';
 import {
   adjustParent,
+  findTransactionByUid,
   insertLedgerEntry,
   insertTransaction,
-  settleTransaction,
+  insertWebhookDelivery,
+  type Settlement,
+  settle,
 } from '../store/transactions.js';
 import { linkIdempotencyKey } from '../store/idempotency.js';
 import type { Invocation, ProcessingContext } from './context.js';
-import { queueNotification } from './notification.js';
+import { notificationPayload } from './notification.js';
 import { operationBlock } from './present.js';
 
 /**
@@ -25,6 +28,10 @@ import { operationBlock } from './present.js';
  *      or released, the ledger entry and the webhook outbox row, all in one commit.
  * A crash between A and B leaves a `processing` row with `next_inquiry_at` set: the resolver inquires
  * with our reference and finishes B; it never calls the acquirer again.
+ *
+ * Round trips (PostgreSQL, store/sql.ts): everything a request can compute is computed before A begins.
+ * A's reads (locks, checks) leave together with BEGIN in one round trip; its writes leave together with
+ * COMMIT in a second; B is one statement. The sandbox's journal insert is a third.
  */
 
 export interface Prepared {
@@ -34,6 +41,8 @@ export interface Prepared {
   reservation?: number;
   /** The acquirer call; absent when A already decided the outcome (risk rules, check-up). */
   call?: (connector: AcquirerConnector) => Promise<AcquirerOutcome>;
+  /** Writes `prepare` issued and did not wait for (they travel with the row's insert and COMMIT). */
+  written?: Promise<unknown>;
 }
 
 export function newTransactionRow(
@@ -89,20 +98,27 @@ export function newTransactionRow(
 export async function execute(
   ctx: ProcessingContext,
   invocation: Invocation,
-  prepare: (trx: Kysely<Database>) => Promise<Prepared>,
+  prepare: (tx: Tx) => Promise<Prepared>,
 ): Promise<TransactionTable> {
-  const prepared = await ctx.store.transaction(async (trx) => {
-    const plan = await prepare(trx);
+  const prepared = await ctx.store.transaction(async (tx) => {
+    const plan = await prepare(tx);
     if (!plan.call) plan.row.next_inquiry_at = null;
-    await insertTransaction(trx, plan.row);
-    if (plan.row.parent_uid && plan.reservation) {
-      await adjustParent(trx, plan.row.parent_uid, { reserved: plan.reservation }, plan.row.created_at);
+    const writes: Promise<unknown>[] = [insertTransaction(tx, plan.row)];
+    if (plan.written) writes.push(plan.written);
+    if (plan.row.parent_uid && plan.reservation) writes.push(adjustParent(tx, plan.row.parent_uid, { reserved: plan.reservation }, plan.row.created_at));
+    const linked = invocation.idempotencyKey
+      ? linkIdempotencyKey(tx, invocation.shop.id, invocation.idempotencyKey, invocation.idempotencyClaim ?? '', plan.row.uid)
+      : undefined;
+    if (finalStatuses.includes(plan.row.status as never)) {
+      const effects = await finalEffects(ctx, tx, plan.row, plan.reservation ?? 0);
+      if (effects.parent) writes.push(adjustParent(tx, effects.parent.uid, { reserved: -effects.parent.reserved, settled: effects.parent.settled, voided: effects.parent.voided }, plan.row.updated_at));
+      if (effects.ledger) writes.push(insertLedgerEntry(tx, { ...effects.ledger, transaction_uid: plan.row.uid, created_at: plan.row.updated_at }));
+      if (effects.webhook) writes.push(insertWebhookDelivery(tx, { ...effects.webhook, transaction_uid: plan.row.uid, created_at: plan.row.updated_at }));
     }
-    if (invocation.idempotencyKey) {
-      const linked = await linkIdempotencyKey(trx, invocation.shop.id, invocation.idempotencyKey, invocation.idempotencyClaim ?? '', plan.row.uid);
-      if (!linked) throw new ApiError(409, 'A request with this RequestID is still being processed');
-    }
-    if (finalStatuses.includes(plan.row.status as never)) await writeFinalEffects(ctx, trx, plan.row, plan.reservation ?? 0);
+    // Without a RequestID to link, nothing is left to decide: COMMIT leaves with the writes.
+    if (!linked) tx.commitWithLast();
+    await Promise.all(writes);
+    if (linked && !(await linked)) throw new ApiError(409, 'A request with this RequestID is still being processed');
     return plan;
   });
   if (!prepared.call) return prepared.row;
@@ -255,33 +271,70 @@ export async function recordOutcome(
     if (outcome.threeDSecure) changes.three_d_secure = JSON.stringify(outcome.threeDSecure);
   }
 
-  return ctx.store.transaction(async (trx) => {
-    const settled = await settleTransaction(trx, row.uid, ['processing', 'pending'], changes);
-    if (!settled) {
-      return (await trx.selectFrom('transactions').selectAll().where('uid', '=', row.uid).executeTakeFirstOrThrow()) as TransactionTable;
-    }
-    if (finalStatuses.includes(settled.status as never)) await writeFinalEffects(ctx, trx, settled, reservation);
-    return settled;
-  });
+  const settledRow = settledView(row, changes);
+  const effects = finalStatuses.includes(settledRow.status as never) ? await finalEffects(ctx, ctx.store.sql, settledRow, reservation) : {};
+  const settlement: Settlement = {
+    uid: row.uid,
+    status: settledRow.status,
+    message: settledRow.message,
+    code: settledRow.code!,
+    friendly_message: settledRow.friendly_message!,
+    next_inquiry_at: settledRow.next_inquiry_at,
+    paid_at: changes.paid_at ?? null,
+    closed_at: changes.closed_at ?? null,
+    three_d_secure: changes.three_d_secure ?? null,
+    avs_cvc: changes.avs_cvc ?? null,
+    inquiry_attempts: changes.inquiry_attempts ?? null,
+    acquirer_response: settledRow.acquirer_response!,
+    updated_at: nowText,
+    ...effects,
+  };
+  const settled = await ctx.store.write((tx) => settle(tx, settlement));
+  return settled ?? (await findTransactionByUid(ctx.store.sql, row.uid))!;
 }
 
-/** Everything a final status brings, inside the transaction that sets it. */
-export async function writeFinalEffects(ctx: ProcessingContext, trx: Kysely<Database>, row: TransactionTable, reservation: number): Promise<void> {
+/** The row as `settle` leaves it (the columns it sets only when given keep their value otherwise). */
+function settledView(row: TransactionTable, changes: Partial<TransactionTable>): TransactionTable {
+  return {
+    ...row,
+    ...changes,
+    paid_at: changes.paid_at ?? row.paid_at,
+    closed_at: changes.closed_at ?? row.closed_at,
+    three_d_secure: changes.three_d_secure ?? row.three_d_secure,
+    avs_cvc: changes.avs_cvc ?? row.avs_cvc,
+    inquiry_attempts: changes.inquiry_attempts ?? row.inquiry_attempts,
+  };
+}
+
+/**
+ * Everything a final status brings, written in the same commit as the status: the parent's reservation
+ * released (and its settled total moved), the ledger entry, the webhook outbox row. `db` reads what the
+ * webhook of a chargeback shows of its parent.
+ */
+export async function finalEffects(
+  ctx: ProcessingContext,
+  db: Sql,
+  row: TransactionTable,
+  reservation: number,
+): Promise<Pick<Settlement, 'parent' | 'ledger' | 'webhook'>> {
   const successful = row.status === 'successful';
   const amount = Number(row.amount);
+  const effects: Pick<Settlement, 'parent' | 'ledger' | 'webhook'> = {};
   if (row.parent_uid && reservation) {
-    await adjustParent(
-      trx,
-      row.parent_uid,
-      { reserved: -reservation, settled: successful && row.type !== 'void' ? amount : 0, voided: successful && row.type === 'void' },
-      row.updated_at,
-    );
+    effects.parent = { uid: row.parent_uid, reserved: reservation, settled: successful && row.type !== 'void' ? amount : 0, voided: successful && row.type === 'void' };
   }
   const sign = ledgerSign(row.type as TransactionType);
-  if (successful && sign !== 0) {
-    await insertLedgerEntry(trx, { shop_id: row.shop_id, transaction_uid: row.uid, currency: row.currency, amount: sign * amount, created_at: row.updated_at });
-  }
-  if (row.notification_url) await queueNotification(ctx, trx, row, row.notification_url, row.updated_at);
+  if (successful && sign !== 0) effects.ledger = { shop_id: row.shop_id, currency: row.currency, amount: sign * amount };
+  if (row.notification_url) effects.webhook = { shop_id: row.shop_id, url: row.notification_url, payload: await notificationPayload(ctx, db, row) };
+  return effects;
+}
+
+/** Writes the final effects of a status set by another statement of `tx` (expiry). */
+export async function writeFinalEffects(ctx: ProcessingContext, tx: Tx, row: TransactionTable, reservation: number): Promise<void> {
+  const effects = await finalEffects(ctx, tx, row, reservation);
+  if (effects.parent) await adjustParent(tx, effects.parent.uid, { reserved: -effects.parent.reserved, settled: effects.parent.settled, voided: effects.parent.voided }, row.updated_at);
+  if (effects.ledger) await insertLedgerEntry(tx, { ...effects.ledger, transaction_uid: row.uid, created_at: row.updated_at });
+  if (effects.webhook) await insertWebhookDelivery(tx, { ...effects.webhook, transaction_uid: row.uid, created_at: row.updated_at });
 }
 
 /** The reservation a child holds on its parent, recomputed by the resolver after a crash. */

@@ -1,16 +1,13 @@
 import type { AcquirerCall, AcquirerConnector, AcquirerOutcome } from '../acquirers/connector.js';
-import { duplicateTransaction } from '../domain/errors.js';
 import { isPlainObject, type RequestReader, unwrapRequest } from '../domain/request.js';
 import { returnUrlAllowed } from '../domain/shop.js';
 import type { TransactionType } from '../domain/transaction.js';
-import { findRecentDuplicate, lockCardOperations } from '../store/transactions.js';
-import { maskOf } from '../domain/card.js';
-import { cardView, saveCard } from '../vault/cards.js';
-import { flaggingCardRefusals, guardCardNumber } from './cardGuard.js';
+import { cardView } from '../vault/cards.js';
+import { checkCard, flaggingCardRefusals } from './cardGuard.js';
 import { readCard, resolveCard } from './cardInput.js';
 import type { ApiResponse, Invocation, ProcessingContext } from './context.js';
 import { execute, newTransactionRow } from './pipeline.js';
-import { evaluateRisk } from './risk.js';
+import { cardActivityToday, evaluateRisk } from './risk.js';
 import { transactionResponse } from './respond.js';
 
 /** `duplicate_check`: the same request within this window is refused. */
@@ -68,25 +65,19 @@ export async function purchase(ctx: ProcessingContext, invocation: Invocation, t
   reader.check();
 
   const card = await resolveCard(ctx, shop.id, cardInput!);
-  const row = await flaggingCardRefusals(ctx, shop.id, () => execute(ctx, invocation, async (trx) => {
-    const stamp = card.stored?.stamp ?? ctx.vault.stamp(shop.id, card.data.number);
-    await lockCardOperations(ctx.store, trx, shop.id, card.stored ?? maskOf(card.data.number));
-    if (card.toSave) await guardCardNumber(ctx, trx, shop.id, card.toSave.number, stamp, ['credit_card', 'number']);
-    if (
-      fields.duplicateCheck &&
-      (await findRecentDuplicate(trx, {
-        shopId: shop.id,
-        type,
-        amount: fields.amount,
-        currency: fields.currency,
-        cardStamp: stamp,
-        since: new Date(now.getTime() - DUPLICATE_WINDOW_MS).toISOString(),
-      }))
-    ) {
-      throw duplicateTransaction();
-    }
-    const stored = card.stored ?? (await saveCard(trx, ctx.vault, shop.id, card.toSave!, now.toISOString()));
-    const risk = type === 'tokenization' ? undefined : await evaluateRisk(trx, shop, { stamp, email: fields.customer?.email, ip: fields.customer?.ip, amount: fields.amount }, now);
+  const stamp = card.stored?.stamp ?? ctx.vault.stamp(shop.id, card.data.number);
+  const subject = { stamp, email: fields.customer?.email, ip: fields.customer?.ip, amount: fields.amount };
+  const row = await flaggingCardRefusals(ctx, shop.id, () => execute(ctx, invocation, async (tx) => {
+    // First round trip: the card lock and every read A decides on.
+    const checked = checkCard(ctx, tx, shop.id, card, stamp, ['credit_card', 'number'], fields.duplicateCheck && {
+      type,
+      amount: fields.amount,
+      currency: fields.currency,
+      since: new Date(now.getTime() - DUPLICATE_WINDOW_MS).toISOString(),
+    });
+    const activity = type === 'tokenization' ? undefined : cardActivityToday(tx, shop, stamp, now);
+    const { stored, written } = await checked;
+    const risk = activity && evaluateRisk(shop, subject, await activity);
     const row = newTransactionRow(ctx, invocation, {
       type,
       amount: fields.amount,
@@ -108,11 +99,11 @@ export async function purchase(ctx: ProcessingContext, invocation: Invocation, t
     });
     if (risk && !risk.passed) {
       Object.assign(row, { status: 'failed', message: risk.message, code: 'F.0401', friendly_message: 'The transaction was rejected by the risk rules of the shop.' });
-      return { row };
+      return { row, written };
     }
     if (!invoke) {
       Object.assign(row, { status: 'successful', message: 'Successfully processed', code: 'S.0000', friendly_message: 'The operation was successfully processed.' });
-      return { row };
+      return { row, written };
     }
     const call: AcquirerCall = {
       reference: row.acquirer_ref,
@@ -124,7 +115,7 @@ export async function purchase(ctx: ProcessingContext, invocation: Invocation, t
       billingAddress: fields.billingAddress ?? undefined,
       settings: shop.acquirerSettings,
     };
-    return { row, call: (connector: AcquirerConnector) => invoke(connector, call) };
+    return { row, written, call: (connector: AcquirerConnector) => invoke(connector, call) };
   }));
   return transactionResponse(ctx, row);
 }

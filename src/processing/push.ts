@@ -1,10 +1,7 @@
 import type { AcquirerCall, AcquirerConnector } from '../acquirers/connector.js';
-import { duplicateTransaction } from '../domain/errors.js';
 import { unwrapRequest } from '../domain/request.js';
-import { findRecentDuplicate, lockCardOperations } from '../store/transactions.js';
-import { maskOf } from '../domain/card.js';
-import { cardView, saveCard } from '../vault/cards.js';
-import { flaggingCardRefusals, guardCardNumber } from './cardGuard.js';
+import { cardView } from '../vault/cards.js';
+import { checkCard, flaggingCardRefusals } from './cardGuard.js';
 import { readCard, resolveCard } from './cardInput.js';
 import type { ApiResponse, Invocation, ProcessingContext } from './context.js';
 import { execute, newTransactionRow } from './pipeline.js';
@@ -41,17 +38,14 @@ export async function pushToCard(ctx: ProcessingContext, invocation: Invocation,
   reader.check();
 
   const card = await resolveCard(ctx, shop.id, cardInput!, cardField);
-  const row = await flaggingCardRefusals(ctx, shop.id, () => execute(ctx, invocation, async (trx) => {
+  const row = await flaggingCardRefusals(ctx, shop.id, () => execute(ctx, invocation, async (tx) => {
     const stamp = card.stored?.stamp ?? ctx.vault.stamp(shop.id, card.data.number);
-    await lockCardOperations(ctx.store, trx, shop.id, card.stored ?? maskOf(card.data.number));
-    if (card.toSave) await guardCardNumber(ctx, trx, shop.id, card.toSave.number, stamp, [cardField, 'number']);
-    if (
-      duplicateCheck &&
-      (await findRecentDuplicate(trx, { shopId: shop.id, type, amount, currency, cardStamp: stamp, since: new Date(now.getTime() - DUPLICATE_WINDOW_MS).toISOString() }))
-    ) {
-      throw duplicateTransaction();
-    }
-    const stored = card.stored ?? (await saveCard(trx, ctx.vault, shop.id, card.toSave!, now.toISOString()));
+    const { stored, written } = await checkCard(ctx, tx, shop.id, card, stamp, [cardField, 'number'], duplicateCheck && {
+      type,
+      amount,
+      currency,
+      since: new Date(now.getTime() - DUPLICATE_WINDOW_MS).toISOString(),
+    });
     const view = JSON.stringify(cardView(stored));
     if (type === 'payout') extra.recipient_credit_card = cardView(stored);
     const row = newTransactionRow(ctx, invocation, {
@@ -69,7 +63,7 @@ export async function pushToCard(ctx: ProcessingContext, invocation: Invocation,
       extra: Object.keys(extra).length ? JSON.stringify(extra) : null,
     });
     const call: AcquirerCall = { reference: row.acquirer_ref, shopId: shop.id, amount, currency, card: card.data, settings: shop.acquirerSettings };
-    return { row, call: (connector: AcquirerConnector) => connector.payout(call, type) };
+    return { row, written, call: (connector: AcquirerConnector) => connector.payout(call, type) };
   }));
   return transactionResponse(ctx, row);
 }

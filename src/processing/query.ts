@@ -14,7 +14,7 @@ const searchable = (trackingId: string) => characterCount(trackingId) <= 255 && 
 
 /** `GET /transactions/{uid}`: a foreign or malformed uid is the same 404 as an unknown one. */
 export async function transactionByUid(ctx: ProcessingContext, shop: Shop, uid: string): Promise<ApiResponse> {
-  const row = UUID.test(uid) ? await findTransaction(ctx.store.db, shop.id, uid.toLowerCase()) : undefined;
+  const row = UUID.test(uid) ? await findTransaction(ctx.store.sql, shop.id, uid.toLowerCase()) : undefined;
   if (!row) throw recordNotFound();
   return transactionResponse(ctx, row);
 }

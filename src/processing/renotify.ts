@@ -20,13 +20,14 @@ const renotified: ApiResponse = { statusCode: 200, body: { message: 'Transaction
  * concurrent renotifies cannot both queue.
  */
 export async function renotify(ctx: ProcessingContext, shop: Shop, uid: string): Promise<ApiResponse> {
-  const found = UUID.test(uid) ? await findTransaction(ctx.store.db, shop.id, uid.toLowerCase()) : undefined;
+  const found = UUID.test(uid) ? await findTransaction(ctx.store.sql, shop.id, uid.toLowerCase()) : undefined;
   if (!found) throw recordNotFound();
   const url = found.notification_url;
   if (!url) throw validationError([{ path: ['notification_url'], message: "can't be blank" }]);
-  return ctx.store.transaction(async (trx) => {
-    const row = (await lockParent(ctx.store, trx, shop.id, found.uid)) ?? found;
-    const payload = await notificationPayload(ctx, trx, row);
+  return ctx.store.transaction(async (tx) => {
+    const trx = tx.db;
+    const row = (await lockParent(tx, shop.id, found.uid)) ?? found;
+    const payload = await notificationPayload(ctx, tx, row);
     if (await queuedDeliveryWithPayload(trx, row.uid, payload)) return renotified;
     const now = ctx.now();
     const { count, windowMs } = ctx.renotifyLimit;
@@ -36,7 +37,7 @@ export async function renotify(ctx: ProcessingContext, shop: Shop, uid: string):
       const retryAfter = Math.max(1, Math.ceil((freeAt - now.getTime()) / 1000));
       throw new ApiError(429, 'Rate limit exceeded', undefined, { 'retry-after': String(retryAfter) });
     }
-    await queueNotification(ctx, trx, row, url, now.toISOString(), { renotify: true, payload });
+    await queueNotification(ctx, tx, row, url, now.toISOString(), { renotify: true, payload });
     return renotified;
   });
 }

@@ -1,6 +1,5 @@
-import type { Kysely } from 'kysely';
 import type { ListRules, Shop } from '../domain/shop.js';
-import type { Database } from '../store/schema.js';
+import type { Sql } from '../store/sql.js';
 import { cardActivity } from '../store/transactions.js';
 
 /**
@@ -35,15 +34,21 @@ function listOf(rules: ListRules | undefined, name: keyof ListRules): string[] |
   return rules?.[name];
 }
 
-export async function evaluateRisk(trx: Kysely<Database>, shop: Shop, subject: RiskSubject, now: Date): Promise<RiskVerdict> {
+/** The card's activity today, read only when the shop has a daily rule (issued at the call, with A's other reads). */
+export function cardActivityToday(db: Sql, shop: Shop, stamp: string, now: Date): Promise<{ count: number; volume: number }> {
+  const rules = shop.riskRules;
+  if (rules.daily_count === undefined && rules.daily_volume === undefined) return Promise.resolve({ count: 0, volume: 0 });
+  const dayStart = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate())).toISOString();
+  return cardActivity(db, shop.id, stamp, dayStart);
+}
+
+export function evaluateRisk(shop: Shop, subject: RiskSubject, activity: { count: number; volume: number }): RiskVerdict {
   const rules = shop.riskRules;
   const lists = {
     email: mark(subject.email, listOf(rules.white_list, 'emails'), listOf(rules.black_list, 'emails')),
     ip: mark(subject.ip, listOf(rules.white_list, 'ips'), listOf(rules.black_list, 'ips')),
     card_number: mark(subject.stamp, listOf(rules.white_list, 'card_stamps'), listOf(rules.black_list, 'card_stamps')),
   };
-  const dayStart = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate())).toISOString();
-  const activity = rules.daily_count !== undefined || rules.daily_volume !== undefined ? await cardActivity(trx, shop.id, subject.stamp, dayStart) : { count: 0, volume: 0 };
   const limit = {
     volume: rules.daily_volume ?? null,
     count: rules.daily_count ?? null,

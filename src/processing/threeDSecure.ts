@@ -3,7 +3,7 @@ import type { Shop } from '../domain/shop.js';
 import { declineMessage, type TransactionType } from '../domain/transaction.js';
 import type { TransactionTable } from '../store/schema.js';
 import { findTransactionByUid, settleTransaction } from '../store/transactions.js';
-import { findCard } from '../vault/cards.js';
+import { findCard } from '../store/cards.js';
 import type { ProcessingContext } from './context.js';
 import { callAcquirer, recordOutcome } from './pipeline.js';
 
@@ -25,7 +25,7 @@ export async function completeChallenge(
     updated_at: now.toISOString(),
     next_inquiry_at: new Date(now.getTime() + ctx.acquirerTimeoutMs + ctx.inquiryDelayMs).toISOString(),
   });
-  if (!claimed) return (await findTransactionByUid(ctx.store.db, row.uid))!;
+  if (!claimed) return (await findTransactionByUid(ctx.store.sql, row.uid))!;
 
   const challenge = row.three_d_secure ? (JSON.parse(row.three_d_secure) as Record<string, unknown>) : {};
   if (!passed) {
@@ -42,7 +42,7 @@ export async function completeChallenge(
     }, 0);
   }
 
-  const card = await findCard(ctx.store.db, shop.id, row.card_token ?? '');
+  const card = await findCard(ctx.store.sql, shop.id, row.card_token ?? '');
   if (!card) throw new Error(`3-D Secure: card of transaction ${row.uid} is gone`);
   const call: AcquirerCall = {
     reference: row.acquirer_ref,

@@ -11,7 +11,7 @@ import type { Database, ShopAlertTable } from './schema.js';
  */
 export async function recordShopAlert(store: Store, shopId: number, kind: string, now: Date, burstMs: number): Promise<void> {
   const at = now.toISOString();
-  await store.transaction(async (trx) => {
+  await store.transaction(async ({ db: trx }) => {
     const counted = await trx
       .updateTable('shop_alerts')
       .set((eb) => ({ refused: eb('refused', '+', 1), last_at: at }))

@@ -5,26 +5,35 @@ import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import { sharedTransactions } from './groupCommit.js';
 import { countingPgClient, countStatement, type QueryCounts } from './queryCounts.js';
+import { PgPoolStatements, PgTransaction, pgAutocommitTx, type Sql, SqliteStatements, sqliteTx, statement, type Tx } from './sql.js';
+
+export type { Sql, Tx } from './sql.js';
 import type { Database } from './schema.js';
 import { type Dialect, migrateToLatest } from './migrations.js';
 
 export type { Dialect } from './migrations.js';
 
 export interface Store {
+  /** Kysely, for what is not written as named statements (migrations, admin listings, rare paths). */
   db: Kysely<Database>;
+  /** Named statements outside any transaction: reads, on PostgreSQL on the pool (store/sql.ts). */
+  sql: Sql;
   dialect: Dialect;
   /**
    * A short transaction whose result the caller answers only once it is durable. On SQLite concurrent
    * ones share one commit (group commit: src/store/groupCommit.ts), each in a savepoint of its own; on
-   * PostgreSQL each is its own transaction (the pool's concurrent commits already share WAL flushes,
-   * and batching would hold one payment's row locks for another's).
+   * PostgreSQL each is its own transaction, pipelined on one connection (store/sql.ts PgTransaction: the
+   * pool's concurrent commits already share WAL flushes, and batching would hold one payment's row locks
+   * for another's).
    */
-  transaction<T>(work: (trx: Kysely<Database>) => Promise<T>): Promise<T>;
+  transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
   /**
    * One statement (autocommitted), answered once durable: on SQLite it shares a group commit as
    * `transaction` does; on PostgreSQL it runs on the pool without the round trips of BEGIN and COMMIT.
    */
-  write<T>(statement: (db: Kysely<Database>) => Promise<T>): Promise<T>;
+  write<T>(statement: (tx: Tx) => Promise<T>): Promise<T>;
+  /** One transaction of its own, never shared: the unit group commit writes a batch in. */
+  batch<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
   /** Where the store lives, for logs (never with a password). */
   location: string;
   /** Statements and round trips sent so far (src/store/queryCounts.ts). */
@@ -40,6 +49,11 @@ export interface OpenOptions {
   /** PostgreSQL only: a schema to create and use (tests isolate themselves this way). */
   schema?: string;
   poolSize?: number;
+  /**
+   * PostgreSQL: run named statements as named prepared statements (default). Off for a pooler in
+   * transaction mode that cannot carry prepared statements across server connections (docs/operations.md).
+   */
+  namedStatements?: boolean;
 }
 
 /** Socket errors and PostgreSQL states that mean "the database cannot be reached now", not "the query is wrong". */
@@ -116,6 +130,12 @@ function withStatementCache(connection: SqliteDatabase.Database, counts: QueryCo
   };
 }
 
+// SQLite's batch transaction: IMMEDIATE takes the write lock at BEGIN, so a second process waits there
+// (busy_timeout) instead of failing to upgrade a read lock halfway through.
+const begin = statement('sqlite.begin', 'begin immediate');
+const commit = statement('sqlite.commit', 'commit');
+const rollback = statement('sqlite.rollback', 'rollback');
+
 export async function openStore(options: OpenOptions): Promise<Store> {
   const { dialect, target } = parseStoreUrl(options.url);
   const queryCounts: QueryCounts = { statements: 0, roundTrips: 0 };
@@ -127,13 +147,45 @@ export async function openStore(options: OpenOptions): Promise<Store> {
     connection.pragma('synchronous = FULL');
     connection.pragma('busy_timeout = 5000');
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(connection, queryCounts) }) });
+    const statements = new SqliteStatements(connection, queryCounts);
+    // While a batch's transaction is open on the one connection, a read waits for its commit: it would
+    // otherwise see rows not yet durable (or about to be rolled back).
+    let open: Promise<void> | undefined;
+    const whenClosed = <T>(read: () => Promise<T>): Promise<T> => (open ? open.then(() => whenClosed(read)) : read());
+    const reads: Sql = {
+      all: (s, p) => whenClosed(() => statements.all(s, p)),
+      one: (s, p) => whenClosed(() => statements.one(s, p)),
+      run: (s, p) => whenClosed(() => statements.run(s, p)),
+    };
+    // Kysely's connection lock is held for the batch, so no Kysely query of anyone else runs inside it.
+    const batch = <T>(work: (tx: Tx) => Promise<T>): Promise<T> =>
+      db.connection().execute(async (conn) => {
+        let closed!: () => void;
+        open = new Promise<void>((resolve) => (closed = resolve));
+        try {
+          statements.runNow(begin);
+          try {
+            const result = await work(sqliteTx(statements, conn));
+            statements.runNow(commit);
+            return result;
+          } catch (error) {
+            if (connection.inTransaction) statements.runNow(rollback);
+            throw error;
+          }
+        } finally {
+          open = undefined;
+          closed();
+        }
+      });
     const shared = sharedTransactions(() => store);
-    const store: Store = { db, dialect, location: `sqlite:${target}`, queryCounts, transaction: shared, write: shared, close: () => db.destroy() };
+    const store: Store = { db, sql: reads, dialect, location: `sqlite:${target}`, queryCounts, transaction: shared, write: shared, batch, close: () => db.destroy() };
     return store;
   }
 
   const pool = new pg.Pool({
     connectionString: target,
+    // A transaction's statements go out without waiting for each other's answers (store/sql.ts).
+    pipeline: true,
     max: options.poolSize ?? 10,
     // A database that refuses connections fails a request at once (503); one that does not answer at all
     // (a dropped network) fails it after this. The wait for a free pooled connection counts too, so it
@@ -147,13 +199,40 @@ export async function openStore(options: OpenOptions): Promise<Store> {
   if (options.schema) await sql`create schema if not exists ${sql.id(options.schema)}`.execute(db);
   const location = new URL(target);
   location.password = '';
+  const named = options.namedStatements ?? true;
+  const poolStatements = new PgPoolStatements(pool, named);
+  const autocommit = pgAutocommitTx(poolStatements, db);
+  const transaction = async <T>(work: (tx: Tx) => Promise<T>): Promise<T> => {
+    const client = await pool.connect();
+    const tx = new PgTransaction(client, queryCounts, named);
+    let broken: Error | undefined;
+    try {
+      let result: T;
+      try {
+        result = await work(tx);
+      } catch (error) {
+        await tx.abort().catch((fault: Error) => (broken = fault));
+        throw error;
+      }
+      await tx.finish();
+      return result;
+    } catch (error) {
+      if (isStoreUnavailable(error)) broken = error as Error;
+      throw error;
+    } finally {
+      // A connection whose transaction could not be ended is not given back to the pool.
+      client.release(broken);
+    }
+  };
   return {
     db,
+    sql: poolStatements,
     dialect,
     location: location.toString(),
     queryCounts,
-    transaction: (work) => db.transaction().execute(work),
-    write: (statement) => statement(db),
+    transaction,
+    write: (statement) => statement(autocommit),
+    batch: transaction,
     close: () => db.destroy(),
   };
 }

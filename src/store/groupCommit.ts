@@ -1,9 +1,8 @@
-import { type Kysely, sql } from 'kysely';
 import type { Store } from './db.js';
-import type { Database } from './schema.js';
+import { statement, type Tx } from './sql.js';
 
 /** Writes one batch inside the batch's transaction; answers one result per item, in order. */
-export type BatchWrite<Item, Result> = (trx: Kysely<Database>, items: Item[]) => Promise<Result[]>;
+export type BatchWrite<Item, Result> = (tx: Tx, items: Item[]) => Promise<Result[]>;
 
 export interface GroupCommitOptions<Result> {
   /** A batch is flushed as soon as it holds this many items. */
@@ -115,8 +114,9 @@ export class GroupCommit<Item, Result> {
   }
 
   private run(items: Item[]): Promise<Result[]> {
-    if (this.options.transaction === false) return this.write(this.store.db, items);
-    return this.store.db.transaction().execute((trx) => this.write(trx, items));
+    // SQLite: a transaction around one statement costs what the statement's own commit costs.
+    if (this.options.transaction === false && this.store.dialect === 'postgres') return this.store.write((tx) => this.write(tx, items));
+    return this.store.batch((tx) => this.write(tx, items));
   }
 
   private afterCommit(results: Result[]): void {
@@ -128,7 +128,11 @@ export class GroupCommit<Item, Result> {
   }
 }
 
-type Work = (trx: Kysely<Database>) => Promise<unknown>;
+type Work = (tx: Tx) => Promise<unknown>;
+
+const savepoint = statement('work.savepoint', 'savepoint work');
+const rollbackToSavepoint = statement('work.rollback', 'rollback to work');
+const releaseSavepoint = statement('work.release', 'release work');
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 /**
@@ -137,23 +141,23 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
  * lost race) rolls back only itself and gets its own error, once the batch holding the others is
  * committed. A work must use only `trx` and must not wait on anything but the database.
  */
-export function sharedTransactions(store: () => Store): <T>(work: (trx: Kysely<Database>) => Promise<T>) => Promise<T> {
+export function sharedTransactions(store: () => Store): <T>(work: (tx: Tx) => Promise<T>) => Promise<T> {
   let committer: GroupCommit<Work, Outcome> | undefined;
-  const write: BatchWrite<Work, Outcome> = async (trx, works) => {
+  const write: BatchWrite<Work, Outcome> = async (tx, works) => {
     const outcomes: Outcome[] = [];
     for (const work of works) {
-      await sql`savepoint work`.execute(trx);
+      await tx.run(savepoint);
       try {
-        outcomes.push({ ok: true, value: await work(trx) });
+        outcomes.push({ ok: true, value: await work(tx) });
       } catch (error) {
-        await sql`rollback to work`.execute(trx);
+        await tx.run(rollbackToSavepoint);
         outcomes.push({ ok: false, error });
       }
-      await sql`release work`.execute(trx);
+      await tx.run(releaseSavepoint);
     }
     return outcomes;
   };
-  return async <T>(work: (trx: Kysely<Database>) => Promise<T>): Promise<T> => {
+  return async <T>(work: (tx: Tx) => Promise<T>): Promise<T> => {
     committer ??= new GroupCommit(store(), write);
     const outcome = await committer.submit(work);
     if (!outcome.ok) throw outcome.error;

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database, IdempotencyKeyTable } from './schema.js';
+import { type Sql, statement } from './sql.js';
 
 /** `RequestID` / `Idempotency-Key` records, one per shop and key. */
 
@@ -48,22 +49,13 @@ export async function takeOverIdempotencyKey(
  * current claim token links, and only once: answers false when the claim was lost (an attempt that
  * outlived its lease and was taken over), and A must then roll back rather than create a second charge.
  */
-export async function linkIdempotencyKey(
-  trx: Kysely<Database>,
-  shopId: number,
-  key: string,
-  claimToken: string,
-  transactionUid: string,
-): Promise<boolean> {
-  const result = await trx
-    .updateTable('idempotency_keys')
-    .set({ transaction_uid: transactionUid })
-    .where('shop_id', '=', shopId)
-    .where('key', '=', key)
-    .where('claim_token', '=', claimToken)
-    .where('transaction_uid', 'is', null)
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows) === 1;
+const link = statement(
+  'idempotency_keys.link',
+  'update idempotency_keys set transaction_uid = $4 where shop_id = $1 and key = $2 and claim_token = $3 and transaction_uid is null',
+);
+
+export async function linkIdempotencyKey(tx: Sql, shopId: number, key: string, claimToken: string, transactionUid: string): Promise<boolean> {
+  return (await tx.run(link, [shopId, key, claimToken, transactionUid])) === 1;
 }
 
 export async function completeIdempotencyKey(

@@ -18,12 +18,15 @@ export interface QueryCounts {
   roundTrips: number;
 }
 
-const TRANSACTION_CONTROL = /^\s*(begin|commit|rollback|savepoint|release|start\s+transaction|end)\b/i;
+export const TRANSACTION_CONTROL = /^\s*(begin|commit|rollback|savepoint|release|start\s+transaction|end)\b/i;
 
 export function countStatement(counts: QueryCounts, text: unknown): void {
   if (typeof text === 'string' && TRANSACTION_CONTROL.test(text)) return;
   counts.statements++;
 }
+
+/** The pg client's own `query`, which a pipelined transaction uses because it counts for itself. */
+export const sendUncounted = Symbol('send uncounted');
 
 /**
  * A pg client class (the pool's `Client` option) that counts each query it sends. Every query the
@@ -32,6 +35,8 @@ export function countStatement(counts: QueryCounts, text: unknown): void {
 export function countingPgClient(counts: QueryCounts): typeof pg.Client {
   const send = pg.Client.prototype.query as (this: pg.Client, ...args: unknown[]) => unknown;
   class CountingClient extends pg.Client {}
+  // A pipelined transaction (store/sql.ts) counts its own statements and round trips (one per write).
+  (CountingClient.prototype as unknown as Record<symbol, unknown>)[sendUncounted] = send;
   // pg's overloads (text, config object, submittable) all arrive here; only the text is looked at.
   CountingClient.prototype.query = function (this: pg.Client, ...args: unknown[]) {
     const first = args[0];

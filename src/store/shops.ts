@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Shop } from '../domain/shop.js';
 import type { Database, ShopTable } from './schema.js';
+import { type Sql, statement } from './sql.js';
 
 export function shopOf(row: ShopTable): Shop {
   return {
@@ -18,16 +19,20 @@ export function shopOf(row: ShopTable): Shop {
   };
 }
 
-export async function findShopRow(db: Kysely<Database>, id: number): Promise<ShopTable | undefined> {
-  return db.selectFrom('shops').selectAll().where('id', '=', id).executeTakeFirst();
+const byId = statement('shops.find', 'select * from shops where id = $1');
+
+export async function findShopRow(db: Sql, id: number): Promise<ShopTable | undefined> {
+  return db.one<ShopTable>(byId, [id]);
 }
 
 /** The columns of a shop that can change (all but its keys): read on every Basic-auth check. */
 const changeable = ['secret_hash', 'name', 'test', 'three_d_secure', 'acquirer', 'acquirer_settings', 'risk_rules', 'return_hosts', 'updated_at'] as const;
 
+const versionOf = statement('shops.version', `select ${changeable.join(', ')} from shops where id = $1`);
+
 /** A shop's changeable columns as one string: equal strings, same shop. */
-export async function findShopVersion(db: Kysely<Database>, id: number): Promise<string | undefined> {
-  const row = await db.selectFrom('shops').select(changeable).where('id', '=', id).executeTakeFirst();
+export async function findShopVersion(db: Sql, id: number): Promise<string | undefined> {
+  const row = await db.one<Pick<ShopTable, (typeof changeable)[number]>>(versionOf, [id]);
   return row && shopVersion(row);
 }
 

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
 import { maskOf } from '../domain/card.js';
-import type { CardTable, Database } from '../store/schema.js';
+import { insertCard, refreshCard } from '../store/cards.js';
+import type { CardTable } from '../store/schema.js';
+import type { Sql } from '../store/sql.js';
 import type { Vault } from './vault.js';
 
 export interface PlainCard {
@@ -52,72 +53,38 @@ export function cardView(card: CardTable): CardView {
  * Stores a card (PAN encrypted) and returns its row. One token per card and shop: the same number comes
  * back with the same token, its holder and expiry refreshed.
  */
-export async function saveCard(db: Kysely<Database>, vault: Vault, shopId: number, card: PlainCard, now: string): Promise<CardTable> {
-  const mask = maskOf(card.number);
-  const row: CardTable = {
+/**
+ * The row of a card sent by number, and its write issued on `tx`: the shop's card with the same stamp
+ * (`existing`, read under the card lock) refreshed with the holder and expiry sent now, or a new card with
+ * the number sealed. The row is answered at once; the write travels with the transaction's next statements
+ * (await `written` with them).
+ */
+export function saveCard(
+  tx: Sql,
+  vault: Vault,
+  shopId: number,
+  card: PlainCard,
+  stamp: string,
+  existing: CardTable | undefined,
+  now: string,
+): { stored: CardTable; written: Promise<void> } {
+  if (existing) {
+    const stored = { ...existing, holder: card.holder, exp_month: card.exp_month, exp_year: card.exp_year, updated_at: now };
+    return { stored, written: refreshCard(tx, stored) };
+  }
+  const stored: CardTable = {
     token: randomUUID(),
     shop_id: shopId,
     pan_enc: vault.encrypt(card.number),
     key_id: vault.currentKeyId,
-    stamp: vault.stamp(shopId, card.number),
+    stamp,
     legacy_stamp: null,
-    ...mask,
+    ...maskOf(card.number),
     holder: card.holder,
     exp_month: card.exp_month,
     exp_year: card.exp_year,
     created_at: now,
     updated_at: now,
   };
-  return db
-    .insertInto('cards')
-    .values(row)
-    .onConflict((oc) =>
-      oc.columns(['shop_id', 'stamp']).doUpdateSet({ holder: row.holder, exp_month: row.exp_month, exp_year: row.exp_year, updated_at: now }),
-    )
-    .returningAll()
-    .executeTakeFirstOrThrow();
-}
-
-export async function findCard(db: Kysely<Database>, shopId: number, token: string): Promise<CardTable | undefined> {
-  return db.selectFrom('cards').selectAll().where('token', '=', token).where('shop_id', '=', shopId).executeTakeFirst();
-}
-
-export async function updateCard(
-  db: Kysely<Database>,
-  shopId: number,
-  token: string,
-  changes: { holder?: string; exp_month?: number; exp_year?: number },
-  now: string,
-): Promise<CardTable | undefined> {
-  return db
-    .updateTable('cards')
-    .set({ ...changes, updated_at: now })
-    .where('token', '=', token)
-    .where('shop_id', '=', shopId)
-    .returningAll()
-    .executeTakeFirst();
-}
-
-/**
- * How many other cards of the shop, showing the same digits (bin_8 and last_4), were sent as a number
- * since a moment (saveCard touches updated_at each time): the card guard's one indexed read
- * (cards_shop_shown).
- */
-export async function countLookalikeCards(
-  db: Kysely<Database>,
-  shopId: number,
-  shown: { bin_8: string; last_4: string },
-  stamp: string,
-  since: string,
-): Promise<number> {
-  const row = await db
-    .selectFrom('cards')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('shop_id', '=', shopId)
-    .where('bin_8', '=', shown.bin_8)
-    .where('last_4', '=', shown.last_4)
-    .where('updated_at', '>=', since)
-    .where('stamp', '!=', stamp)
-    .executeTakeFirstOrThrow();
-  return Number(row.n);
+  return { stored, written: insertCard(tx, stored) };
 }

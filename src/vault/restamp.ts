@@ -92,7 +92,7 @@ async function restampBatch(store: Store, trx: Kysely<Database>, vault: Vault): 
 export async function restampLegacyCards(store: Store, vault: Vault): Promise<number> {
   let total = 0;
   for (;;) {
-    const done = await store.transaction((trx) => restampBatch(store, trx, vault));
+    const done = await store.transaction(({ db: trx }) => restampBatch(store, trx, vault));
     if (done === 0) return total;
     total += done;
   }

@@ -188,7 +188,7 @@ async function inBatches<Row>(
   for (;;) {
     const rows = await staleRows(store.db);
     if (rows.length === 0) return count;
-    await store.transaction(async (trx) => {
+    await store.transaction(async ({ db: trx }) => {
       for (const row of rows) if (await reseal(trx, row)) count++;
     });
   }

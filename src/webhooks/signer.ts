@@ -1,7 +1,6 @@
 import { createPrivateKey, type KeyObject, sign } from 'node:crypto';
-import type { Kysely } from 'kysely';
-import type { Database } from '../store/schema.js';
 import { findShopRow } from '../store/shops.js';
+import type { Sql } from '../store/sql.js';
 import type { Vault } from '../vault/vault.js';
 
 /** `Content-Signature`: base64 of RSA-SHA256 (PKCS#1 v1.5, Node's default for RSA keys) over the exact body bytes. */
@@ -27,7 +26,7 @@ export class ShopWebhookKeyring {
   private readonly entries = new Map<number, { until: number; keys: Promise<ShopWebhookKeys | undefined> }>();
 
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly db: Sql,
     private readonly vault: Vault,
     private readonly now: () => Date,
   ) {}

@@ -58,7 +58,7 @@ export class DeliveryWorkers extends QueueWorkers<WebhookDelivery> {
 
   constructor(private readonly options: DeliveryWorkerOptions) {
     super({ name: 'webhook deliveries', concurrency: options.concurrency, batch: CLAIM_BATCH, pollMs: options.pollMs, log: options.log });
-    this.keyring = new ShopWebhookKeyring(options.store.db, options.vault, options.now);
+    this.keyring = new ShopWebhookKeyring(options.store.sql, options.vault, options.now);
     this.transport = new WebhookTransport(options.timeoutMs, options.allowPrivate);
   }
 

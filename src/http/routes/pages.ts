@@ -49,7 +49,7 @@ export async function pageRoutes(app: FastifyInstance, services: HttpServices) {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
   });
 
-  const load = async (uid: string) => (UUID.test(uid) ? findTransactionByUid(ctx.store.db, uid) : undefined);
+  const load = async (uid: string) => (UUID.test(uid) ? findTransactionByUid(ctx.store.sql, uid) : undefined);
   const formToken = (uid: string) => ctx.vault.linkToken('challenge-form', uid);
   /**
    * CSRF: the submit must come from the challenge page. A browser names the page's origin in `Origin`
