@@ -3,9 +3,9 @@ import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
-import { sharedTransactions } from './groupCommit.js';
+import { sharedStatements, sharedTransactions } from './groupCommit.js';
 import { countingPgClient, countStatement, type QueryCounts } from './queryCounts.js';
-import { PgPoolStatements, PgTransaction, pgAutocommitTx, type Sql, SqliteStatements, sqliteTx, statement, type Tx } from './sql.js';
+import { PgPipelinedReads, PgPoolStatements, PgTransaction, pgAutocommitTx, type Sql, SqliteStatements, sqliteTx, statement, type Tx } from './sql.js';
 
 export type { Sql, Tx } from './sql.js';
 import type { Database } from './schema.js';
@@ -34,6 +34,8 @@ export interface Store {
   write<T>(statement: (tx: Tx) => Promise<T>): Promise<T>;
   /** One transaction of its own, never shared: the unit group commit writes a batch in. */
   batch<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
+  /** Statements that commit on their own, each (PostgreSQL); on SQLite the same as `batch`. */
+  autocommit<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
   /** Where the store lives, for logs (never with a password). */
   location: string;
   /** Statements and round trips sent so far (src/store/queryCounts.ts). */
@@ -178,7 +180,7 @@ export async function openStore(options: OpenOptions): Promise<Store> {
         }
       });
     const shared = sharedTransactions(() => store);
-    const store: Store = { db, sql: reads, dialect, location: `sqlite:${target}`, queryCounts, transaction: shared, write: shared, batch, close: () => db.destroy() };
+    const store: Store = { db, sql: reads, dialect, location: `sqlite:${target}`, queryCounts, transaction: shared, write: shared, batch, autocommit: batch, close: () => db.destroy() };
     return store;
   }
 
@@ -202,6 +204,7 @@ export async function openStore(options: OpenOptions): Promise<Store> {
   const named = options.namedStatements ?? true;
   const poolStatements = new PgPoolStatements(pool, named);
   const autocommit = pgAutocommitTx(poolStatements, db);
+  const reads = new PgPipelinedReads(pool, queryCounts, named);
   const transaction = async <T>(work: (tx: Tx) => Promise<T>): Promise<T> => {
     const client = await pool.connect();
     const tx = new PgTransaction(client, queryCounts, named);
@@ -224,17 +227,19 @@ export async function openStore(options: OpenOptions): Promise<Store> {
       client.release(broken);
     }
   };
-  return {
+  const store: Store = {
     db,
-    sql: poolStatements,
+    sql: reads,
     dialect,
     location: location.toString(),
     queryCounts,
     transaction,
-    write: (statement) => statement(autocommit),
+    write: sharedStatements(() => store),
     batch: transaction,
+    autocommit: (statement) => statement(autocommit),
     close: () => db.destroy(),
   };
+  return store;
 }
 
 export async function migrate(store: Store): Promise<string[]> {

@@ -171,6 +171,80 @@ export function pgAutocommitTx(statements: PgPoolStatements, db: Kysely<Database
 
 const ignore = () => {};
 
+interface QueuedRead {
+  query: pg.QueryConfig;
+  resolve: (result: pg.QueryResult) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Reads outside any transaction (PostgreSQL): those issued in one turn of the event loop leave together
+ * on one pooled connection, pipelined in one write, instead of a connection and a round trip each (the
+ * shop check of every request, the status polls, a page's lookup). Each is its own statement; none waits
+ * for a commit. Writes do not come here: `store.write` shares commits instead (groupCommit.ts).
+ */
+export class PgPipelinedReads implements Sql {
+  private queue: QueuedRead[] = [];
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly counts: QueryCounts,
+    private readonly named: boolean,
+  ) {}
+
+  private send(query: pg.QueryConfig): Promise<pg.QueryResult> {
+    return new Promise((resolve, reject) => {
+      if (this.queue.push({ query, resolve, reject }) === 1) process.nextTick(() => void this.flush());
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const reads = this.queue;
+    this.queue = [];
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      for (const read of reads) read.reject(error);
+      return;
+    }
+    const own = ((client as unknown as Record<symbol, typeof client.query | undefined>)[sendUncounted] ?? client.query).bind(client) as (
+      query: pg.QueryConfig,
+    ) => Promise<pg.QueryResult>;
+    const stream = (client as unknown as { connection: { stream: { cork(): void; uncork(): void } } }).connection.stream;
+    this.counts.roundTrips++;
+    stream.cork();
+    const answers = reads.map((read) => {
+      this.counts.statements++;
+      const answer = own(read.query);
+      answer.then(read.resolve, read.reject);
+      return answer;
+    });
+    stream.uncork();
+    const outcomes = await Promise.allSettled(answers);
+    const broken = outcomes.find((outcome) => outcome.status === 'rejected' && isConnectionFault(outcome.reason));
+    client.release(broken ? (broken as PromiseRejectedResult).reason : undefined);
+  }
+
+  async all<Row>(statement: Statement, params: readonly unknown[] = []): Promise<Row[]> {
+    return (await this.send(pgQuery(statement, params, this.named))).rows as Row[];
+  }
+
+  async one<Row>(statement: Statement, params?: readonly unknown[]): Promise<Row | undefined> {
+    return (await this.all<Row>(statement, params))[0];
+  }
+
+  async run(statement: Statement, params: readonly unknown[] = []): Promise<number> {
+    return (await this.send(pgQuery(statement, params, this.named))).rowCount ?? 0;
+  }
+}
+
+/** A failure of the connection itself (not of one statement): the client is not given back to the pool. */
+function isConnectionFault(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return !(typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !code.startsWith('08') && !code.startsWith('57'));
+}
+
 /**
  * A PostgreSQL transaction on one pooled connection in pg's pipeline mode: a statement is written to the
  * server when it is issued, not when the one before it has been answered, and everything issued in one
