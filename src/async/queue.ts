@@ -43,7 +43,7 @@ export class AsyncQueue {
   constructor(private readonly options: QueueOptions) {
     this.inserts = new GroupCommit(
       options.ctx.store,
-      async ({ db }, tasks) => (await insertTasks(db, tasks)).map((holder, i) => ({ ...holder, created: holder.id === tasks[i]!.id })),
+      async (tx, tasks) => (await insertTasks(tx, tasks)).map((holder, i) => ({ ...holder, created: holder.id === tasks[i]!.id })),
       {
         // One multi-row INSERT per batch: atomic and durable on its own when it returns.
         transaction: false,
@@ -111,11 +111,11 @@ export class AsyncQueue {
 
   private find(shop: Shop, requestId: string) {
     if (!UUID.test(requestId)) return undefined;
-    return findTask(this.options.ctx.store.db, shop.id, requestId, this.createdAfter());
+    return findTask(this.options.ctx.store.sql, shop.id, requestId, this.createdAfter());
   }
 
   async status(shop: Shop, requestId: string): Promise<ApiResponse> {
-    const task = UUID.test(requestId) ? await findTaskState(this.options.ctx.store.db, shop.id, requestId, this.createdAfter()) : undefined;
+    const task = UUID.test(requestId) ? await findTaskState(this.options.ctx.store.sql, shop.id, requestId, this.createdAfter()) : undefined;
     if (!task) return unknown(requestId);
     if (task.state !== 'done') return { statusCode: 200, body: { status: 'processing', request_id: requestId } };
     return { statusCode: 200, body: { status: 'completed', request_id: requestId, response_url: this.urls(requestId).response_url } };
@@ -129,7 +129,7 @@ export class AsyncQueue {
       return { statusCode: 425, body: { status: 'processing', request_id: requestId, ...this.urls(requestId) } };
     }
     if (task.status_code === 200) return { statusCode: 200, body: JSON.parse(task.response!) };
-    const taken = await takeOnceResult(this.options.ctx.store.db, shop.id, requestId);
+    const taken = await this.options.ctx.store.write((tx) => takeOnceResult(tx, shop.id, requestId));
     if (!taken) return unknown(requestId);
     return { statusCode: taken.status_code!, body: JSON.parse(taken.response!) };
   }

@@ -7,7 +7,7 @@ import { isMutating, operations } from '../processing/operations.js';
 import { settleByInquiry } from '../processing/resolver.js';
 import { transactionResponse } from '../processing/respond.js';
 import { isStoreUnavailable } from '../store/db.js';
-import { releaseIdempotencyKey } from '../store/idempotency.js';
+import { findIdempotencyKey, releaseIdempotencyKey } from '../store/idempotency.js';
 import type { AsyncTaskTable } from '../store/schema.js';
 import { findTransaction } from '../store/transactions.js';
 
@@ -23,12 +23,7 @@ export interface TaskRequest {
  * claim it left before creating anything is dropped so the operation can run.
  */
 async function resumeEarlierAttempt(ctx: ProcessingContext, shop: Shop, key: string): Promise<ApiResponse | undefined> {
-  const record = await ctx.store.db
-    .selectFrom('idempotency_keys')
-    .selectAll()
-    .where('shop_id', '=', shop.id)
-    .where('key', '=', key)
-    .executeTakeFirst();
+  const record = await findIdempotencyKey(ctx.store.sql, shop.id, key);
   if (!record) return undefined;
   if (record.transaction_uid !== null) {
     let row = await findTransaction(ctx.store.sql, shop.id, record.transaction_uid);
@@ -46,7 +41,7 @@ async function resumeEarlierAttempt(ctx: ProcessingContext, shop: Shop, key: str
     return transactionResponse(ctx, row);
   }
   if (record.status_code !== null && record.response !== null) return { statusCode: record.status_code, body: JSON.parse(record.response) };
-  await releaseIdempotencyKey(ctx.store.db, shop.id, key);
+  await ctx.store.write((tx) => releaseIdempotencyKey(tx, shop.id, key));
   return undefined;
 }
 

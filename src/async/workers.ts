@@ -35,7 +35,7 @@ export class TaskWorkers extends QueueWorkers<AsyncTaskTable> {
   protected async claim(limit: number): Promise<AsyncTaskTable[]> {
     const { ctx } = this.options;
     const now = ctx.now();
-    const tasks = await claimTasks(ctx.store, this.owner, now.toISOString(), new Date(now.getTime() + this.options.leaseMs).toISOString(), limit);
+    const tasks = await ctx.store.write((tx) => claimTasks(tx, this.owner, now.toISOString(), new Date(now.getTime() + this.options.leaseMs).toISOString(), limit));
     for (const task of tasks) {
       this.options.metrics.claimLatency.observe({ operation: task.operation }, Math.max(0, now.getTime() - Date.parse(task.created_at)) / 1000);
     }
@@ -48,7 +48,7 @@ export class TaskWorkers extends QueueWorkers<AsyncTaskTable> {
     // A live worker keeps its lease, so only a dead one's task is ever taken over.
     const heartbeat = setInterval(() => {
       const until = new Date(ctx.now().getTime() + this.options.leaseMs).toISOString();
-      renewTaskLease(ctx.store.db, task.id, this.owner, until).catch((err) => log.warn({ err, task: task.id }, 'renewing an async task lease failed'));
+      ctx.store.write((tx) => renewTaskLease(tx, task.id, this.owner, until)).catch((err) => log.warn({ err, task: task.id }, 'renewing an async task lease failed'));
     }, Math.max(50, Math.floor(this.options.leaseMs / 3)));
     heartbeat.unref();
     try {
@@ -56,13 +56,13 @@ export class TaskWorkers extends QueueWorkers<AsyncTaskTable> {
       if (!shop) throw new Error(`async task ${task.id}: shop ${task.shop_id} is gone`);
       const response = await runTask(ctx, shop, task, (err) => log[faultLevel(err)]({ err, task: task.id, operation: task.operation }, 'async task fault'));
       const result = { status_code: response.statusCode, response: JSON.stringify(response.body), completed_at: ctx.now().toISOString() };
-      const completed = await ctx.store.write(({ db }) => completeTask(db, task.id, this.owner, result));
+      const completed = await ctx.store.write((tx) => completeTask(tx, task.id, this.owner, result));
       if (!completed) log.warn({ task: task.id }, 'async task was taken over before it completed; its result is kept by the new owner');
       metrics.processingTime.observe({ operation: task.operation, status_code: String(response.statusCode) }, (performance.now() - started) / 1000);
     } catch (err) {
       // Store unreachable or similar: leave the task to its lease; another attempt resumes it.
       log[faultLevel(err)]({ err, task: task.id }, 'async task could not be completed; it will be retried after its lease');
-      if (this.loop.stopping) await releaseTask(ctx.store.db, task.id, this.owner).catch(() => {});
+      if (this.loop.stopping) await ctx.store.write((tx) => releaseTask(tx, task.id, this.owner)).catch(() => {});
     } finally {
       clearInterval(heartbeat);
     }

@@ -40,12 +40,12 @@ export async function idempotent(
   const claimToken = randomUUID();
   const claim = { shop_id: shop.id, key, body_hash: ctx.vault.requestHash(operationName, invocation.body), claim_token: claimToken, created_at: now.toISOString() };
 
-  const existing = await ctx.store.write(({ db }) => claimIdempotencyKey(db, claim));
+  const existing = await ctx.store.write((tx) => claimIdempotencyKey(tx, claim));
   if (existing) {
     const age = now.getTime() - Date.parse(existing.created_at);
     const expired = age >= IDEMPOTENCY_RETENTION_MS;
     const abandoned = existing.transaction_uid === null && existing.status_code === null && age >= ABANDONED_AFTER_MS;
-    if (!(expired || abandoned) || !(await takeOverIdempotencyKey(ctx.store.db, existing, claim))) {
+    if (!(expired || abandoned) || !(await ctx.store.write((tx) => takeOverIdempotencyKey(tx, existing, claim)))) {
       if (existing.body_hash !== claim.body_hash) {
         throw differentRequest();
       }
@@ -64,16 +64,16 @@ export async function idempotent(
     // A transaction's repeat answers its current state (the key names it since transaction A); any other
     // answer (a card token of /credit_cards) is kept as it was sent.
     const producedTransaction = (response.body as { transaction?: unknown } | null)?.transaction !== undefined;
-    await ctx.store.write(({ db }) => completeIdempotencyKey(db, shop.id, key, claimToken, response.statusCode, producedTransaction ? null : JSON.stringify(response.body)));
+    await ctx.store.write((tx) => completeIdempotencyKey(tx, shop.id, key, claimToken, response.statusCode, producedTransaction ? null : JSON.stringify(response.body)));
     return response;
   } catch (error) {
     if (error instanceof ApiError && error.statusCode < 500) {
       // A refused request is answered the same way on every repeat.
-      await ctx.store.write(({ db }) => completeIdempotencyKey(db, shop.id, key, claimToken, error.statusCode, JSON.stringify(error.body())));
+      await ctx.store.write((tx) => completeIdempotencyKey(tx, shop.id, key, claimToken, error.statusCode, JSON.stringify(error.body())));
     } else {
       // A fault before transaction A leaves nothing behind: the key is free for a retry. After A, the key
       // names the transaction and a retry answers its state.
-      await releaseIdempotencyKey(ctx.store.db, shop.id, key, claimToken).catch(() => {});
+      await ctx.store.write((tx) => releaseIdempotencyKey(tx, shop.id, key, claimToken)).catch(() => {});
     }
     throw error;
   }
