@@ -128,7 +128,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   if (role !== 'all' && parseStoreUrl(config.databaseUrl).dialect !== 'postgres') {
     throw new Error(`--role ${role} needs PostgreSQL (ECOMGATE_DATABASE_URL=postgres://...): SQLite is served by one process with role all`);
   }
-  const store = await openStore({ url: config.databaseUrl, schema: options.schema });
+  const store = await openStore({ url: config.databaseUrl, schema: options.schema, namedStatements: config.namedStatements });
   const { vault, shops, now } = await openApp(store, options, log, true);
   if (config.demoShops) {
     for (const demo of demoShops) {

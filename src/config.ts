@@ -9,6 +9,8 @@ export interface Config {
   /** No public URL was configured: it follows the address the server actually listens on (port 0). */
   publicUrlFromAddress: boolean;
   databaseUrl: string;
+  /** PostgreSQL: named prepared statements (off behind a pooler that cannot carry them; docs/performance.md). */
+  namedStatements: boolean;
   /** Comma-separated base64 keys; undefined means "embedded default: use the dev key in the data folder". */
   masterKey: string | undefined;
   adminToken: string | undefined;
@@ -142,6 +144,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     publicUrl,
     publicUrlFromAddress: (overrides.publicUrl ?? env.ECOMGATE_PUBLIC_URL) === undefined,
     databaseUrl,
+    namedStatements: overrides.namedStatements ?? flag(env.ECOMGATE_DATABASE_NAMED_STATEMENTS, true),
     masterKey: overrides.masterKey ?? (env.ECOMGATE_MASTER_KEY || undefined),
     adminToken: overrides.adminToken ?? (env.ECOMGATE_ADMIN_TOKEN || undefined),
     demoShops: overrides.demoShops ?? flag(env.ECOMGATE_DEMO_SHOPS, embedded),

@@ -31,7 +31,7 @@ function config(): Config {
 async function withOperator<T>(work: (tools: Awaited<ReturnType<typeof openApp>> & { store: Awaited<ReturnType<typeof openStore>> }) => Promise<T>): Promise<T> {
   const cfg = config();
   const log = createLogger(process.env.ECOMGATE_LOG_LEVEL ?? 'warn', process.stderr as never);
-  const store = await openStore({ url: cfg.databaseUrl });
+  const store = await openStore({ url: cfg.databaseUrl, namedStatements: cfg.namedStatements });
   try {
     return await work({ ...(await openApp(store, { config: cfg }, log)), store });
   } finally {
@@ -80,7 +80,7 @@ program
   .command('migrate')
   .description('apply the database migrations and exit')
   .action(async () => {
-    const store = await openStore({ url: config().databaseUrl });
+    const store = await openStore({ url: config().databaseUrl, namedStatements: config().namedStatements });
     try {
       const applied = await migrate(store);
       print({ applied });

@@ -61,10 +61,12 @@ export async function idempotent(
 
   try {
     const response = await operation(ctx, { ...invocation, idempotencyClaim: claimToken });
-    // A transaction's repeat answers its current state (the key names it since transaction A); any other
-    // answer (a card token of /credit_cards) is kept as it was sent.
+    // A transaction's repeat answers its current state: the key names it since transaction A, so there is
+    // nothing more to write. Any other answer (a card token of /credit_cards) is kept as it was sent.
     const producedTransaction = (response.body as { transaction?: unknown } | null)?.transaction !== undefined;
-    await ctx.store.write((tx) => completeIdempotencyKey(tx, shop.id, key, claimToken, response.statusCode, producedTransaction ? null : JSON.stringify(response.body)));
+    if (!producedTransaction) {
+      await ctx.store.write((tx) => completeIdempotencyKey(tx, shop.id, key, claimToken, response.statusCode, JSON.stringify(response.body)));
+    }
     return response;
   } catch (error) {
     if (error instanceof ApiError && error.statusCode < 500) {

@@ -53,7 +53,7 @@ export interface OpenOptions {
   poolSize?: number;
   /**
    * PostgreSQL: run named statements as named prepared statements (default). Off for a pooler in
-   * transaction mode that cannot carry prepared statements across server connections (docs/operations.md).
+   * transaction mode that cannot carry prepared statements across server connections (docs/performance.md, PgBouncer).
    */
   namedStatements?: boolean;
 }

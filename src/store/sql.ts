@@ -12,7 +12,7 @@ import type { Database } from './schema.js';
  * text per dialect only where SQLite and PostgreSQL differ. SQLite prepares it on first use and keeps the
  * prepared statement for the life of the connection (better-sqlite3); PostgreSQL gets it as a named
  * prepared statement (parsed once per connection, then only bound and executed), or as an unnamed one
- * when named statements are turned off for a pooler that cannot carry them (docs/operations.md, PgBouncer).
+ * when named statements are turned off for a pooler that cannot carry them (docs/performance.md, PgBouncer).
  * Nothing is built or compiled per request.
  */
 export interface Statement {
