@@ -3,15 +3,14 @@ import { createServer, type Server } from 'node:http';
 import { mkdirSync } from 'node:fs';
 import { after, before, describe } from 'node:test';
 import { it } from './support/deadline.js';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { card, DEMO_3DS_SHOP, paymentRequest, startGateway, type TestGateway } from './support/gateway.js';
+import { launchChromium, needsChromium } from './support/services.js';
 
-/** Debian's Chromium (the CI script installs it); playwright-core drives it, it downloads nothing. */
-const CHROMIUM = process.env.ECOMGATE_CHROMIUM ?? '/usr/bin/chromium';
 /** Set to refresh the screenshots under docs/ that the README shows. */
 const SCREENSHOTS = process.env.ECOMGATE_UPDATE_SCREENSHOTS ? 'docs' : undefined;
 
-describe('3-D Secure in a real browser', () => {
+describe('3-D Secure in a real browser', needsChromium(), () => {
   let gw: TestGateway;
   let browser: Browser;
   let merchant: Server;
@@ -27,10 +26,7 @@ describe('3-D Secure in a real browser', () => {
     await new Promise<void>((resolve) => merchant.listen(0, '127.0.0.1', resolve));
     const address = merchant.address() as { port: number };
     merchantUrl = `http://127.0.0.1:${address.port}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();

@@ -3,8 +3,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe } from 'node:test';
 import { it } from './support/deadline.js';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { DEMO_3DS_SHOP } from './support/gateway.js';
+import { launchChromium, needsChromium } from './support/services.js';
 
 /**
  * The example merchant (examples/merchant) end to end, started the way the README says (`npm run
@@ -14,8 +15,6 @@ import { DEMO_3DS_SHOP } from './support/gateway.js';
  */
 
 const RUNNER = fileURLToPath(new URL('../examples/run.js', import.meta.url));
-/** Debian's Chromium (the CI script installs it); playwright-core drives it, it downloads nothing. */
-const CHROMIUM = process.env.ECOMGATE_CHROMIUM ?? '/usr/bin/chromium';
 
 interface Order {
   id: string;
@@ -26,7 +25,7 @@ interface Order {
   rejectedWebhooks: number;
 }
 
-describe('examples/merchant: checkout, 3-D Secure, return page, verified webhook', () => {
+describe('examples/merchant: checkout, 3-D Secure, return page, verified webhook', needsChromium(), () => {
   let runner: ChildProcess;
   let exited: Promise<number | null>;
   let output = '';
@@ -48,10 +47,7 @@ describe('examples/merchant: checkout, 3-D Secure, return page, verified webhook
     }
     shop = /Open the shop: (http:\/\/\S+?)\/?\n/.exec(output)![1]!;
     gateway = /gateway: (http:\/\/[^\s,]+)/.exec(output)![1]!;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
 
   after(async () => {

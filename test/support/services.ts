@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
+import { type Browser, chromium } from 'playwright-core';
 import { POSTGRES_URL, testStores } from './gateway.js';
 
 /**
@@ -36,4 +38,23 @@ export async function needs(service: keyof typeof services): Promise<{ skip?: st
   const where = `${name} is not reachable at ${new URL(url).host} (${setting})`;
   if (process.env.CI === 'true') throw new Error(`${where}: CI must provide it`);
   return { skip: where };
+}
+
+/** Debian's Chromium for the browser tests (`.ci/run` installs it; playwright-core drives it and downloads nothing). */
+export const CHROMIUM = process.env.ECOMGATE_CHROMIUM ?? '/usr/bin/chromium';
+
+/** Options for a browser test's `describe`: skip with one line when Chromium is missing (under CI, throw). */
+export function needsChromium(): { skip?: string } {
+  if (existsSync(CHROMIUM)) return {};
+  const where = `Chromium is not installed at ${CHROMIUM} (ECOMGATE_CHROMIUM names another)`;
+  if (process.env.CI === 'true') throw new Error(`${where}: CI must provide it`);
+  return { skip: where };
+}
+
+/** Chromium, headless, as every browser test runs it. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
 }
