@@ -5,7 +5,7 @@ import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import { sharedStatements, sharedTransactions } from './groupCommit.js';
 import { countingPgClient, countStatement, type QueryCounts } from './queryCounts.js';
-import { PgPipelinedReads, PgPoolStatements, PgTransaction, pgAutocommitTx, type Sql, SqliteStatements, sqliteTx, statement, type Tx } from './sql.js';
+import { PgPipelinedReads, PgPoolStatements, PgTransaction, type Sql, SqliteStatements, statement, type Tx, txOver } from './sql.js';
 
 export type { Sql, Tx } from './sql.js';
 import type { Database } from './schema.js';
@@ -167,7 +167,7 @@ export async function openStore(options: OpenOptions): Promise<Store> {
         try {
           statements.runNow(begin);
           try {
-            const result = await work(sqliteTx(statements, conn));
+            const result = await work(txOver(statements, 'sqlite', conn));
             statements.runNow(commit);
             return result;
           } catch (error) {
@@ -203,7 +203,7 @@ export async function openStore(options: OpenOptions): Promise<Store> {
   location.password = '';
   const named = options.namedStatements ?? true;
   const poolStatements = new PgPoolStatements(pool, named);
-  const autocommit = pgAutocommitTx(poolStatements, db);
+  const autocommit = txOver(poolStatements, 'postgres', db);
   const reads = new PgPipelinedReads(pool, queryCounts, named);
   const transaction = async <T>(work: (tx: Tx) => Promise<T>): Promise<T> => {
     const client = await pool.connect();

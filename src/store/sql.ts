@@ -27,6 +27,8 @@ export interface Statement {
 
 const names = new Set<string>();
 
+const ignore = () => {};
+
 export function statement(name: string, text: string | { postgres: string; sqlite: string }): Statement {
   if (names.has(name)) throw new Error(`statement ${name} is defined twice`);
   names.add(name);
@@ -118,14 +120,23 @@ export class SqliteStatements implements Sql {
   }
 }
 
-/** A work of SQLite's group commit: its statements run on the one connection, inside the batch's transaction. */
-export function sqliteTx(statements: SqliteStatements, db: Kysely<Database>): Tx {
+/**
+ * A Tx whose commit is not its own to send: a work of SQLite's group commit (its statements run on the one
+ * connection, inside the batch's transaction), or PostgreSQL statements that each commit on their own.
+ */
+export function txOver(statements: Sql, dialect: Dialect, db: Kysely<Database>): Tx {
+  // A work may issue statements it no longer waits for once an earlier answer refused the request: their
+  // failures are the work's to report, never an unhandled rejection.
+  const handled = <T>(answer: Promise<T>) => {
+    answer.catch(ignore);
+    return answer;
+  };
   return {
-    dialect: 'sqlite',
+    dialect,
     db,
-    all: (s, p) => statements.all(s, p),
-    one: (s, p) => statements.one(s, p),
-    run: (s, p) => statements.run(s, p),
+    all: (s, p) => handled(statements.all(s, p)),
+    one: (s, p) => handled(statements.one(s, p)),
+    run: (s, p) => handled(statements.run(s, p)),
     commitWithLast() {},
   };
 }
@@ -158,18 +169,6 @@ export class PgPoolStatements implements Sql {
   }
 }
 
-export function pgAutocommitTx(statements: PgPoolStatements, db: Kysely<Database>): Tx {
-  return {
-    dialect: 'postgres',
-    db,
-    all: (s, p) => statements.all(s, p),
-    one: (s, p) => statements.one(s, p),
-    run: (s, p) => statements.run(s, p),
-    commitWithLast() {},
-  };
-}
-
-const ignore = () => {};
 
 interface QueuedRead {
   query: pg.QueryConfig;
