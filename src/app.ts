@@ -222,7 +222,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     limitPerAddress: config.authFailureLimit,
     limitPerShop: config.authFailureLimitPerShop,
     windowMs: config.authFailureWindowMs,
-    counter: store.dialect === 'postgres' ? new DatabaseFailureCounter(store.db, config.authFailureWindowMs) : new MemoryFailureCounter(),
+    counter: store.dialect === 'postgres' ? new DatabaseFailureCounter(store, config.authFailureWindowMs) : new MemoryFailureCounter(),
     now: () => now().getTime(),
     log,
     metrics,
