@@ -160,8 +160,11 @@ export async function createApp(options: AppOptions): Promise<App> {
     },
   };
   const metrics = new Metrics();
-  registerInDoubtGauge(metrics.registry, store, now, config.inDoubtDeadlineMs);
+  // The store's counters before any gauge that queries the store: a scrape reports the counts as they
+  // stood when it began. A collect runs synchronously up to its first wait, and a named statement on
+  // SQLite is counted right there, so a gauge registered first would count its own query into the scrape.
   registerQueryCounters(metrics.registry, store.queryCounts);
+  registerInDoubtGauge(metrics.registry, store, now, config.inDoubtDeadlineMs);
   const readiness = async () => {
     await sql`select 1`.execute(store.db);
     return true;
