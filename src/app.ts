@@ -1,6 +1,5 @@
 import { dirname, resolve } from 'node:path';
 import ipaddr from 'ipaddr.js';
-import { sql } from 'kysely';
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import { SandboxAcquirer } from './acquirers/sandbox.js';
@@ -21,6 +20,8 @@ import type { ProcessingContext } from './processing/context.js';
 import { resolveInDoubt } from './processing/resolver.js';
 import { expireIncomplete } from './processing/expiry.js';
 import { faultLevel, isStoreUnavailable, migrate, openStore, parseStoreUrl, type Store } from './store/db.js';
+import { pingStore } from './store/health.js';
+import { sendNotify } from './store/notify.js';
 import { registerQueryCounters } from './store/queryCounts.js';
 import { loadOrCreateDevKey, parseMasterKeys, type MasterKey } from './vault/keys.js';
 import { restampLegacyCards } from './vault/restamp.js';
@@ -160,10 +161,13 @@ export async function createApp(options: AppOptions): Promise<App> {
     },
   };
   const metrics = new Metrics();
-  registerInDoubtGauge(metrics.registry, store, now, config.inDoubtDeadlineMs);
+  // The store's counters before any gauge that queries the store: a scrape reports the counts as they
+  // stood when it began. A collect runs synchronously up to its first wait, and a named statement on
+  // SQLite is counted right there, so a gauge registered first would count its own query into the scrape.
   registerQueryCounters(metrics.registry, store.queryCounts);
+  registerInDoubtGauge(metrics.registry, store, now, config.inDoubtDeadlineMs);
   const readiness = async () => {
-    await sql`select 1`.execute(store.db);
+    await pingStore(store);
     return true;
   };
   const asyncMetrics = new AsyncMetrics(metrics.registry, store, now);
@@ -179,7 +183,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   });
   let notifier: TaskNotifier | undefined;
   if (store.dialect === 'postgres') {
-    notifier = new TaskNotifier(parseStoreUrl(config.databaseUrl).target, () => sql.raw(TaskNotifier.notifyStatement).execute(store.db), log);
+    notifier = new TaskNotifier(parseStoreUrl(config.databaseUrl).target, () => sendNotify(store, TaskNotifier.notifyStatement), log);
   }
   const asyncQueue = new AsyncQueue({
     ctx,
@@ -222,7 +226,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     limitPerAddress: config.authFailureLimit,
     limitPerShop: config.authFailureLimitPerShop,
     windowMs: config.authFailureWindowMs,
-    counter: store.dialect === 'postgres' ? new DatabaseFailureCounter(store.db, config.authFailureWindowMs) : new MemoryFailureCounter(),
+    counter: store.dialect === 'postgres' ? new DatabaseFailureCounter(store, config.authFailureWindowMs) : new MemoryFailureCounter(),
     now: () => now().getTime(),
     log,
     metrics,

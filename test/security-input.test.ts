@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
-import { OPENING_KIND } from '../src/acquirers/sandbox.js';
+import { OPENING_KIND } from '../src/store/sandbox.js';
 import { it } from './support/deadline.js';
 import { ADMIN_TOKEN, DEMO_SHOP, exchange, paymentRequest, startGateway, testStores, type TestGateway } from './support/gateway.js';
 

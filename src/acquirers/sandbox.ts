@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import { sql } from 'kysely';
 import type { Store } from '../store/db.js';
-import { findSandboxOperation, recordSandboxOperation } from '../store/sandbox.js';
+import { findSandboxOperation, JOURNAL_SIGNS, recordSandboxOperation, sandboxBalance } from '../store/sandbox.js';
 import {
   type AcquirerCall,
   type AcquirerConnector,
@@ -49,33 +48,8 @@ const cards = {
   threeDsNotAuthenticated: new Set(['4012000000001014', '5204240000015060']),
 };
 
-/** Money direction of each operation on the merchant account. */
-const accountSign: Record<OperationKind, number> = {
-  payment: 1,
-  authorization: 0,
-  capture: 1,
-  void: 0,
-  refund: -1,
-  payout: -1,
-  credit: -1,
-  tokenization: 0,
-  chargeback: -1,
-};
-
-/**
- * Kind of the journal entry migration 0012 wrote per (shop, currency) whose account, kept apart before the
- * journal was the balance, held more or less than its journal sums to. It moves the account by its amount.
- */
-export const OPENING_KIND = 'opening';
-
-/**
- * The amount one journal row moves the merchant account by, in SQL (signed by `accountSign`; zero for a
- * kind that moves nothing). Summed over a shop's approved rows of a currency it is the account's balance.
- */
-export const signedJournalAmount = `case kind ${Object.entries({ ...accountSign, [OPENING_KIND]: 1 })
-  .filter(([, sign]) => sign !== 0)
-  .map(([kind, sign]) => `when '${kind}' then ${sign < 0 ? '-' : ''}amount`)
-  .join(' ')} else 0 end`;
+// Every operation kind says how it moves the merchant account, the journal's sum (store/sandbox.ts).
+JOURNAL_SIGNS satisfies Record<OperationKind, number>;
 
 const avsCodes: Record<string, string> = { '11': 'M', '22': 'N', '12': 'B', '21': 'P', '33': 'U', '44': 'E', '55': '0' };
 const cvcCodes: Record<string, string> = { '111': 'M', '222': 'N', '333': 'U', '444': 'E', '555': '0' };
@@ -135,19 +109,10 @@ export class SandboxAcquirer implements AcquirerConnector {
   }
 
   async balance(shopId: number, currency: string): Promise<BalanceAnswer> {
-    // A sum over the journal, read as text: it may pass 2^53, where a JavaScript number (and our bigint
-    // parser) rounds. Both stores sum bigints exactly (PostgreSQL as numeric, SQLite as a 64-bit integer).
-    const row = await this.options.store.db
-      .selectFrom('sandbox_operations')
-      .select(sql<string | null>`cast(sum(${sql.raw(signedJournalAmount)}) as text)`.as('amount'))
-      .where('shop_id', '=', shopId)
-      .where('currency', '=', currency)
-      .where('approved', '=', 1)
-      .executeTakeFirst();
     return {
       gatewayId: SANDBOX_GATEWAY_ID,
       account: `sandbox-${shopId}-${currency}`,
-      amount: BigInt(row?.amount ?? 0),
+      amount: await sandboxBalance(this.options.store.sql, shopId, currency),
       currency,
       bankInfo: { name: 'ecomgate sandbox' },
     };

@@ -1,6 +1,7 @@
-import { sql, type Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { ApiError, invalidCredentials } from '../domain/errors.js';
+import { countAuthFailure, forgetAuthFailuresBefore } from '../store/authFailures.js';
+import type { Store } from '../store/db.js';
 import type { Metrics } from './metrics.js';
 
 /**
@@ -49,20 +50,16 @@ export class DatabaseFailureCounter implements FailureCounter {
   private lastCleanup = 0;
 
   constructor(
-    private readonly db: Kysely<any>,
+    private readonly store: Store,
     private readonly windowMs: number,
   ) {}
 
   async add(subject: string, windowStart: number): Promise<number> {
     if (windowStart - this.lastCleanup >= this.windowMs) {
       this.lastCleanup = windowStart;
-      sql`delete from auth_failures where window_start < ${windowStart - this.windowMs}`.execute(this.db).catch(() => {});
+      this.store.write((tx) => forgetAuthFailuresBefore(tx, windowStart - this.windowMs)).catch(() => {});
     }
-    const { rows } = await sql<{ count: number | string }>`
-      insert into auth_failures (subject, window_start, count) values (${subject}, ${windowStart}, 1)
-      on conflict (subject, window_start) do update set count = auth_failures.count + 1
-      returning count`.execute(this.db);
-    return Number(rows[0]!.count);
+    return this.store.write((tx) => countAuthFailure(tx, subject, windowStart));
   }
 }
 

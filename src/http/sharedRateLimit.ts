@@ -1,8 +1,13 @@
-import pg from 'pg';
 import { Redis } from 'ioredis';
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import { ApiError } from '../domain/errors.js';
-import { quietPoolErrors } from '../store/db.js';
+import {
+  countRateLimitHit,
+  countRateLimitHitOverKysely,
+  forgetRateLimitWindowsBefore,
+  forgetRateLimitWindowsBeforeOverKysely,
+  openRateLimitPool,
+} from '../store/rateLimits.js';
 
 /**
  * The per-shop request limit (ECOMGATE_RATE_LIMIT requests per second) as every merchant route applies it.
@@ -43,43 +48,24 @@ export class DatabaseRateLimiter implements ShopRateLimiter {
   static overKysely(perSecond: number, db: Kysely<any>, now?: () => number): DatabaseRateLimiter {
     return new DatabaseRateLimiter(
       perSecond,
-      async (shopId, windowStart) => {
-        const { rows } = await sql<{ count: number | string }>`
-          insert into rate_limits (shop_id, window_start, count) values (${shopId}, ${windowStart}, 1)
-          on conflict (shop_id, window_start) do update set count = rate_limits.count + 1
-          returning count`.execute(db);
-        return Number(rows[0]!.count);
-      },
-      (before) => sql`delete from rate_limits where window_start < ${before}`.execute(db),
+      (shopId, windowStart) => countRateLimitHitOverKysely(db, shopId, windowStart),
+      (before) => forgetRateLimitWindowsBeforeOverKysely(db, before),
       now,
     );
   }
 
   /**
-   * PostgreSQL through a small pool of its own with `synchronous_commit=off`: a counter lost in a crash
-   * costs nothing, so the request does not wait for a WAL flush (money-moving commits still do).
+   * PostgreSQL through a small pool of its own with `synchronous_commit=off` (store/rateLimits.ts): a
+   * counter lost in a crash costs nothing, so the request does not wait for a WAL flush.
    */
   static overPostgres(perSecond: number, connectionString: string, schema?: string, now?: () => number): DatabaseRateLimiter {
-    // A search_path given in the URL (?options=...) is kept: the setting goes in per connection instead.
-    const pool = new pg.Pool({ connectionString, max: 4, ...(schema ? { options: `-c search_path=${schema}` } : {}) });
-    quietPoolErrors(pool);
-    pool.on('connect', (client) => {
-      client.query('set synchronous_commit to off').catch(() => {});
-    });
+    const pool = openRateLimitPool(connectionString, schema);
     return new DatabaseRateLimiter(
       perSecond,
-      async (shopId, windowStart) => {
-        const { rows } = await pool.query<{ count: string }>(
-          `insert into rate_limits (shop_id, window_start, count) values ($1, $2, 1)
-           on conflict (shop_id, window_start) do update set count = rate_limits.count + 1
-           returning count`,
-          [shopId, windowStart],
-        );
-        return Number(rows[0]!.count);
-      },
-      (before) => pool.query('delete from rate_limits where window_start < $1', [before]),
+      (shopId, windowStart) => countRateLimitHit(pool.sql, shopId, windowStart),
+      (before) => forgetRateLimitWindowsBefore(pool.sql, before),
       now,
-      () => pool.end(),
+      () => pool.close(),
     );
   }
 

@@ -1,5 +1,6 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { Store } from '../store/db.js';
+import { countInDoubtTransactions, listInDoubtCreatedBy } from '../store/inDoubt.js';
 
 /**
  * Unknown outcomes the resolver has not settled by the deadline (ECOMGATE_IN_DOUBT_DEADLINE, default 24 h
@@ -7,8 +8,6 @@ import type { Store } from '../store/db.js';
  * ecomgate_in_doubt_transactions{flagged="true"}. The resolver keeps inquiring them (back-off capped at
  * ECOMGATE_INQUIRY_MAX_DELAY_MS); flagging changes nothing in the row.
  */
-const IN_DOUBT = ['pending', 'processing'];
-
 export interface InDoubtEntry {
   uid: string;
   shop_id: number;
@@ -27,14 +26,7 @@ export interface InDoubtEntry {
 const cutoff = (now: Date, deadlineMs: number) => new Date(now.getTime() - deadlineMs).toISOString();
 
 export async function listInDoubt(store: Store, now: Date, deadlineMs: number, limit = 1000): Promise<InDoubtEntry[]> {
-  const rows = await store.db
-    .selectFrom('transactions')
-    .select(['uid', 'shop_id', 'type', 'status', 'amount', 'currency', 'tracking_id', 'created_at', 'updated_at', 'inquiry_attempts', 'next_inquiry_at'])
-    .where('status', 'in', IN_DOUBT)
-    .where('created_at', '<=', cutoff(now, deadlineMs))
-    .orderBy('created_at')
-    .limit(limit)
-    .execute();
+  const rows = await listInDoubtCreatedBy(store.sql, cutoff(now, deadlineMs), limit);
   return rows.map((row) => ({
     ...row,
     shop_id: Number(row.shop_id),
@@ -45,16 +37,7 @@ export async function listInDoubt(store: Store, now: Date, deadlineMs: number, l
 }
 
 export async function countInDoubt(store: Store, now: Date, deadlineMs: number): Promise<{ flagged: number; unflagged: number }> {
-  const row = await store.db
-    .selectFrom('transactions')
-    .select((eb) => [
-      eb.fn.countAll<number>().as('total'),
-      eb.fn.sum<number>(eb.case().when('created_at', '<=', cutoff(now, deadlineMs)).then(1).else(0).end()).as('flagged'),
-    ])
-    .where('status', 'in', IN_DOUBT)
-    .executeTakeFirstOrThrow();
-  const total = Number(row.total ?? 0);
-  const flagged = Number(row.flagged ?? 0);
+  const { total, flagged } = await countInDoubtTransactions(store.sql, cutoff(now, deadlineMs));
   return { flagged, unflagged: total - flagged };
 }
 

@@ -1,4 +1,4 @@
-import { dueForInquiry } from '../store/transactions.js';
+import { dueForInquiry, findTransactionByUid } from '../store/transactions.js';
 import type { TransactionTable } from '../store/schema.js';
 import type { ProcessingContext } from './context.js';
 import { recordOutcome, reservationOf } from './pipeline.js';
@@ -16,7 +16,8 @@ export async function settleByInquiry(ctx: ProcessingContext, shop: Shop, row: T
     .catch((error: unknown) => ({ outcome: 'in_doubt' as const, reason: error instanceof Error ? error.message : 'inquiry failed' }));
   let reservation = 0;
   if (row.parent_uid) {
-    const parent = await ctx.store.db.selectFrom('transactions').select('amount').where('uid', '=', row.parent_uid).executeTakeFirstOrThrow();
+    const parent = await findTransactionByUid(ctx.store.sql, row.parent_uid);
+    if (!parent) throw new Error(`transaction ${row.uid}: its parent ${row.parent_uid} is not in the store`);
     reservation = reservationOf(row, Number(parent.amount));
   }
   return recordOutcome(ctx, row, outcome, reservation);

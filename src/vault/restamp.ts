@@ -1,8 +1,17 @@
-import { type Kysely, sql } from 'kysely';
 import { maskOf } from '../domain/card.js';
 import type { RiskRules } from '../domain/shop.js';
-import type { Store } from '../store/db.js';
-import type { Database } from '../store/schema.js';
+import type { Store, Tx } from '../store/db.js';
+import {
+  cardsWithLegacyStamp,
+  lockRestamp,
+  restampCard,
+  restampTransaction,
+  setShopRiskRules,
+  setWebhookPayload,
+  shopsListingCardStamps,
+  transactionsOfCardStamp,
+  webhookPayloadsOf,
+} from '../store/restamp.js';
 import type { Vault } from './vault.js';
 
 /**
@@ -42,33 +51,27 @@ function restampText(text: string | null, token: string, fields: CardFields): st
   return restampViews(parsed, token, fields) ? JSON.stringify(parsed) : text;
 }
 
-async function restampBatch(store: Store, trx: Kysely<Database>, vault: Vault): Promise<number> {
-  if (store.dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtextextended('ecomgate:restamp-cards', 0))`.execute(trx);
-  const cards = await trx.selectFrom('cards').select(['token', 'shop_id', 'pan_enc', 'legacy_stamp']).where('legacy_stamp', 'is not', null).limit(BATCH).execute();
+async function restampBatch(tx: Tx, vault: Vault): Promise<number> {
+  await lockRestamp(tx);
+  const cards = await cardsWithLegacyStamp(tx, BATCH);
   if (cards.length === 0) return 0;
-  const listing = await trx.selectFrom('shops').select(['id', 'risk_rules']).where('risk_rules', 'like', '%card_stamps%').execute();
+  const listing = await shopsListingCardStamps(tx);
   const rules = new Map(listing.map((shop) => [Number(shop.id), JSON.parse(shop.risk_rules) as RiskRules]));
   const changedRules = new Set<number>();
   for (const card of cards) {
-    const legacy = card.legacy_stamp!;
+    const legacy = card.legacy_stamp;
     const pan = vault.decrypt(card.pan_enc);
     const { first_1, bin, bin_8 } = maskOf(pan);
     const fields: CardFields = { stamp: vault.stamp(card.shop_id, pan), first_1, bin, bin_8 };
-    const transactions = await trx
-      .selectFrom('transactions')
-      .select(['uid', 'credit_card', 'extra'])
-      .where('shop_id', '=', card.shop_id)
-      .where('card_stamp', '=', legacy)
-      .execute();
-    for (const tx of transactions) {
-      await trx
-        .updateTable('transactions')
-        .set({ card_stamp: fields.stamp, credit_card: restampText(tx.credit_card, card.token, fields), extra: restampText(tx.extra, card.token, fields) })
-        .where('uid', '=', tx.uid)
-        .execute();
-      for (const delivery of await trx.selectFrom('webhook_deliveries').select(['id', 'payload']).where('transaction_uid', '=', tx.uid).execute()) {
+    for (const row of await transactionsOfCardStamp(tx, card.shop_id, legacy)) {
+      await restampTransaction(tx, row.uid, {
+        card_stamp: fields.stamp,
+        credit_card: restampText(row.credit_card, card.token, fields),
+        extra: restampText(row.extra, card.token, fields),
+      });
+      for (const delivery of await webhookPayloadsOf(tx, row.uid)) {
         const payload = restampText(delivery.payload, card.token, fields)!;
-        if (payload !== delivery.payload) await trx.updateTable('webhook_deliveries').set({ payload }).where('id', '=', delivery.id).execute();
+        if (payload !== delivery.payload) await setWebhookPayload(tx, delivery.id, payload);
       }
     }
     for (const [shopId, shopRules] of rules) {
@@ -80,11 +83,9 @@ async function restampBatch(store: Store, trx: Kysely<Database>, vault: Vault): 
         changedRules.add(shopId);
       }
     }
-    await trx.updateTable('cards').set({ ...fields, legacy_stamp: null }).where('token', '=', card.token).execute();
+    await restampCard(tx, card.token, fields);
   }
-  for (const shopId of changedRules) {
-    await trx.updateTable('shops').set({ risk_rules: JSON.stringify(rules.get(shopId)) }).where('id', '=', shopId).execute();
-  }
+  for (const shopId of changedRules) await setShopRiskRules(tx, shopId, JSON.stringify(rules.get(shopId)));
   return cards.length;
 }
 
@@ -92,7 +93,7 @@ async function restampBatch(store: Store, trx: Kysely<Database>, vault: Vault): 
 export async function restampLegacyCards(store: Store, vault: Vault): Promise<number> {
   let total = 0;
   for (;;) {
-    const done = await store.transaction(({ db: trx }) => restampBatch(store, trx, vault));
+    const done = await store.transaction((tx) => restampBatch(tx, vault));
     if (done === 0) return total;
     total += done;
   }

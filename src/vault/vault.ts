@@ -1,7 +1,16 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
-import type { Kysely } from 'kysely';
-import type { Store } from '../store/db.js';
-import type { Database } from '../store/schema.js';
+import type { Sql, Store } from '../store/db.js';
+import {
+  listShopSeals,
+  resealCard,
+  resealShop,
+  resealTaskRequest,
+  resealVaultSecret,
+  staleCards,
+  staleTaskRequests,
+  staleVaultSecrets,
+} from '../store/rotation.js';
+import { findVaultSecret, insertVaultSecretOnce } from '../store/vaultSecrets.js';
 import type { MasterKey } from './keys.js';
 
 const HMAC_SECRET = 'hmac_key';
@@ -36,16 +45,12 @@ export class Vault {
 
   static async open(store: Store, keys: MasterKey[]): Promise<Vault> {
     const bootstrap = new Vault(keys, Buffer.alloc(0));
-    const row = await store.db.selectFrom('vault_secrets').selectAll().where('name', '=', HMAC_SECRET).executeTakeFirst();
+    const row = await findVaultSecret(store.sql, HMAC_SECRET);
     if (row) return new Vault(keys, Buffer.from(bootstrap.decrypt(row.ciphertext), 'base64'));
     const hmacKey = randomBytes(32);
     const sealed = bootstrap.encrypt(hmacKey.toString('base64'));
     // Two processes starting at once on an empty store: the first insert wins, the other re-reads it.
-    await store.db
-      .insertInto('vault_secrets')
-      .values({ name: HMAC_SECRET, key_id: bootstrap.currentKeyId, ciphertext: sealed })
-      .onConflict((oc) => oc.column('name').doNothing())
-      .execute();
+    await store.write((tx) => insertVaultSecretOnce(tx, { name: HMAC_SECRET, key_id: bootstrap.currentKeyId, ciphertext: sealed }));
     return Vault.open(store, keys);
   }
 
@@ -117,56 +122,27 @@ export class Vault {
     const current = this.currentKeyId;
     const stale = (sealed: string) => this.keyIdOf(sealed) !== current;
     const reseal = (sealed: string) => this.encrypt(this.decrypt(sealed));
-    const cards = await inBatches(store, (db) => db.selectFrom('cards').select(['token', 'pan_enc']).where('key_id', '!=', current).limit(ROTATION_BATCH).execute(), async (trx, card) => {
-      const updated = await trx
-        .updateTable('cards')
-        .set({ pan_enc: reseal(card.pan_enc), key_id: current })
-        .where('token', '=', card.token)
-        .where('pan_enc', '=', card.pan_enc)
-        .executeTakeFirst();
-      return Number(updated.numUpdatedRows) === 1;
-    });
+    const cards = await inBatches(
+      store,
+      (db) => staleCards(db, current, ROTATION_BATCH),
+      (tx, card) => resealCard(tx, card.token, { before: card.pan_enc, after: reseal(card.pan_enc), keyId: current }),
+    );
     let shops = 0;
-    // Few rows, read once: a shop's two sealed values have no key id column to select stale ones by.
-    for (const shop of await store.db.selectFrom('shops').select(['id', 'secret_enc', 'private_key_enc']).execute()) {
+    for (const shop of await listShopSeals(store.sql)) {
       if (!stale(shop.secret_enc) && !stale(shop.private_key_enc)) continue;
-      await store.db
-        .updateTable('shops')
-        .set({ secret_enc: reseal(shop.secret_enc), private_key_enc: reseal(shop.private_key_enc) })
-        .where('id', '=', shop.id)
-        .where('secret_enc', '=', shop.secret_enc)
-        .execute();
+      const sealed = { secretBefore: shop.secret_enc, secretAfter: reseal(shop.secret_enc), privateKeyAfter: reseal(shop.private_key_enc) };
+      await store.write((tx) => resealShop(tx, shop.id, sealed));
       shops++;
     }
-    const secrets = await inBatches(store, (db) => db.selectFrom('vault_secrets').selectAll().where('key_id', '!=', current).limit(ROTATION_BATCH).execute(), async (trx, secret) => {
-      const updated = await trx
-        .updateTable('vault_secrets')
-        .set({ ciphertext: reseal(secret.ciphertext), key_id: current })
-        .where('name', '=', secret.name)
-        .where('ciphertext', '=', secret.ciphertext)
-        .executeTakeFirst();
-      return Number(updated.numUpdatedRows) === 1;
-    });
-    // A sealed value starts with its key id (8 hex digits: nothing a LIKE pattern would read as a wildcard).
+    const secrets = await inBatches(
+      store,
+      (db) => staleVaultSecrets(db, current, ROTATION_BATCH),
+      (tx, secret) => resealVaultSecret(tx, secret.name, { before: secret.ciphertext, after: reseal(secret.ciphertext), keyId: current }),
+    );
     const tasks = await inBatches(
       store,
-      (db) =>
-        db
-          .selectFrom('async_tasks')
-          .select(['id', 'request_enc'])
-          .where('request_enc', 'is not', null)
-          .where('request_enc', 'not like', `${current}.%`)
-          .limit(ROTATION_BATCH)
-          .execute(),
-      async (trx, task) => {
-        const updated = await trx
-          .updateTable('async_tasks')
-          .set({ request_enc: reseal(task.request_enc!) })
-          .where('id', '=', task.id)
-          .where('request_enc', '=', task.request_enc)
-          .executeTakeFirst();
-        return Number(updated.numUpdatedRows) === 1;
-      },
+      (db) => staleTaskRequests(db, current, ROTATION_BATCH),
+      (tx, task) => resealTaskRequest(tx, task.id, { before: task.request_enc, after: reseal(task.request_enc) }),
     );
     return { cards, shops, secrets, tasks };
   }
@@ -181,15 +157,15 @@ const ROTATION_BATCH = 100;
  */
 async function inBatches<Row>(
   store: Store,
-  staleRows: (db: Kysely<Database>) => Promise<Row[]>,
-  reseal: (trx: Kysely<Database>, row: Row) => Promise<boolean>,
+  staleRows: (db: Sql) => Promise<Row[]>,
+  reseal: (tx: Sql, row: Row) => Promise<boolean>,
 ): Promise<number> {
   let count = 0;
   for (;;) {
-    const rows = await staleRows(store.db);
+    const rows = await staleRows(store.sql);
     if (rows.length === 0) return count;
-    await store.transaction(async ({ db: trx }) => {
-      for (const row of rows) if (await reseal(trx, row)) count++;
+    await store.transaction(async (tx) => {
+      for (const row of rows) if (await reseal(tx, row)) count++;
     });
   }
 }

@@ -1,4 +1,4 @@
-import { signedJournalAmount } from '../../src/acquirers/sandbox.js';
+import { signedJournalAmount } from '../../src/store/sandbox.js';
 
 /**
  * The sandbox bank's merchant account of one shop (the `?` parameter), per currency: the sum of its
