@@ -81,20 +81,6 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
-/**
- * Offences not moved yet because their file is being changed by someone else now (issue 13): each is
- * matched by file and kind, not line, and must still occur, so an entry is deleted as soon as its query
- * has moved and the list only shrinks.
- */
-const NOT_MOVED_YET: readonly { file: string; what: string; why: string }[] = [
-  {
-    file: 'src/async/runner.ts',
-    what: 'Kysely query builder call selectFrom(',
-    why: 'resumeEarlierAttempt reads its idempotency_keys record; src/async/* is being changed in another branch',
-  },
-];
-
-const notMovedYet = (offence: Offence) => NOT_MOVED_YET.some((known) => known.file === offence.file && known.what === offence.what);
 const posix = (path: string) => relative(ROOT, path).split(sep).join('/');
 
 describe('layers: SQL and table names only in src/store/', () => {
@@ -106,17 +92,7 @@ describe('layers: SQL and table names only in src/store/', () => {
   });
 
   it('no file outside src/store/ writes a query or names a table in SQL', () => {
-    const unexpected = offences.filter((offence) => !notMovedYet(offence));
-    assert.deepEqual(unexpected.map((offence) => `${offence.file}:${offence.line}: ${offence.what}`), []);
-  });
-
-  it('every offence still allowed for now still occurs (delete the entry once its query has moved)', () => {
-    for (const known of NOT_MOVED_YET) {
-      assert.ok(
-        offences.some((offence) => offence.file === known.file && offence.what === known.what),
-        `${known.file}: "${known.what}" no longer occurs: delete its entry from NOT_MOVED_YET`,
-      );
-    }
+    assert.deepEqual(offences.map((offence) => `${offence.file}:${offence.line}: ${offence.what}`), []);
   });
 
   it('the check catches each kind of offence, and passes what is allowed', () => {
