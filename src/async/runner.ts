@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiError, internalError } from '../domain/errors.js';
 import type { Shop } from '../domain/shop.js';
-import type { ApiResponse, ProcessingContext } from '../processing/context.js';
+import type { ApiResponse, ProcessingContext, TaskCompletion } from '../processing/context.js';
 import { idempotent } from '../processing/idempotency.js';
 import { isMutating, operations } from '../processing/operations.js';
 import { settleByInquiry } from '../processing/resolver.js';
@@ -55,6 +55,8 @@ export async function runTask(
   shop: Shop,
   task: AsyncTaskTable,
   onFault: (error: unknown) => void,
+  /** Stores the result in the operation's transaction B when it has one (`completion.completed` then says so). */
+  completion?: TaskCompletion,
 ): Promise<ApiResponse> {
   try {
     const request = JSON.parse(ctx.vault.decrypt(task.request_enc!)) as TaskRequest;
@@ -65,7 +67,7 @@ export async function runTask(
       const earlier = await resumeEarlierAttempt(ctx, shop, task.idempotency_key);
       if (earlier) return earlier;
     }
-    return await idempotent(ctx, { shop, body: request.body, idempotencyKey: task.idempotency_key }, task.operation, operation);
+    return await idempotent(ctx, { shop, body: request.body, idempotencyKey: task.idempotency_key, task: completion }, task.operation, operation);
   } catch (error) {
     if (error instanceof ApiError) return { statusCode: error.statusCode, body: error.body() };
     // The database went away mid-task: no answer is stored; the task stays leased and a later attempt

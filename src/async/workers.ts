@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Shop } from '../domain/shop.js';
-import type { ProcessingContext } from '../processing/context.js';
+import type { ProcessingContext, TaskCompletion } from '../processing/context.js';
 import { faultLevel } from '../store/db.js';
 import { claimTasks, completeTask, releaseTask, renewTaskLease } from '../store/tasks.js';
 import type { AsyncTaskTable } from '../store/schema.js';
@@ -54,10 +54,14 @@ export class TaskWorkers extends QueueWorkers<AsyncTaskTable> {
     try {
       const shop = await this.options.shopOf(Number(task.shop_id));
       if (!shop) throw new Error(`async task ${task.id}: shop ${task.shop_id} is gone`);
-      const response = await runTask(ctx, shop, task, (err) => log[faultLevel(err)]({ err, task: task.id, operation: task.operation }, 'async task fault'));
-      const result = { status_code: response.statusCode, response: JSON.stringify(response.body), completed_at: ctx.now().toISOString() };
-      const completed = await ctx.store.write((tx) => completeTask(tx, task.id, this.owner, result));
-      if (!completed) log.warn({ task: task.id }, 'async task was taken over before it completed; its result is kept by the new owner');
+      const completion: TaskCompletion = { id: task.id, owner: this.owner };
+      const response = await runTask(ctx, shop, task, (err) => log[faultLevel(err)]({ err, task: task.id, operation: task.operation }, 'async task fault'), completion);
+      // A payment's result is stored by its transaction B; any other answer (a refusal, a query) here.
+      if (!completion.completed) {
+        const result = { status_code: response.statusCode, response: JSON.stringify(response.body), completed_at: ctx.now().toISOString() };
+        const completed = await ctx.store.write((tx) => completeTask(tx, task.id, this.owner, result));
+        if (!completed) log.warn({ task: task.id }, 'async task was taken over before it completed; its result is kept by the new owner');
+      }
       metrics.processingTime.observe({ operation: task.operation, status_code: String(response.statusCode) }, (performance.now() - started) / 1000);
     } catch (err) {
       // Store unreachable or similar: leave the task to its lease; another attempt resumes it.

@@ -79,13 +79,15 @@ export async function checkCard(
   duplicate: false | { type: string; amount: number; currency: string; since: string },
 ): Promise<{ stored: CardTable; written?: Promise<void> }> {
   const shown = card.stored ?? maskOf(card.data.number);
-  const locked = lockCardOperations(tx, shopId, shown);
-  const guarded = card.toSave ? guardCardNumber(ctx, tx, shopId, shown, stamp, numberPath) : undefined;
-  const duplicated = duplicate ? findRecentDuplicate(tx, { shopId, ...duplicate, cardStamp: stamp }) : undefined;
-  const existing = card.toSave ? findCardByStamp(tx, shopId, stamp) : undefined;
-  await locked;
-  await guarded;
-  if (await duplicated) throw duplicateTransaction();
+  // Awaited together, so a failure of one (a lost connection, the guard's refusal) never leaves another
+  // unawaited; the answers arrive in the order sent, the lock's first.
+  const [, , duplicated, existing] = await Promise.all([
+    lockCardOperations(tx, shopId, shown),
+    card.toSave ? guardCardNumber(ctx, tx, shopId, shown, stamp, numberPath) : undefined,
+    duplicate ? findRecentDuplicate(tx, { shopId, ...duplicate, cardStamp: stamp }) : false,
+    card.toSave ? findCardByStamp(tx, shopId, stamp) : undefined,
+  ]);
+  if (duplicated) throw duplicateTransaction();
   if (!card.toSave) return { stored: card.stored! };
-  return saveCard(tx, ctx.vault, shopId, card.toSave, stamp, await existing, ctx.now().toISOString());
+  return saveCard(tx, ctx.vault, shopId, card.toSave, stamp, existing, ctx.now().toISOString());
 }

@@ -57,9 +57,10 @@ export async function childOperation(
   const since = new Date(now.getTime() - DUPLICATE_WINDOW_MS).toISOString();
   const row = await execute(ctx, invocation, async (tx) => {
     // One round trip: the parent locked and the duplicate check beside it.
-    const locked = lockParent(tx, shop.id, parentUid);
-    const duplicated = duplicateCheck ? findRecentDuplicate(tx, { shopId: shop.id, type, amount, parentUid, since }) : undefined;
-    const parent = await locked;
+    const [parent, duplicated] = await Promise.all([
+      lockParent(tx, shop.id, parentUid),
+      duplicateCheck ? findRecentDuplicate(tx, { shopId: shop.id, type, amount, parentUid, since }) : false,
+    ]);
     if (!parent) throw parentNotFound();
     if (!parentTypes[type].includes(parent.type as never) || parent.status !== 'successful') throw cannot(type);
     const parentAmount = Number(parent.amount);
@@ -71,7 +72,7 @@ export async function childOperation(
     } else if (amount > remaining) {
       throw amountTooLarge(remaining);
     }
-    if (await duplicated) throw duplicateTransaction();
+    if (duplicated) throw duplicateTransaction();
     const row = newTransactionRow(ctx, invocation, {
       type,
       amount,

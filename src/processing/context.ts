@@ -29,6 +29,16 @@ export interface Invocation {
   idempotencyClaim?: string;
   /** Path parameters of the query operations (`uid`, `tracking_id`). */
   params?: Record<string, string>;
+  /** The async task running this request: its result is stored in transaction B, in the same commit. */
+  task?: TaskCompletion;
+}
+
+/** An async task whose result transaction B stores; `completed` says whether it did. */
+export interface TaskCompletion {
+  id: string;
+  /** The lease holder: only it may complete the task. */
+  owner: string;
+  completed?: boolean;
 }
 
 /** Exactly what the HTTP layer sends back (the async mode stores the same). */

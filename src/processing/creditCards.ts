@@ -54,12 +54,12 @@ export async function saveCreditCard(ctx: ProcessingContext, invocation: Invocat
     ctx.store.transaction(async (tx) => {
       const stamp = ctx.vault.stamp(shop.id, card.number);
       const shown = maskOf(card.number);
-      const locked = lockCardOperations(tx, shop.id, shown);
-      const guarded = guardCardNumber(ctx, tx, shop.id, shown, stamp, ['number']);
-      const existing = findCardByStamp(tx, shop.id, stamp);
-      await locked;
-      await guarded;
-      const { stored, written } = saveCard(tx, ctx.vault, shop.id, card, stamp, await existing, now.toISOString());
+      const [, , existing] = await Promise.all([
+        lockCardOperations(tx, shop.id, shown),
+        guardCardNumber(ctx, tx, shop.id, shown, stamp, ['number']),
+        findCardByStamp(tx, shop.id, stamp),
+      ]);
+      const { stored, written } = saveCard(tx, ctx.vault, shop.id, card, stamp, existing, now.toISOString());
       tx.commitWithLast();
       await written;
       return stored;

@@ -14,7 +14,8 @@ import {
   settle,
 } from '../store/transactions.js';
 import { linkIdempotencyKey } from '../store/idempotency.js';
-import type { Invocation, ProcessingContext } from './context.js';
+import type { Invocation, ProcessingContext, TaskCompletion } from './context.js';
+import { transactionResponse } from './respond.js';
 import { notificationPayload } from './notification.js';
 import { operationBlock } from './present.js';
 
@@ -103,28 +104,25 @@ export async function execute(
   const prepared = await ctx.store.transaction(async (tx) => {
     const plan = await prepare(tx);
     if (!plan.call) plan.row.next_inquiry_at = null;
+    // A status final already (risk rules, check-up) brings its effects in this commit; read before any write.
+    const effects = finalStatuses.includes(plan.row.status as never) ? await finalEffects(ctx, tx, plan.row, plan.reservation ?? 0) : {};
     const writes: Promise<unknown>[] = [insertTransaction(tx, plan.row)];
     if (plan.written) writes.push(plan.written);
     if (plan.row.parent_uid && plan.reservation) writes.push(adjustParent(tx, plan.row.parent_uid, { reserved: plan.reservation }, plan.row.created_at));
     const linked = invocation.idempotencyKey
       ? linkIdempotencyKey(tx, invocation.shop.id, invocation.idempotencyKey, invocation.idempotencyClaim ?? '', plan.row.uid)
       : undefined;
-    if (finalStatuses.includes(plan.row.status as never)) {
-      const effects = await finalEffects(ctx, tx, plan.row, plan.reservation ?? 0);
-      if (effects.parent) writes.push(adjustParent(tx, effects.parent.uid, { reserved: -effects.parent.reserved, settled: effects.parent.settled, voided: effects.parent.voided }, plan.row.updated_at));
-      if (effects.ledger) writes.push(insertLedgerEntry(tx, { ...effects.ledger, transaction_uid: plan.row.uid, created_at: plan.row.updated_at }));
-      if (effects.webhook) writes.push(insertWebhookDelivery(tx, { ...effects.webhook, transaction_uid: plan.row.uid, created_at: plan.row.updated_at }));
-    }
+    writes.push(...issueEffects(tx, plan.row, effects));
     // Without a RequestID to link, nothing is left to decide: COMMIT leaves with the writes.
     if (!linked) tx.commitWithLast();
-    await Promise.all(writes);
-    if (linked && !(await linked)) throw new ApiError(409, 'A request with this RequestID is still being processed');
+    const [isLinked] = await Promise.all([linked, ...writes]);
+    if (linked && !isLinked) throw new ApiError(409, 'A request with this RequestID is still being processed');
     return plan;
   });
   if (!prepared.call) return prepared.row;
   const connector = ctx.acquirerFor(invocation.shop);
   const outcome = await callAcquirer(ctx, connector, invocation.shop.acquirerSettings, prepared.row, prepared.call);
-  return recordOutcome(ctx, prepared.row, outcome, prepared.reservation ?? 0);
+  return recordOutcome(ctx, prepared.row, outcome, prepared.reservation ?? 0, invocation.task);
 }
 
 /**
@@ -183,6 +181,8 @@ export async function recordOutcome(
   row: TransactionTable,
   outcome: AcquirerOutcome | InquiryOutcome,
   reservation: number,
+  /** The async task this outcome answers (its result is stored in the same statement). */
+  task?: TaskCompletion,
 ): Promise<TransactionTable> {
   const now = ctx.now();
   const nowText = now.toISOString();
@@ -288,9 +288,12 @@ export async function recordOutcome(
     acquirer_response: settledRow.acquirer_response!,
     updated_at: nowText,
     ...effects,
+    ...(task && { task: { id: task.id, owner: task.owner, response: JSON.stringify(transactionResponse(ctx, settledRow).body) } }),
   };
   const settled = await ctx.store.write((tx) => settle(tx, settlement));
-  return settled ?? (await findTransactionByUid(ctx.store.sql, row.uid))!;
+  if (!settled) return (await findTransactionByUid(ctx.store.sql, row.uid))!;
+  if (task) task.completed = settled.taskCompleted;
+  return settled.row;
 }
 
 /** The row as `settle` leaves it (the columns it sets only when given keep their value otherwise). */
@@ -329,12 +332,19 @@ export async function finalEffects(
   return effects;
 }
 
+/** Sends the writes of `effects` on `tx` without waiting for their answers. */
+function issueEffects(tx: Tx, row: TransactionTable, effects: Pick<Settlement, 'parent' | 'ledger' | 'webhook'>): Promise<unknown>[] {
+  const writes: Promise<unknown>[] = [];
+  const { parent, ledger, webhook } = effects;
+  if (parent) writes.push(adjustParent(tx, parent.uid, { reserved: -parent.reserved, settled: parent.settled, voided: parent.voided }, row.updated_at));
+  if (ledger) writes.push(insertLedgerEntry(tx, { ...ledger, transaction_uid: row.uid, created_at: row.updated_at }));
+  if (webhook) writes.push(insertWebhookDelivery(tx, { ...webhook, transaction_uid: row.uid, created_at: row.updated_at }));
+  return writes;
+}
+
 /** Writes the final effects of a status set by another statement of `tx` (expiry). */
 export async function writeFinalEffects(ctx: ProcessingContext, tx: Tx, row: TransactionTable, reservation: number): Promise<void> {
-  const effects = await finalEffects(ctx, tx, row, reservation);
-  if (effects.parent) await adjustParent(tx, effects.parent.uid, { reserved: -effects.parent.reserved, settled: effects.parent.settled, voided: effects.parent.voided }, row.updated_at);
-  if (effects.ledger) await insertLedgerEntry(tx, { ...effects.ledger, transaction_uid: row.uid, created_at: row.updated_at });
-  if (effects.webhook) await insertWebhookDelivery(tx, { ...effects.webhook, transaction_uid: row.uid, created_at: row.updated_at });
+  await Promise.all(issueEffects(tx, row, await finalEffects(ctx, tx, row, reservation)));
 }
 
 /** The reservation a child holds on its parent, recomputed by the resolver after a crash. */

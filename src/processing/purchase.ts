@@ -75,9 +75,8 @@ export async function purchase(ctx: ProcessingContext, invocation: Invocation, t
       currency: fields.currency,
       since: new Date(now.getTime() - DUPLICATE_WINDOW_MS).toISOString(),
     });
-    const activity = type === 'tokenization' ? undefined : cardActivityToday(tx, shop, stamp, now);
-    const { stored, written } = await checked;
-    const risk = activity && evaluateRisk(shop, subject, await activity);
+    const [{ stored, written }, activity] = await Promise.all([checked, type === 'tokenization' ? undefined : cardActivityToday(tx, shop, stamp, now)]);
+    const risk = activity && evaluateRisk(shop, subject, activity);
     const row = newTransactionRow(ctx, invocation, {
       type,
       amount: fields.amount,

@@ -29,6 +29,15 @@ const names = new Set<string>();
 
 const ignore = () => {};
 
+/**
+ * A work may issue statements it no longer waits for once an earlier answer refused the request: their
+ * failures are the work's to report (it has already failed), never an unhandled rejection.
+ */
+function handled<T>(answer: Promise<T>): Promise<T> {
+  answer.catch(ignore);
+  return answer;
+}
+
 export function statement(name: string, text: string | { postgres: string; sqlite: string }): Statement {
   if (names.has(name)) throw new Error(`statement ${name} is defined twice`);
   names.add(name);
@@ -125,12 +134,6 @@ export class SqliteStatements implements Sql {
  * connection, inside the batch's transaction), or PostgreSQL statements that each commit on their own.
  */
 export function txOver(statements: Sql, dialect: Dialect, db: Kysely<Database>): Tx {
-  // A work may issue statements it no longer waits for once an earlier answer refused the request: their
-  // failures are the work's to report, never an unhandled rejection.
-  const handled = <T>(answer: Promise<T>) => {
-    answer.catch(ignore);
-    return answer;
-  };
   return {
     dialect,
     db,
@@ -276,7 +279,7 @@ export class PgTransaction implements Tx {
   }
 
   private send(query: string | pg.QueryConfig, values?: unknown[]): Promise<pg.QueryResult> {
-    if (this.commit) throw new Error('a statement was issued after COMMIT was sent');
+    if (this.commit) return Promise.reject(new Error('a statement was issued after COMMIT was sent'));
     if (!this.corked) {
       // Everything issued until the next tick leaves in one write: one round trip.
       const stream = (this.client as unknown as { connection: { stream: NodeJS.WritableStream & { cork(): void; uncork(): void } } }).connection.stream;
@@ -303,18 +306,19 @@ export class PgTransaction implements Tx {
     return result;
   }
 
-  async all<Row>(statement: Statement, params: readonly unknown[] = []): Promise<Row[]> {
+  // The answers are handled here too: a work that stops at an earlier failure leaves no rejection unhandled.
+  all<Row>(statement: Statement, params: readonly unknown[] = []): Promise<Row[]> {
     this.counts.statements++;
-    return (await this.send(pgQuery(statement, params, this.named))).rows as Row[];
+    return handled(this.send(pgQuery(statement, params, this.named)).then((result) => result.rows as Row[]));
   }
 
-  async one<Row>(statement: Statement, params?: readonly unknown[]): Promise<Row | undefined> {
-    return (await this.all<Row>(statement, params))[0];
+  one<Row>(statement: Statement, params?: readonly unknown[]): Promise<Row | undefined> {
+    return handled(this.all<Row>(statement, params).then((rows) => rows[0]));
   }
 
-  async run(statement: Statement, params: readonly unknown[] = []): Promise<number> {
+  run(statement: Statement, params: readonly unknown[] = []): Promise<number> {
     this.counts.statements++;
-    return (await this.send(pgQuery(statement, params, this.named))).rowCount ?? 0;
+    return handled(this.send(pgQuery(statement, params, this.named)).then((result) => result.rowCount ?? 0));
   }
 
   /** Kysely on this transaction (queries sent one at a time; BEGIN and COMMIT stay ours). */

@@ -1,6 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database, TransactionTable } from './schema.js';
 import { type Sql, statement, type Tx } from './sql.js';
+import { completeTask } from './tasks.js';
 import { deliveryHost } from './webhooks.js';
 
 /**
@@ -99,6 +100,8 @@ export interface Settlement {
   ledger?: { shop_id: number; currency: string; amount: number };
   /** The webhook outbox row, when the transaction has a notification URL and the status is final. */
   webhook?: { shop_id: number; url: string; payload: string };
+  /** The async task this outcome answers: its result (a 200 with `response`) stored by its lease holder. */
+  task?: { id: string; owner: string; response: string };
 }
 
 const SETTLE_SET = `status = $2, message = $3, code = $4, friendly_message = $5, next_inquiry_at = $6,
@@ -127,8 +130,13 @@ const settleAll = statement(
    ), outbox as (
      insert into webhook_deliveries (shop_id, transaction_uid, url, payload, created_at, renotify, host, state, attempts, next_attempt_at)
      select settled.shop_id, settled.uid, $19, $20, $13, 0, $21, 'pending', 0, $13 from settled where $19::text is not null
+   ), task as (
+     update async_tasks
+        set status_code = 200, response = $24, completed_at = $13, state = 'done', request_enc = null, lease_owner = null, lease_expires_at = null
+      where id = $22 and lease_owner = $23 and state = 'running' and exists (select 1 from settled)
+     returning id
    )
-   select * from settled`,
+   select settled.*, exists (select 1 from task) as task_completed from settled`,
 );
 
 const settleRow = statement(
@@ -139,27 +147,33 @@ const settleRow = statement(
 /**
  * Transaction B's guarded write: only a transaction still waiting for its acquirer outcome moves on, so
  * the request that made the call and a resolver that inquired cannot both record it. Answers the settled
- * row, or undefined when somebody else recorded the outcome first (nothing is written then).
+ * row (and whether the async task's result was stored with it: not when its lease was lost), or undefined
+ * when somebody else recorded the outcome first (nothing is written then).
  */
-export async function settle(tx: Tx, s: Settlement): Promise<TransactionTable | undefined> {
+export async function settle(tx: Tx, s: Settlement): Promise<{ row: TransactionTable; taskCompleted: boolean } | undefined> {
   const base = [
     s.uid, s.status, s.message, s.code, s.friendly_message, s.next_inquiry_at, s.paid_at, s.closed_at, s.three_d_secure,
     s.avs_cvc, s.inquiry_attempts, s.acquirer_response, s.updated_at,
   ];
   if (tx.dialect === 'postgres') {
-    return tx.one<TransactionTable>(settleAll, [
+    const answer = await tx.one<TransactionTable & { task_completed: boolean }>(settleAll, [
       ...base,
       s.parent?.uid ?? null, s.parent?.reserved ?? 0, s.parent?.settled ?? 0, s.parent?.voided ? 1 : 0,
       s.ledger?.amount ?? null,
       s.webhook?.url ?? null, s.webhook?.payload ?? null, s.webhook ? deliveryHost(s.webhook.url) : null,
+      s.task?.id ?? null, s.task?.owner ?? null, s.task?.response ?? null,
     ]);
+    if (!answer) return undefined;
+    const { task_completed: taskCompleted, ...row } = answer;
+    return { row, taskCompleted };
   }
   const settled = await tx.one<TransactionTable>(settleRow, base);
   if (!settled) return undefined;
   if (s.parent) await adjustParent(tx, s.parent.uid, { reserved: -s.parent.reserved, settled: s.parent.settled, voided: s.parent.voided }, s.updated_at);
   if (s.ledger) await insertLedgerEntry(tx, { ...s.ledger, transaction_uid: s.uid, created_at: s.updated_at });
   if (s.webhook) await insertWebhookDelivery(tx, { ...s.webhook, transaction_uid: s.uid, created_at: s.updated_at });
-  return settled;
+  const taskCompleted = s.task ? await completeTask(tx, s.task.id, s.task.owner, { status_code: 200, response: s.task.response, completed_at: s.updated_at }) : false;
+  return { row: settled, taskCompleted };
 }
 
 /** The generic guarded write, for the rarer moves (3-D Secure answers, expiry): any columns. */

@@ -1,6 +1,7 @@
 import { type Kysely, type RawBuilder, type Selectable, sql } from 'kysely';
 import type { Store } from './db.js';
 import type { Database, WebhookAttemptTable, WebhookDeliveryTable } from './schema.js';
+import { type Sql, statement, type Tx } from './sql.js';
 
 /** A delivery row as read back. */
 export type WebhookDelivery = Selectable<WebhookDeliveryTable>;
@@ -93,30 +94,43 @@ export type AttemptOutcome =
  * Records one attempt and moves its delivery on, in one commit. Only the lease holder may: a worker whose
  * lease ran out (and whose delivery another took over) records nothing, so attempt numbers stay unique.
  */
-export async function recordAttempt(db: Kysely<Database>, owner: string, attempt: WebhookAttemptTable, outcome: AttemptOutcome): Promise<boolean> {
-  return db.transaction().execute(async (trx) => {
-    const moved = await trx
-      .updateTable('webhook_deliveries')
-      .set({ ...outcome, attempts: attempt.attempt, lease_owner: null, lease_expires_at: null })
-      .where('id', '=', attempt.delivery_id)
-      .where('state', '=', 'delivering')
-      .where('lease_owner', '=', owner)
-      .executeTakeFirst();
-    if (Number(moved.numUpdatedRows) !== 1) return false;
-    await trx.insertInto('webhook_attempts').values(attempt).execute();
-    return true;
-  });
+const moveOn = statement(
+  'webhook_deliveries.move_on',
+  `update webhook_deliveries
+      set state = $3, delivered_at = coalesce($4, delivered_at), next_attempt_at = coalesce($5, next_attempt_at),
+          attempts = $6, lease_owner = null, lease_expires_at = null
+    where id = $1 and state = 'delivering' and lease_owner = $2`,
+);
+const attemptRow = statement(
+  'webhook_attempts.insert',
+  `insert into webhook_attempts (delivery_id, attempt, attempted_at, status_code, latency_ms, error, request_id)
+   values ($1, $2, $3, $4, $5, $6, $7)`,
+);
+
+export async function recordAttempt(tx: Tx, owner: string, attempt: WebhookAttemptTable, outcome: AttemptOutcome): Promise<boolean> {
+  const moved = await tx.run(moveOn, [
+    attempt.delivery_id,
+    owner,
+    outcome.state,
+    outcome.state === 'delivered' ? outcome.delivered_at : null,
+    outcome.state === 'pending' ? outcome.next_attempt_at : null,
+    attempt.attempt,
+  ]);
+  if (moved !== 1) return false;
+  const recorded = tx.run(attemptRow, [attempt.delivery_id, attempt.attempt, attempt.attempted_at, attempt.status_code, attempt.latency_ms, attempt.error, attempt.request_id]);
+  tx.commitWithLast();
+  await recorded;
+  return true;
 }
 
+const release = statement(
+  'webhook_deliveries.release',
+  "update webhook_deliveries set state = 'pending', lease_owner = null, lease_expires_at = null where id = $1 and state = 'delivering' and lease_owner = $2",
+);
+
 /** Graceful shutdown: hands a delivery back at once instead of waiting for its lease to expire. */
-export async function releaseDelivery(db: Kysely<Database>, id: number, owner: string): Promise<void> {
-  await db
-    .updateTable('webhook_deliveries')
-    .set({ state: 'pending', lease_owner: null, lease_expires_at: null })
-    .where('id', '=', id)
-    .where('state', '=', 'delivering')
-    .where('lease_owner', '=', owner)
-    .execute();
+export async function releaseDelivery(tx: Sql, id: number, owner: string): Promise<void> {
+  await tx.run(release, [id, owner]);
 }
 
 /** The operator puts a dead delivery (or a pending one, sooner) back in line, due now. */

@@ -105,7 +105,7 @@ export class DeliveryWorkers extends QueueWorkers<WebhookDelivery> {
     } catch (err) {
       // Store unreachable or similar: the delivery stays leased and is attempted again after its lease.
       this.options.log[faultLevel(err)]({ err, delivery: delivery.id }, 'webhook attempt could not be recorded; it is retried after its lease');
-      if (this.loop.stopping) await releaseDelivery(this.options.store.db, delivery.id, this.owner).catch(() => {});
+      if (this.loop.stopping) await this.options.store.write((tx) => releaseDelivery(tx, delivery.id, this.owner)).catch(() => {});
     } finally {
       const left = (this.inFlightByHost.get(host) ?? 1) - 1;
       if (left > 0) this.inFlightByHost.set(host, left);
@@ -141,8 +141,8 @@ export class DeliveryWorkers extends QueueWorkers<WebhookDelivery> {
       : retryAt
         ? { state: 'pending', next_attempt_at: retryAt.toISOString() }
         : { state: 'dead' };
-    const recorded = await recordAttempt(
-      store.db,
+    const recorded = await store.transaction((tx) => recordAttempt(
+      tx,
       this.owner,
       {
         delivery_id: delivery.id,
@@ -154,7 +154,7 @@ export class DeliveryWorkers extends QueueWorkers<WebhookDelivery> {
         request_id: requestId,
       },
       outcome,
-    );
+    ));
     const result = resultOf(answer, delivered);
     metrics.attempts.inc({ result });
     metrics.attemptLatency.observe({ result }, answer.latencyMs / 1000);
