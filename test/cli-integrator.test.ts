@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { after, before, describe } from 'node:test';
-import { it } from './support/deadline.js';
+import { it, until } from './support/deadline.js';
 import { ADMIN_TOKEN, BankGate, DEMO_SHOP, startGateway, type TestGateway } from './support/gateway.js';
 import { childEnv, CLI, type CliResult, runCli as runEcomgate } from './support/processes.js';
 import { type ReceivedWebhook, WebhookReceiver } from './support/webhookReceiver.js';
@@ -347,7 +347,15 @@ describe('ecomgate CLI for integrators', () => {
       assert.match(first, /payment successful · \d+\.\d{2} EUR/);
       assert.match(first, /Visa •••• 0000/);
       assert.match(first, /webhook \S+ {2}·  attempt 1/);
-      const deliveries = await gw.get(`/admin/transactions/${payment.uid}/deliveries`, { auth: null, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      // The listener answers before the gateway records the attempt: wait for the record, then read it.
+      let deliveries = await gw.get(`/admin/transactions/${payment.uid}/deliveries`, { auth: null, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      await until(
+        async () => {
+          deliveries = await gw.get(`/admin/transactions/${payment.uid}/deliveries`, { auth: null, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+          return deliveries.status !== 200 || JSON.stringify(deliveries.body).includes('"attempt_count":1');
+        },
+        () => `the delivery's first attempt recorded: ${deliveries.text}`,
+      );
       assert.equal(deliveries.status, 200, deliveries.text);
       assert.equal(JSON.stringify(deliveries.body).includes('"status_code":200'), true, `the gateway saw a 200: ${deliveries.text}`);
 
