@@ -40,7 +40,7 @@ export async function idempotent(
   const claimToken = randomUUID();
   const claim = { shop_id: shop.id, key, body_hash: ctx.vault.requestHash(operationName, invocation.body), claim_token: claimToken, created_at: now.toISOString() };
 
-  const existing = await ctx.store.write((tx) => claimIdempotencyKey(tx, claim));
+  const existing = await claimIdempotencyKey(ctx.store, claim);
   if (existing) {
     const age = now.getTime() - Date.parse(existing.created_at);
     const expired = age >= IDEMPOTENCY_RETENTION_MS;

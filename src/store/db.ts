@@ -5,7 +5,7 @@ import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import { sharedStatements, sharedTransactions } from './groupCommit.js';
 import { countingPgClient, countStatement, type QueryCounts } from './queryCounts.js';
-import { PgPipelinedReads, PgPoolStatements, PgTransaction, type Sql, SqliteStatements, statement, type Tx, txOver } from './sql.js';
+import { handled, PgPipelinedReads, PgPoolStatements, PgTransaction, type Sql, SqliteStatements, statement, type Tx, txOver } from './sql.js';
 
 export type { Sql, Tx } from './sql.js';
 import type { Database } from './schema.js';
@@ -153,7 +153,7 @@ export async function openStore(options: OpenOptions): Promise<Store> {
     // While a batch's transaction is open on the one connection, a read waits for its commit: it would
     // otherwise see rows not yet durable (or about to be rolled back).
     let open: Promise<void> | undefined;
-    const whenClosed = <T>(read: () => Promise<T>): Promise<T> => (open ? open.then(() => whenClosed(read)) : read());
+    const whenClosed = <T>(read: () => Promise<T>): Promise<T> => handled(open ? open.then(() => whenClosed(read)) : read());
     const reads: Sql = {
       all: (s, p) => whenClosed(() => statements.all(s, p)),
       one: (s, p) => whenClosed(() => statements.one(s, p)),

@@ -174,16 +174,19 @@ export function sharedTransactions(store: () => Store): <T>(work: (tx: Tx) => Pr
 
 /**
  * Single-statement writes sharing commits (PostgreSQL's `store.write`): the works of a batch run side by
- * side in one pipelined transaction, so their statements leave in one write and share one COMMIT and one
- * WAL flush, instead of a round trip and a commit each. A work here is one statement (what `store.write`
- * promises); if any fails, PostgreSQL aborts the batch's transaction and GroupCommit retries every work
+ * side in one pipelined transaction, so BEGIN, their statements and COMMIT leave in one write and share one
+ * WAL flush, instead of a round trip and a commit each. A work here is one statement, issued when the work
+ * is called (what `store.write` promises: a second one would come after COMMIT and be refused); if any fails, PostgreSQL aborts the batch's transaction and GroupCommit retries every work
  * alone, so each gets its own answer. Concurrent batches that lock rows in opposite orders (two children
  * of two parents) can meet in a deadlock: PostgreSQL aborts one, and its works are retried the same way.
  */
 export function sharedStatements(store: () => Store): <T>(work: (tx: Tx) => Promise<T>) => Promise<T> {
   let committer: GroupCommit<Work, Outcome> | undefined;
   const write: BatchWrite<Work, Outcome> = async (tx, works) => {
-    const outcomes = await Promise.allSettled(works.map((work) => work(tx)));
+    // Each work issues its one statement when called: COMMIT leaves in the same write, one round trip.
+    const running = works.map((work) => work(tx));
+    tx.commitWithLast();
+    const outcomes = await Promise.allSettled(running);
     return outcomes.map((outcome) => (outcome.status === 'fulfilled' ? { ok: true, value: outcome.value } : { ok: false, error: outcome.reason }));
   };
   return async <T>(work: (tx: Tx) => Promise<T>): Promise<T> => {

@@ -1,4 +1,5 @@
 import type { IdempotencyKeyTable } from './schema.js';
+import type { Store } from './db.js';
 import { type Sql, statement } from './sql.js';
 
 /** `RequestID` / `Idempotency-Key` records, one per shop and key. */
@@ -11,14 +12,35 @@ const claimKey = statement(
 );
 const byKey = statement('idempotency_keys.find', 'select * from idempotency_keys where shop_id = $1 and key = $2');
 
+/**
+ * PostgreSQL: the claim and, when the key was taken already, the record that holds it, in one statement
+ * (a `store.write` is one statement: it shares a batch whose COMMIT leaves with it). The record is read in
+ * the statement's snapshot: one committed after it began (the insert waited for it) is not in it.
+ */
+const claimOrFind = statement(
+  'idempotency_keys.claim_or_find',
+  `with inserted as (
+     insert into idempotency_keys (shop_id, key, body_hash, claim_token, created_at, transaction_uid, status_code, response)
+     values ($1, $2, $3, $4, $5, null, null, null)
+     on conflict (shop_id, key) do nothing
+     returning key
+   )
+   select exists (select 1 from inserted) as created,
+          (select row_to_json(held) from idempotency_keys held where held.shop_id = $1 and held.key = $2) as held`,
+);
+
 /** Claims a key; answers undefined when this call made the record, or the existing record. */
 export async function claimIdempotencyKey(
-  tx: Sql,
+  store: Store,
   record: { shop_id: number; key: string; body_hash: string; claim_token: string; created_at: string },
 ): Promise<IdempotencyKeyTable | undefined> {
-  const inserted = await tx.run(claimKey, [record.shop_id, record.key, record.body_hash, record.claim_token, record.created_at]);
-  if (inserted === 1) return undefined;
-  return tx.one<IdempotencyKeyTable>(byKey, [record.shop_id, record.key]);
+  const params = [record.shop_id, record.key, record.body_hash, record.claim_token, record.created_at];
+  if (store.dialect === 'sqlite') {
+    return store.write(async (tx) => ((await tx.run(claimKey, params)) === 1 ? undefined : tx.one<IdempotencyKeyTable>(byKey, [record.shop_id, record.key])));
+  }
+  const answer = await store.write((tx) => tx.one<{ created: boolean; held: IdempotencyKeyTable | null }>(claimOrFind, params));
+  if (answer!.created) return undefined;
+  return answer!.held ?? (await findIdempotencyKey(store.sql, record.shop_id, record.key));
 }
 
 /** The record of a key, if any. */

@@ -33,7 +33,7 @@ const ignore = () => {};
  * A work may issue statements it no longer waits for once an earlier answer refused the request: their
  * failures are the work's to report (it has already failed), never an unhandled rejection.
  */
-function handled<T>(answer: Promise<T>): Promise<T> {
+export function handled<T>(answer: Promise<T>): Promise<T> {
   answer.catch(ignore);
   return answer;
 }
@@ -228,16 +228,16 @@ export class PgPipelinedReads implements Sql {
     client.release(broken ? (broken as PromiseRejectedResult).reason : undefined);
   }
 
-  async all<Row>(statement: Statement, params: readonly unknown[] = []): Promise<Row[]> {
-    return (await this.send(pgQuery(statement, params, this.named))).rows as Row[];
+  all<Row>(statement: Statement, params: readonly unknown[] = []): Promise<Row[]> {
+    return handled(this.send(pgQuery(statement, params, this.named)).then((result) => result.rows as Row[]));
   }
 
-  async one<Row>(statement: Statement, params?: readonly unknown[]): Promise<Row | undefined> {
-    return (await this.all<Row>(statement, params))[0];
+  one<Row>(statement: Statement, params?: readonly unknown[]): Promise<Row | undefined> {
+    return handled(this.all<Row>(statement, params).then((rows) => rows[0]));
   }
 
-  async run(statement: Statement, params: readonly unknown[] = []): Promise<number> {
-    return (await this.send(pgQuery(statement, params, this.named))).rowCount ?? 0;
+  run(statement: Statement, params: readonly unknown[] = []): Promise<number> {
+    return handled(this.send(pgQuery(statement, params, this.named)).then((result) => result.rowCount ?? 0));
   }
 }
 
