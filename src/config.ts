@@ -157,7 +157,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     asyncMaxQueued: overrides.asyncMaxQueued ?? integer('ECOMGATE_ASYNC_MAX_QUEUED', env.ECOMGATE_ASYNC_MAX_QUEUED, 100_000),
     asyncMaxQueuedPerShop:
       overrides.asyncMaxQueuedPerShop ?? integer('ECOMGATE_ASYNC_MAX_QUEUED_PER_SHOP', env.ECOMGATE_ASYNC_MAX_QUEUED_PER_SHOP, 100_000),
-    asyncConcurrency: overrides.asyncConcurrency ?? integer('ECOMGATE_ASYNC_CONCURRENCY', env.ECOMGATE_ASYNC_CONCURRENCY, 2000),
+    asyncConcurrency: overrides.asyncConcurrency ?? integer('ECOMGATE_ASYNC_CONCURRENCY', env.ECOMGATE_ASYNC_CONCURRENCY, 3000),
     asyncLeaseMs: overrides.asyncLeaseMs ?? integer('ECOMGATE_ASYNC_LEASE_MS', env.ECOMGATE_ASYNC_LEASE_MS, acquirerTimeoutMs + 30_000),
     asyncPollMs: overrides.asyncPollMs ?? integer('ECOMGATE_ASYNC_POLL_MS', env.ECOMGATE_ASYNC_POLL_MS, 1000),
     webhookTimeoutMs: overrides.webhookTimeoutMs ?? integer('ECOMGATE_WEBHOOK_TIMEOUT_MS', env.ECOMGATE_WEBHOOK_TIMEOUT_MS, 10_000),
