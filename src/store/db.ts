@@ -6,12 +6,11 @@ import pg from 'pg';
 import { sharedStatements, sharedTransactions } from './groupCommit.js';
 import { countingPgClient, countStatement, type QueryCounts } from './queryCounts.js';
 import { handled, PgPipelinedReads, PgPoolStatements, PgTransaction, type Sql, SqliteStatements, statement, type Tx, txOver } from './sql.js';
-
-export type { Sql, Tx } from './sql.js';
 import type { Database } from './schema.js';
 import { type Dialect, migrateToLatest } from './migrations.js';
 
 export type { Dialect } from './migrations.js';
+export type { Sql, Tx } from './sql.js';
 
 export interface Store {
   /** Kysely, for what is not written as named statements (migrations, admin listings, rare paths). */
@@ -28,8 +27,9 @@ export interface Store {
    */
   transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
   /**
-   * One statement (autocommitted), answered once durable: on SQLite it shares a group commit as
-   * `transaction` does; on PostgreSQL it runs on the pool without the round trips of BEGIN and COMMIT.
+   * One statement, issued when the work is called, answered once durable: on SQLite it shares a group
+   * commit as `transaction` does; on PostgreSQL concurrent ones share one pipelined transaction whose
+   * COMMIT leaves with them (groupCommit.ts sharedStatements), and one alone is autocommitted.
    */
   write<T>(statement: (tx: Tx) => Promise<T>): Promise<T>;
   /** One transaction of its own, never shared: the unit group commit writes a batch in. */
