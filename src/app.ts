@@ -180,6 +180,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     concurrency: config.asyncConcurrency,
     leaseMs: config.asyncLeaseMs,
     pollMs: config.asyncPollMs,
+    onResult: (statusCode, body) => metrics.countAnswer(statusCode, body),
   });
   let notifier: TaskNotifier | undefined;
   if (store.dialect === 'postgres') {

@@ -43,6 +43,20 @@ for (const store of testStores()) {
       return gw.get(`/async/result/${requestId}`);
     }
 
+    it('counts async results in ecomgate_transactions_total as the sync answers are counted', async () => {
+      const count = async (status: string) => {
+        const text = (await gw.get('/metrics', { auth: null })).text;
+        const line = text.split('\n').find((l) => l.startsWith(`ecomgate_transactions_total{type="payment",status="${status}"} `));
+        return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+      };
+      const [successful, failed] = [await count('successful'), await count('failed')];
+      const paid = await submit('/transactions/payments', paymentRequest());
+      const declined = await submit('/transactions/payments', paymentRequest({ credit_card: card('4005550000000019') }));
+      assert.equal((await completed(paid.request_id)).body.transaction.status, 'successful');
+      assert.equal((await completed(declined.request_id)).body.transaction.status, 'failed');
+      assert.deepEqual([await count('successful'), await count('failed')], [successful + 1, failed + 1]);
+    });
+
     it('answers the submit with request_id and URLs from the public base, after the task is stored', async () => {
       const before = await gw.count('async_tasks');
       const bankCalls = await gw.count('sandbox_operations');

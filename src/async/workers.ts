@@ -19,6 +19,8 @@ export interface WorkerOptions {
   leaseMs: number;
   /** Fallback wake-up when no signal came (expired leases of dead workers, missed notifications). */
   pollMs: number;
+  /** Called with each result stored (ecomgate_transactions_total counts async results as sync answers). */
+  onResult?: (statusCode: number, body: unknown) => void;
 }
 
 const CLAIM_BATCH = 100;
@@ -57,11 +59,13 @@ export class TaskWorkers extends QueueWorkers<AsyncTaskTable> {
       const completion: TaskCompletion = { id: task.id, owner: this.owner };
       const response = await runTask(ctx, shop, task, (err) => log[faultLevel(err)]({ err, task: task.id, operation: task.operation }, 'async task fault'), completion);
       // A payment's result is stored by its transaction B; any other answer (a refusal, a query) here.
-      if (!completion.completed) {
+      let stored = completion.completed === true;
+      if (!stored) {
         const result = { status_code: response.statusCode, response: JSON.stringify(response.body), completed_at: ctx.now().toISOString() };
-        const completed = await ctx.store.write((tx) => completeTask(tx, task.id, this.owner, result));
-        if (!completed) log.warn({ task: task.id }, 'async task was taken over before it completed; its result is kept by the new owner');
+        stored = await ctx.store.write((tx) => completeTask(tx, task.id, this.owner, result));
+        if (!stored) log.warn({ task: task.id }, 'async task was taken over before it completed; its result is kept by the new owner');
       }
+      if (stored) this.options.onResult?.(response.statusCode, response.body);
       metrics.processingTime.observe({ operation: task.operation, status_code: String(response.statusCode) }, (performance.now() - started) / 1000);
     } catch (err) {
       // Store unreachable or similar: leave the task to its lease; another attempt resumes it.

@@ -18,10 +18,16 @@ export class Metrics {
   });
   readonly transactions = new Counter({
     name: 'ecomgate_transactions_total',
-    help: 'Transactions answered, by type and status',
+    help: 'Transactions answered (sync answers and stored async results), by type and status',
     labelNames: ['type', 'status'] as const,
     registers: [this.registry],
   });
+
+  /** Counts an answer that carries a transaction: a sync response as it is sent, an async result as it is stored. */
+  countAnswer(statusCode: number, body: unknown): void {
+    const transaction = (body as { transaction?: { type: string; status: string } } | null)?.transaction;
+    if (transaction && statusCode === 200) this.transactions.inc({ type: transaction.type, status: transaction.status });
+  }
   readonly connectionsDropped = new Counter({
     name: 'ecomgate_http_connections_dropped_total',
     help: 'Client connections closed on arrival because ECOMGATE_MAX_CONNECTIONS were open',

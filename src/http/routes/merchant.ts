@@ -42,8 +42,7 @@ export async function merchantRoutes(app: FastifyInstance, services: HttpService
   const { ctx } = services;
   requireShop(app, services);
   const send = (reply: FastifyReply, response: ApiResponse) => {
-    const transaction = (response.body as { transaction?: { type: string; status: string } }).transaction;
-    if (transaction && response.statusCode === 200) services.metrics.transactions.inc({ type: transaction.type, status: transaction.status });
+    services.metrics.countAnswer(response.statusCode, response.body);
     return reply.code(response.statusCode).send(response.body);
   };
 
