@@ -46,14 +46,14 @@ results.push(await measure('memory (token bucket, one process)', new RateLimiter
 const dir = mkdtempSync(join(tmpdir(), 'ecomgate-rl-'));
 const sqlite = await openStore({ url: `sqlite:${join(dir, 'rl.db')}` });
 await migrate(sqlite);
-results.push(await measure('sqlite (rate_limits upsert, store connection)', DatabaseRateLimiter.overKysely(LIMIT, sqlite.db), Math.min(N, 5000)));
+results.push(await measure('sqlite (rate_limits upsert, store connection)', DatabaseRateLimiter.overStore(LIMIT, sqlite), Math.min(N, 5000)));
 await sqlite.close();
 rmSync(dir, { recursive: true, force: true });
 
 const schema = `bench_rl_${randomBytes(4).toString('hex')}`;
 const pgStore = await openStore({ url: PG_URL, schema });
 await migrate(pgStore);
-results.push(await measure('postgres (rate_limits upsert via store pool, synchronous_commit=on)', DatabaseRateLimiter.overKysely(LIMIT, pgStore.db)));
+results.push(await measure('postgres (rate_limits upsert via store pool, synchronous_commit=on)', DatabaseRateLimiter.overStore(LIMIT, pgStore)));
 const own = DatabaseRateLimiter.overPostgres(LIMIT, PG_URL, schema);
 results.push(await measure('postgres (rate_limits upsert, own pool of 4, synchronous_commit=off)', own));
 await own.close();

@@ -1,13 +1,7 @@
 import { Redis } from 'ioredis';
-import type { Kysely } from 'kysely';
 import { ApiError } from '../domain/errors.js';
-import {
-  countRateLimitHit,
-  countRateLimitHitOverKysely,
-  forgetRateLimitWindowsBefore,
-  forgetRateLimitWindowsBeforeOverKysely,
-  openRateLimitPool,
-} from '../store/rateLimits.js';
+import type { Store } from '../store/db.js';
+import { countRateLimitHit, forgetRateLimitWindowsBefore, openRateLimitPool } from '../store/rateLimits.js';
 
 /**
  * The per-shop request limit (ECOMGATE_RATE_LIMIT requests per second) as every merchant route applies it.
@@ -44,12 +38,12 @@ export class DatabaseRateLimiter implements ShopRateLimiter {
     private readonly onClose: () => Promise<void> = async () => {},
   ) {}
 
-  /** Through the store's own Kysely instance (SQLite or PostgreSQL). */
-  static overKysely(perSecond: number, db: Kysely<any>, now?: () => number): DatabaseRateLimiter {
+  /** Through the store's own writes (SQLite or PostgreSQL, durable commits shared with the payments'). */
+  static overStore(perSecond: number, store: Store, now?: () => number): DatabaseRateLimiter {
     return new DatabaseRateLimiter(
       perSecond,
-      (shopId, windowStart) => countRateLimitHitOverKysely(db, shopId, windowStart),
-      (before) => forgetRateLimitWindowsBeforeOverKysely(db, before),
+      (shopId, windowStart) => store.write((tx) => countRateLimitHit(tx, shopId, windowStart)),
+      (before) => store.write((tx) => forgetRateLimitWindowsBefore(tx, before)),
       now,
     );
   }

@@ -1,6 +1,6 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { Store } from '../store/db.js';
-import { countInDoubtTransactions, listInDoubtCreatedBy } from '../store/inDoubt.js';
+import { countInDoubtTransactions, type InDoubtRow, listInDoubtCreatedBy } from '../store/inDoubt.js';
 
 /**
  * Unknown outcomes the resolver has not settled by the deadline (ECOMGATE_IN_DOUBT_DEADLINE, default 24 h
@@ -8,20 +8,7 @@ import { countInDoubtTransactions, listInDoubtCreatedBy } from '../store/inDoubt
  * ecomgate_in_doubt_transactions{flagged="true"}. The resolver keeps inquiring them (back-off capped at
  * ECOMGATE_INQUIRY_MAX_DELAY_MS); flagging changes nothing in the row.
  */
-export interface InDoubtEntry {
-  uid: string;
-  shop_id: number;
-  type: string;
-  status: string;
-  amount: number;
-  currency: string;
-  tracking_id: string | null;
-  created_at: string;
-  updated_at: string;
-  inquiry_attempts: number;
-  next_inquiry_at: string | null;
-  flagged_since: string;
-}
+export type InDoubtEntry = InDoubtRow & { flagged_since: string };
 
 const cutoff = (now: Date, deadlineMs: number) => new Date(now.getTime() - deadlineMs).toISOString();
 

@@ -146,10 +146,9 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
  * Transactions of any shape sharing commits (SQLite): each runs in a savepoint of the batch's
  * transaction, one after the other on the one connection, so a work that fails (a refused payment, a
  * lost race) rolls back only itself and gets its own error, once the batch holding the others is
- * committed. A work must use only `trx` and must not wait on anything but the database.
+ * committed. A work must use only `tx` and must not wait on anything but the database.
  */
 export function sharedTransactions(store: () => Store): <T>(work: (tx: Tx) => Promise<T>) => Promise<T> {
-  let committer: GroupCommit<Work, Outcome> | undefined;
   const write: BatchWrite<Work, Outcome> = async (tx, works) => {
     const outcomes: Outcome[] = [];
     for (const work of works) {
@@ -164,24 +163,19 @@ export function sharedTransactions(store: () => Store): <T>(work: (tx: Tx) => Pr
     }
     return outcomes;
   };
-  return async <T>(work: (tx: Tx) => Promise<T>): Promise<T> => {
-    committer ??= new GroupCommit(store(), write);
-    const outcome = await committer.submit(work);
-    if (!outcome.ok) throw outcome.error;
-    return outcome.value as T;
-  };
+  return sharedWorks(store, write, {});
 }
 
 /**
  * Single-statement writes sharing commits (PostgreSQL's `store.write`): the works of a batch run side by
  * side in one pipelined transaction, so BEGIN, their statements and COMMIT leave in one write and share one
  * WAL flush, instead of a round trip and a commit each. A work here is one statement, issued when the work
- * is called (what `store.write` promises: a second one would come after COMMIT and be refused); if any fails, PostgreSQL aborts the batch's transaction and GroupCommit retries every work
- * alone, so each gets its own answer. Concurrent batches that lock rows in opposite orders (two children
+ * is called (what `store.write` promises: a second one would come after COMMIT and be refused); if any
+ * fails, PostgreSQL aborts the batch's transaction and GroupCommit retries every work alone, so each gets
+ * its own answer. Concurrent batches that lock rows in opposite orders (two children
  * of two parents) can meet in a deadlock: PostgreSQL aborts one, and its works are retried the same way.
  */
 export function sharedStatements(store: () => Store): <T>(work: (tx: Tx) => Promise<T>) => Promise<T> {
-  let committer: GroupCommit<Work, Outcome> | undefined;
   const write: BatchWrite<Work, Outcome> = async (tx, works) => {
     // Each work issues its one statement when called: COMMIT leaves in the same write, one round trip.
     const running = works.map((work) => work(tx));
@@ -189,8 +183,18 @@ export function sharedStatements(store: () => Store): <T>(work: (tx: Tx) => Prom
     const outcomes = await Promise.allSettled(running);
     return outcomes.map((outcome) => (outcome.status === 'fulfilled' ? { ok: true, value: outcome.value } : { ok: false, error: outcome.reason }));
   };
+  return sharedWorks(store, write, { aloneWithoutTransaction: true });
+}
+
+/** Works submitted to one group commit (made on first use: the store is still being built when this runs), each answered with its own outcome. */
+function sharedWorks(
+  store: () => Store,
+  write: BatchWrite<Work, Outcome>,
+  options: GroupCommitOptions<Outcome>,
+): <T>(work: (tx: Tx) => Promise<T>) => Promise<T> {
+  let committer: GroupCommit<Work, Outcome> | undefined;
   return async <T>(work: (tx: Tx) => Promise<T>): Promise<T> => {
-    committer ??= new GroupCommit(store(), write, { aloneWithoutTransaction: true });
+    committer ??= new GroupCommit(store(), write, options);
     const outcome = await committer.submit(work);
     if (!outcome.ok) throw outcome.error;
     return outcome.value as T;

@@ -1,3 +1,4 @@
+import type { TransactionTable } from './schema.js';
 import { type Sql, statement } from './sql.js';
 
 /**
@@ -6,19 +7,10 @@ import { type Sql, statement } from './sql.js';
  * settled meanwhile is simply listed once more or once less; nothing is written from them.
  */
 
-export interface InDoubtRow {
-  uid: string;
-  shop_id: number;
-  type: string;
-  status: string;
-  amount: number;
-  currency: string;
-  tracking_id: string | null;
-  created_at: string;
-  updated_at: string;
-  inquiry_attempts: number;
-  next_inquiry_at: string | null;
-}
+export type InDoubtRow = Pick<
+  TransactionTable,
+  'uid' | 'shop_id' | 'type' | 'status' | 'amount' | 'currency' | 'tracking_id' | 'created_at' | 'updated_at' | 'inquiry_attempts' | 'next_inquiry_at'
+>;
 
 const flagged = statement(
   'transactions.in_doubt',

@@ -173,6 +173,19 @@ export class PgPoolStatements implements Sql {
 }
 
 
+type PgSend = (query: string | pg.QueryConfig, values?: unknown[]) => Promise<pg.QueryResult>;
+
+/** The client's own `query`, bypassing the counting client's count: pipelined sends count themselves (one round trip per write). */
+function uncountedQuery(client: pg.PoolClient): PgSend {
+  const own = (client as unknown as Record<symbol, typeof client.query | undefined>)[sendUncounted] ?? client.query;
+  return own.bind(client) as PgSend;
+}
+
+/** The client's socket, corked while a tick's statements are issued so they leave in one write. */
+function socketOf(client: pg.PoolClient): { cork(): void; uncork(): void } {
+  return (client as unknown as { connection: { stream: { cork(): void; uncork(): void } } }).connection.stream;
+}
+
 interface QueuedRead {
   query: pg.QueryConfig;
   resolve: (result: pg.QueryResult) => void;
@@ -210,10 +223,8 @@ export class PgPipelinedReads implements Sql {
       for (const read of reads) read.reject(error);
       return;
     }
-    const own = ((client as unknown as Record<symbol, typeof client.query | undefined>)[sendUncounted] ?? client.query).bind(client) as (
-      query: pg.QueryConfig,
-    ) => Promise<pg.QueryResult>;
-    const stream = (client as unknown as { connection: { stream: { cork(): void; uncork(): void } } }).connection.stream;
+    const own = uncountedQuery(client);
+    const stream = socketOf(client);
     this.counts.roundTrips++;
     stream.cork();
     const answers = reads.map((read) => {
@@ -267,22 +278,21 @@ export class PgTransaction implements Tx {
   private commit: Promise<pg.QueryResult> | undefined;
   private kysely: Kysely<Database> | undefined;
 
-  private readonly query: (query: string | pg.QueryConfig, values?: unknown[]) => Promise<pg.QueryResult>;
+  private readonly query: PgSend;
 
   constructor(
     private readonly client: pg.PoolClient,
     private readonly counts: QueryCounts,
     private readonly named: boolean,
   ) {
-    const own = (client as unknown as Record<symbol, typeof client.query | undefined>)[sendUncounted] ?? client.query;
-    this.query = own.bind(client) as never;
+    this.query = uncountedQuery(client);
   }
 
   private send(query: string | pg.QueryConfig, values?: unknown[]): Promise<pg.QueryResult> {
     if (this.commit) return Promise.reject(new Error('a statement was issued after COMMIT was sent'));
     if (!this.corked) {
       // Everything issued until the next tick leaves in one write: one round trip.
-      const stream = (this.client as unknown as { connection: { stream: NodeJS.WritableStream & { cork(): void; uncork(): void } } }).connection.stream;
+      const stream = socketOf(this.client);
       this.corked = true;
       this.counts.roundTrips++;
       stream.cork();
