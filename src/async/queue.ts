@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ApiError } from '../domain/errors.js';
+import { isCanonicalUid } from '../domain/uid.js';
 import type { Shop } from '../domain/shop.js';
 import type { ApiResponse, ProcessingContext } from '../processing/context.js';
 import { differentRequest } from '../processing/idempotency.js';
@@ -21,13 +22,12 @@ export interface QueueOptions {
   onSubmitted: () => void;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** Back-pressure reads the queue size at most this often; submits in between are counted locally. */
 const COUNT_REFRESH_MS = 250;
 
 /** Only a well-formed id is echoed: any other path text (up to the URL's length) is not written back. */
 function unknown(requestId: string): ApiResponse {
-  return { statusCode: 404, body: UUID.test(requestId) ? { status: 'unknown', request_id: requestId } : { status: 'unknown' } };
+  return { statusCode: 404, body: isCanonicalUid(requestId) ? { status: 'unknown', request_id: requestId } : { status: 'unknown' } };
 }
 
 /**
@@ -110,12 +110,12 @@ export class AsyncQueue {
   }
 
   private find(shop: Shop, requestId: string) {
-    if (!UUID.test(requestId)) return undefined;
+    if (!isCanonicalUid(requestId)) return undefined;
     return findTask(this.options.ctx.store.sql, shop.id, requestId, this.createdAfter());
   }
 
   async status(shop: Shop, requestId: string): Promise<ApiResponse> {
-    const task = UUID.test(requestId) ? await findTaskState(this.options.ctx.store.sql, shop.id, requestId, this.createdAfter()) : undefined;
+    const task = isCanonicalUid(requestId) ? await findTaskState(this.options.ctx.store.sql, shop.id, requestId, this.createdAfter()) : undefined;
     if (!task) return unknown(requestId);
     if (task.state !== 'done') return { statusCode: 200, body: { status: 'processing', request_id: requestId } };
     return { statusCode: 200, body: { status: 'completed', request_id: requestId, response_url: this.urls(requestId).response_url } };

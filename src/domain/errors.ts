@@ -69,6 +69,17 @@ export function validationError(list: FieldError[]): ApiError {
 export const invalidCredentials = () =>
   new ApiError(401, 'Invalid shop_id/secret_key.', undefined, { 'www-authenticate': 'Basic realm="ecomgate"' });
 export const recordNotFound = () => new ApiError(404, 'Record not found');
+/** The first request with this RequestID has not finished: the retry must wait, not run it twice (spec §2.5). */
+export const stillProcessing = () => new ApiError(409, 'A request with this RequestID is still being processed');
+
+/** `Retry-After` in whole seconds, never 0: a client told 0 would retry at once into the same refusal. */
+function retryAfter(seconds: number): Record<string, string> {
+  return { 'retry-after': String(Math.max(1, Math.ceil(seconds))) };
+}
+
+export const rateLimitExceeded = (retryAfterSeconds: number) => new ApiError(429, 'Rate limit exceeded', undefined, retryAfter(retryAfterSeconds));
+export const tooManyFailedAuthentications = (retryAfterSeconds: number) =>
+  new ApiError(429, 'Too many failed authentication attempts', undefined, retryAfter(retryAfterSeconds));
 export const parentNotFound = () =>
   validationError([{ path: ['parent_uid'], message: 'Parent transaction is not found', sentence: 'Parent transaction is not found' }]);
 export const duplicateTransaction = () => validationError([{ path: ['base'], message: 'Duplicate transaction' }]);

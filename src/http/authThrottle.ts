@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { ApiError, invalidCredentials } from '../domain/errors.js';
+import { ApiError, invalidCredentials, tooManyFailedAuthentications } from '../domain/errors.js';
 import { countAuthFailure, forgetAuthFailuresBefore } from '../store/authFailures.js';
 import type { Store } from '../store/db.js';
 import type { Metrics } from './metrics.js';
@@ -73,8 +73,7 @@ export interface AuthThrottleOptions {
   metrics: Metrics;
 }
 
-const throttled = (retryAfterMs: number) =>
-  new ApiError(429, 'Too many failed authentication attempts', undefined, { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) });
+const throttled = (retryAfterMs: number) => tooManyFailedAuthentications(retryAfterMs / 1000);
 
 export class AuthThrottle {
   /** Addresses this process has seen go over their limit, with the end of that window (ms). */

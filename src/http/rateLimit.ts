@@ -1,4 +1,4 @@
-import { ApiError } from '../domain/errors.js';
+import { rateLimitExceeded } from '../domain/errors.js';
 
 /**
  * Per-shop request rate (ECOMGATE_RATE_LIMIT requests per second): a token bucket per shop in this
@@ -21,8 +21,7 @@ export class RateLimiter {
     bucket.at = now;
     if (bucket.tokens < 1) {
       this.buckets.set(shopId, bucket);
-      const retryAfter = Math.max(1, Math.ceil((1 - bucket.tokens) / this.perSecond));
-      throw new ApiError(429, 'Rate limit exceeded', undefined, { 'retry-after': String(retryAfter) });
+      throw rateLimitExceeded((1 - bucket.tokens) / this.perSecond);
     }
     bucket.tokens -= 1;
     this.buckets.set(shopId, bucket);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { Logger } from 'pino';
-import { ApiError } from '../domain/errors.js';
+import { ApiError, recordNotFound } from '../domain/errors.js';
 import { errorHandler } from './errors.js';
 import { BODY_LIMIT } from './limits.js';
 import { adminRoutes } from './routes/admin.js';
@@ -123,7 +123,7 @@ export async function buildServer(
   app.setValidatorCompiler(() => () => true);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) => {
-    const error = new ApiError(404, 'Record not found');
+    const error = recordNotFound();
     reply.code(404).send(error.body());
   });
 

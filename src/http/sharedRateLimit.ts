@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { ApiError } from '../domain/errors.js';
+import { rateLimitExceeded } from '../domain/errors.js';
 import type { Store } from '../store/db.js';
 import { countRateLimitHit, forgetRateLimitWindowsBefore, openRateLimitPool } from '../store/rateLimits.js';
 
@@ -11,10 +11,6 @@ import { countRateLimitHit, forgetRateLimitWindowsBefore, openRateLimitPool } fr
 export interface ShopRateLimiter {
   take(shopId: number): void | Promise<void>;
   close?(): Promise<void>;
-}
-
-export function rateLimitExceeded(retryAfterSeconds: number): ApiError {
-  return new ApiError(429, 'Rate limit exceeded', undefined, { 'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))) });
 }
 
 /** How long counter windows are kept before a take deletes them (seconds), and how often that runs. */

@@ -1,5 +1,5 @@
 import { createHash, generateKeyPairSync, randomBytes, timingSafeEqual } from 'node:crypto';
-import { ApiError, validationError, type FieldError } from '../domain/errors.js';
+import { ApiError, recordNotFound, validationError, type FieldError } from '../domain/errors.js';
 import { type RiskRules, type Shop, secretKeyError } from '../domain/shop.js';
 import type { Store } from '../store/db.js';
 import { findShopRow, findShopVersion, insertShop, listShopRows, shopOf, shopVersion, updateShop } from '../store/shops.js';
@@ -140,7 +140,7 @@ export class ShopService {
       secret_enc: this.vault.encrypt(next),
       updated_at: this.now().toISOString(),
     });
-    if (!row) throw new ApiError(404, 'Record not found');
+    if (!row) throw recordNotFound();
     return { shop: shopOf(row), secret: next };
   }
 
@@ -159,7 +159,7 @@ export class ShopService {
       ...(changes.returnHosts !== undefined ? { return_hosts: returnHostsColumn(changes.returnHosts) } : {}),
       updated_at: this.now().toISOString(),
     });
-    if (!row) throw new ApiError(404, 'Record not found');
+    if (!row) throw recordNotFound();
     return shopOf(row);
   }
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ApiError, validationError } from '../domain/errors.js';
+import { ApiError, stillProcessing, validationError } from '../domain/errors.js';
 import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey, takeOverIdempotencyKey } from '../store/idempotency.js';
 import { findTransaction } from '../store/transactions.js';
 import type { ApiResponse, Invocation, ProcessingContext } from './context.js';
@@ -20,7 +20,7 @@ export function differentRequest(): ApiError {
 }
 
 function stillRunning(): ApiError {
-  return new ApiError(409, 'A request with this RequestID is still being processed');
+  return stillProcessing();
 }
 
 /**

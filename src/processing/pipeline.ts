@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ApiError } from '../domain/errors.js';
+import { stillProcessing } from '../domain/errors.js';
 import { AcquirerError, type AcquirerConnector, type AcquirerOutcome, type InquiryOutcome } from '../acquirers/connector.js';
 import { finalStatuses, ledgerSign, successMessage, type TransactionType } from '../domain/transaction.js';
 import type { TransactionTable } from '../store/schema.js';
@@ -116,7 +116,7 @@ export async function execute(
     // Without a RequestID to link, nothing is left to decide: COMMIT leaves with the writes.
     if (!linked) tx.commitWithLast();
     const [isLinked] = await Promise.all([linked, ...writes]);
-    if (linked && !isLinked) throw new ApiError(409, 'A request with this RequestID is still being processed');
+    if (linked && !isLinked) throw stillProcessing();
     return plan;
   });
   if (!prepared.call) return prepared.row;

@@ -1,4 +1,5 @@
 import { recordNotFound } from '../domain/errors.js';
+import { isUid } from '../domain/uid.js';
 import { characterCount } from '../domain/request.js';
 import { findByTrackingId, findTransaction } from '../store/transactions.js';
 import type { ApiResponse, ProcessingContext } from './context.js';
@@ -6,7 +7,6 @@ import type { Shop } from '../domain/shop.js';
 import { presentTransaction } from './present.js';
 import { transactionResponse } from './respond.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TRACKING_LIMIT = 10;
 
 /** A tracking id that no stored one can equal (PostgreSQL refuses a NUL byte in text): no match, no query. */
@@ -14,7 +14,7 @@ const searchable = (trackingId: string) => characterCount(trackingId) <= 255 && 
 
 /** `GET /transactions/{uid}`: a foreign or malformed uid is the same 404 as an unknown one. */
 export async function transactionByUid(ctx: ProcessingContext, shop: Shop, uid: string): Promise<ApiResponse> {
-  const row = UUID.test(uid) ? await findTransaction(ctx.store.sql, shop.id, uid.toLowerCase()) : undefined;
+  const row = isUid(uid) ? await findTransaction(ctx.store.sql, shop.id, uid.toLowerCase()) : undefined;
   if (!row) throw recordNotFound();
   return transactionResponse(ctx, row);
 }

@@ -1,11 +1,10 @@
-import { ApiError, recordNotFound, validationError } from '../domain/errors.js';
+import { rateLimitExceeded, recordNotFound, validationError } from '../domain/errors.js';
+import { isUid } from '../domain/uid.js';
 import type { Shop } from '../domain/shop.js';
 import { findTransaction, lockParent } from '../store/transactions.js';
 import { queuedDeliveryWithPayload, recentRenotifies } from '../store/webhooks.js';
 import type { ApiResponse, ProcessingContext } from './context.js';
 import { notificationPayload, queueNotification } from './notification.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const renotified: ApiResponse = { statusCode: 200, body: { message: 'Transaction was renotified' } };
 
@@ -20,7 +19,7 @@ const renotified: ApiResponse = { statusCode: 200, body: { message: 'Transaction
  * concurrent renotifies cannot both queue.
  */
 export async function renotify(ctx: ProcessingContext, shop: Shop, uid: string): Promise<ApiResponse> {
-  const found = UUID.test(uid) ? await findTransaction(ctx.store.sql, shop.id, uid.toLowerCase()) : undefined;
+  const found = isUid(uid) ? await findTransaction(ctx.store.sql, shop.id, uid.toLowerCase()) : undefined;
   if (!found) throw recordNotFound();
   const url = found.notification_url;
   if (!url) throw validationError([{ path: ['notification_url'], message: "can't be blank" }]);
@@ -34,8 +33,7 @@ export async function renotify(ctx: ProcessingContext, shop: Shop, uid: string):
     const recent = await recentRenotifies(trx, row.uid, new Date(now.getTime() - windowMs).toISOString());
     if (count > 0 && recent.count >= count) {
       const freeAt = recent.oldest ? Date.parse(recent.oldest) + windowMs : now.getTime() + windowMs;
-      const retryAfter = Math.max(1, Math.ceil((freeAt - now.getTime()) / 1000));
-      throw new ApiError(429, 'Rate limit exceeded', undefined, { 'retry-after': String(retryAfter) });
+      throw rateLimitExceeded((freeAt - now.getTime()) / 1000);
     }
     await queueNotification(ctx, tx, row, url, now.toISOString(), { renotify: true, payload });
     return renotified;

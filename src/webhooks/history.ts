@@ -1,9 +1,8 @@
 import { ApiError, recordNotFound } from '../domain/errors.js';
+import { isUid } from '../domain/uid.js';
 import type { Store } from '../store/db.js';
 import type { WebhookAttemptTable } from '../store/schema.js';
 import { deliveriesOfTransaction, findDelivery, requeueDelivery, type WebhookDelivery } from '../store/webhooks.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The operator's view of a delivery and its attempts (never the payload: it is the transaction itself). */
 export function deliveryView(delivery: WebhookDelivery, attempts?: WebhookAttemptTable[]) {
@@ -34,7 +33,7 @@ export function deliveryView(delivery: WebhookDelivery, attempts?: WebhookAttemp
 
 /** `GET /admin/transactions/{uid}/deliveries`: every delivery of the transaction, oldest first. */
 export async function transactionDeliveries(store: Store, uid: string) {
-  const found = UUID.test(uid) ? await deliveriesOfTransaction(store.db, uid.toLowerCase()) : undefined;
+  const found = isUid(uid) ? await deliveriesOfTransaction(store.db, uid.toLowerCase()) : undefined;
   if (!found) throw recordNotFound();
   return { deliveries: found.map(({ delivery, attempts }) => deliveryView(delivery, attempts)) };
 }

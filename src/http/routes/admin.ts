@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { readAcquirerSettings } from '../../acquirers/sandboxSettings.js';
-import { ApiError, validationError } from '../../domain/errors.js';
+import { ApiError, recordNotFound, validationError } from '../../domain/errors.js';
 import { characterCount, isPlainObject, RequestReader } from '../../domain/request.js';
 import { parseShopId, type RiskRules } from '../../domain/shop.js';
 import { shopView } from '../../operator/shops.js';
@@ -54,7 +54,7 @@ export async function adminRoutes(app: FastifyInstance, services: HttpServices) 
 
   const findShop = async (raw: string) => {
     const shop = await shops.find(parseShopId(raw) ?? NaN);
-    if (!shop) throw new ApiError(404, 'Record not found');
+    if (!shop) throw recordNotFound();
     return shop;
   };
 

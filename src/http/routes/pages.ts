@@ -4,11 +4,11 @@ import { challengePage, outcomePage, refusedPage, unknownTransactionPage } from 
 import { receiptPage } from '../../pages/receipt.js';
 import { expireIfDue } from '../../processing/expiry.js';
 import { completeChallenge } from '../../processing/threeDSecure.js';
+import { isCanonicalUid } from '../../domain/uid.js';
 import { findTransactionByUid } from '../../store/transactions.js';
 import { PAGE_FORM_LIMIT } from '../limits.js';
 import type { HttpServices } from '../services.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
  * A customer-facing page with its headers. Forms may post to the gateway itself and, for the challenge,
@@ -49,7 +49,7 @@ export async function pageRoutes(app: FastifyInstance, services: HttpServices) {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
   });
 
-  const load = async (uid: string) => (UUID.test(uid) ? findTransactionByUid(ctx.store.sql, uid) : undefined);
+  const load = async (uid: string) => (isCanonicalUid(uid) ? findTransactionByUid(ctx.store.sql, uid) : undefined);
   const formToken = (uid: string) => ctx.vault.linkToken('challenge-form', uid);
   /**
    * CSRF: the submit must come from the challenge page. A browser names the page's origin in `Origin`
