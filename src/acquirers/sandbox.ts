@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { results, type ResultCode } from '../domain/codes.js';
 import type { Store } from '../store/db.js';
 import { findSandboxOperation, JOURNAL_SIGNS, recordSandboxOperation, sandboxBalance } from '../store/sandbox.js';
 import {
@@ -147,16 +148,16 @@ export class SandboxAcquirer implements AcquirerConnector {
       if (verdict === 'frictionless') threeDSecure = threeDSecureBlock('successful', 'Authenticated without challenge', 'Y', 'Y');
       if (verdict === 'U' || verdict === 'N') {
         const block = threeDSecureBlock('failed', verdict === 'U' ? 'Authentication unavailable' : 'Authentication failed', 'Y', verdict);
-        const failed = await this.record(kind, call, { ...this.decline(kind, call, 'F.0301', '3-D Secure authentication failed'), threeDSecure: block }, latency);
+        const failed = await this.record(kind, call, { ...this.decline(kind, call, results.authenticationFailed), threeDSecure: block }, latency);
         await answerLater();
         return failed;
       }
     }
 
     let answer: Approval | Decline;
-    if (isCardAuth && cards.declined.has(number)) answer = this.decline(kind, call, 'F.0105', 'The card was declined by the issuing bank');
+    if (isCardAuth && cards.declined.has(number)) answer = this.decline(kind, call, results.cardDeclined);
     else if ((isCardAuth || kind === 'payout') && cards.insufficientFunds.has(number)) {
-      answer = { ...this.decline(kind, call, 'F.0107', 'Insufficient funds on the card'), message: 'Insufficient funds' };
+      answer = { ...this.decline(kind, call, results.insufficientFunds), message: results.insufficientFunds.message };
     } else answer = this.approve(kind, call, threeDSecure);
 
     // The bank decides and moves the money when the call arrives, whatever happens to the caller after:
@@ -214,14 +215,14 @@ export class SandboxAcquirer implements AcquirerConnector {
     };
   }
 
-  private decline(kind: OperationKind, call: AcquirerCall, code: string, friendlyMessage: string): Decline {
+  private decline(kind: OperationKind, call: AcquirerCall, result: { code: ResultCode; friendly_message: string }): Decline {
     const noun = kind.charAt(0).toUpperCase() + kind.slice(1);
     return {
       outcome: 'declined',
-      code,
+      code: result.code,
       message: `${noun} was declined`,
-      friendlyMessage,
-      bankCode: code === 'F.0107' ? '51' : '05',
+      friendlyMessage: result.friendly_message,
+      bankCode: result.code === results.insufficientFunds.code ? '51' : '05',
       refId: digitsOf(call.reference + ':ref', 9),
       gatewayId: SANDBOX_GATEWAY_ID,
       ...this.verification(call),

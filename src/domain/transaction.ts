@@ -31,8 +31,6 @@ export const parentTypes: Record<'capture' | 'void' | 'refund' | 'chargeback', r
   chargeback: ['payment', 'capture'],
 };
 
-export const successMessage = 'Successfully processed';
-
 /** Decline texts, keyed by the operation that was declined. */
 export function declineMessage(type: TransactionType): string {
   const noun = type.charAt(0).toUpperCase() + type.slice(1);

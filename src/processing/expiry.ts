@@ -1,3 +1,4 @@
+import { results } from '../domain/codes.js';
 import type { TransactionTable } from '../store/schema.js';
 import { dueForExpiry, findTransactionByUid, settleTransaction } from '../store/transactions.js';
 import type { ProcessingContext } from './context.js';
@@ -20,9 +21,7 @@ async function expire(ctx: ProcessingContext, row: TransactionTable, now: Date):
   return ctx.store.transaction(async (tx) => {
     const settled = await settleTransaction(tx.db, row.uid, ['incomplete'], {
       status: 'expired',
-      message: 'Transaction has expired',
-      code: 'F.0109',
-      friendly_message: 'The customer did not complete the payment in time.',
+      ...results.expired,
       expired_at: row.expired_at ?? now.toISOString(),
       updated_at: now.toISOString(),
     });

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { stillProcessing } from '../domain/errors.js';
 import { AcquirerError, type AcquirerConnector, type AcquirerOutcome, type InquiryOutcome } from '../acquirers/connector.js';
-import { finalStatuses, ledgerSign, successMessage, type TransactionType } from '../domain/transaction.js';
+import { results } from '../domain/codes.js';
+import { finalStatuses, ledgerSign, type TransactionType } from '../domain/transaction.js';
 import type { TransactionTable } from '../store/schema.js';
 import type { Sql, Tx } from '../store/sql.js';
 import {
@@ -150,7 +151,8 @@ export async function callAcquirer(
     outcome = await Promise.race([call(connector), deadline]);
   } catch (error) {
     if (error instanceof AcquirerError) {
-      return { outcome: 'declined', code: 'F.0500', message: 'Acquirer error', friendlyMessage: 'The bank could not process the operation. Please try again later.', bankCode: '', refId: '', gatewayId: 0 };
+      const { code, message, friendly_message: friendlyMessage } = results.acquirerError;
+      return { outcome: 'declined', code, message, friendlyMessage, bankCode: '', refId: '', gatewayId: 0 };
     }
     // Anything else (a dropped connection, a bug in a connector): the bank may have acted.
     outcome = { outcome: 'in_doubt', reason: error instanceof Error ? error.message : 'Acquirer call failed' };
@@ -167,13 +169,6 @@ export async function callAcquirer(
     return outcome;
   }
 }
-
-const friendly = {
-  success: 'The operation was successfully processed.',
-  incomplete: 'The customer has to confirm the operation (3-D Secure).',
-  pending: 'The bank has not confirmed the outcome yet.',
-  notReceived: 'The bank did not receive the operation. Please try again.',
-};
 
 /** Transaction B. Idempotent: a row that is no longer waiting is returned as it is. */
 export async function recordOutcome(
@@ -194,9 +189,7 @@ export async function recordOutcome(
     case 'approved':
       Object.assign(changes, {
         status: 'successful',
-        message: successMessage,
-        code: 'S.0000',
-        friendly_message: friendly.success,
+        ...results.successful,
         next_inquiry_at: null,
         paid_at: row.type === 'payment' || row.type === 'capture' ? nowText : null,
         closed_at: row.type === 'void' || row.type === 'refund' || row.type === 'chargeback' ? nowText : null,
@@ -227,9 +220,7 @@ export async function recordOutcome(
     case 'challenge':
       Object.assign(changes, {
         status: 'incomplete',
-        message: null,
-        code: 'P.4011',
-        friendly_message: friendly.incomplete,
+        ...results.challenge,
         next_inquiry_at: null,
         three_d_secure: JSON.stringify(outcome.threeDSecure),
         acquirer_response: operation('incomplete', null),
@@ -239,11 +230,9 @@ export async function recordOutcome(
       // The bank never saw the reference: nothing moved, the merchant may try again.
       Object.assign(changes, {
         status: 'failed',
-        message: 'Acquirer did not receive the operation',
-        code: 'F.0501',
-        friendly_message: friendly.notReceived,
+        ...results.notReceived,
         next_inquiry_at: null,
-        acquirer_response: operation('failed', 'Acquirer did not receive the operation'),
+        acquirer_response: operation('failed', results.notReceived.message),
       });
       break;
     case 'in_doubt': {
@@ -251,9 +240,7 @@ export async function recordOutcome(
       const delay = Math.min(ctx.inquiryDelayMs * 2 ** (attempts - 1), ctx.inquiryMaxDelayMs);
       Object.assign(changes, {
         status: 'pending',
-        message: null,
-        code: 'P.1001',
-        friendly_message: friendly.pending,
+        ...results.pending,
         inquiry_attempts: attempts,
         next_inquiry_at: new Date(now.getTime() + delay).toISOString(),
         acquirer_response: operation('pending', outcome.reason),

@@ -1,4 +1,5 @@
 import type { AcquirerCall, AcquirerOutcome } from '../acquirers/connector.js';
+import { results } from '../domain/codes.js';
 import type { Shop } from '../domain/shop.js';
 import { declineMessage, type TransactionType } from '../domain/transaction.js';
 import type { TransactionTable } from '../store/schema.js';
@@ -32,9 +33,9 @@ export async function completeChallenge(
     const threeDSecure = { ...challenge, status: 'failed', message: 'Authentication failed', pa_status: 'N', eci: null, fail_reason: 'Customer failed the challenge' };
     return recordOutcome(ctx, claimed, {
       outcome: 'declined',
-      code: 'F.0301',
+      code: results.authenticationFailed.code,
       message: declineMessage(row.type as TransactionType),
-      friendlyMessage: '3-D Secure authentication failed',
+      friendlyMessage: results.authenticationFailed.friendly_message,
       bankCode: '',
       refId: '',
       gatewayId: 0,

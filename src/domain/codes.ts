@@ -1,0 +1,23 @@
+/**
+ * The result codes of the API (spec §3) with their texts, as the original gateway writes them. `message`
+ * is absent where it names the declined operation ("Payment was declined", declineMessage) or the risk
+ * rule that failed; it is null for the statuses that are not an outcome yet.
+ */
+export const results = {
+  successful: { code: 'S.0000', message: 'Successfully processed', friendly_message: 'The operation was successfully processed.' },
+  pending: { code: 'P.1001', message: null, friendly_message: 'The bank has not confirmed the outcome yet.' },
+  challenge: { code: 'P.4011', message: null, friendly_message: 'The customer has to confirm the operation (3-D Secure).' },
+  cardDeclined: { code: 'F.0105', friendly_message: 'The card was declined by the issuing bank' },
+  insufficientFunds: { code: 'F.0107', message: 'Insufficient funds', friendly_message: 'Insufficient funds on the card' },
+  expired: { code: 'F.0109', message: 'Transaction has expired', friendly_message: 'The customer did not complete the payment in time.' },
+  authenticationFailed: { code: 'F.0301', friendly_message: '3-D Secure authentication failed' },
+  riskRefused: { code: 'F.0401', friendly_message: 'The transaction was rejected by the risk rules of the shop.' },
+  acquirerError: { code: 'F.0500', message: 'Acquirer error', friendly_message: 'The bank could not process the operation. Please try again later.' },
+  notReceived: {
+    code: 'F.0501',
+    message: 'Acquirer did not receive the operation',
+    friendly_message: 'The bank did not receive the operation. Please try again.',
+  },
+} as const;
+
+export type ResultCode = (typeof results)[keyof typeof results]['code'];
