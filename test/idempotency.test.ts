@@ -4,7 +4,7 @@ import { it, until } from './support/deadline.js';
 import { randomUUID } from 'node:crypto';
 import { ApiError } from '../src/domain/errors.js';
 import { ABANDONED_AFTER_MS } from '../src/processing/idempotency.js';
-import { payment } from '../src/processing/payment.js';
+import { payment } from '../src/processing/operations/payment.js';
 import { ADMIN_TOKEN, BankGate, card, type Credentials, DEMO_3DS_SHOP, paymentRequest, startGateway, type TestGateway, testStores } from './support/gateway.js';
 
 /** Creates a shop through the operator API and answers its credentials. */

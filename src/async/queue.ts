@@ -4,7 +4,7 @@ import { isCanonicalUid } from '../domain/uid.js';
 import type { Shop } from '../domain/shop.js';
 import type { ApiResponse, ProcessingContext } from '../processing/context.js';
 import { differentRequest } from '../processing/idempotency.js';
-import { isMutating } from '../processing/operations.js';
+import { isMutating } from '../processing/operations/index.js';
 import { GroupCommit } from '../store/groupCommit.js';
 import type { AsyncTaskTable } from '../store/schema.js';
 import { countUnfinished, findTask, findTaskState, insertTasks, type KeyHolder, purgeExpiredTasks, takeOnceResult } from '../store/tasks.js';

@@ -3,7 +3,7 @@ import { ApiError, internalError } from '../domain/errors.js';
 import type { Shop } from '../domain/shop.js';
 import type { ApiResponse, ProcessingContext, TaskCompletion } from '../processing/context.js';
 import { idempotent } from '../processing/idempotency.js';
-import { isMutating, operations } from '../processing/operations.js';
+import { isMutating, operations } from '../processing/operations/index.js';
 import { settleByInquiry } from '../processing/resolver.js';
 import { transactionResponse } from '../processing/respond.js';
 import { isStoreUnavailable } from '../store/db.js';

@@ -7,7 +7,9 @@ import { isIP } from 'node:net';
  * lists every problem of the request at once (as the original gateway does).
  *
  * Compatibility rule of the API: for an optional field `null` and `""` mean absent; unknown fields are
- * ignored. Readers of nested objects share their parent's error list.
+ * ignored. Readers of nested objects share their parent's error list. A reader of a required value
+ * (`required`, `amount`, `currency`) answers the empty value of its type ('' or 0) after recording a
+ * failure, so its type stays honest: `check()` throws before that value can be used.
  */
 export const MAX_AMOUNT = 999_999_999_999_999;
 const DEFAULT_MAX_LENGTH = 255;
@@ -83,7 +85,7 @@ export class RequestReader {
   }
 
   required(name: string, options: { max?: number } = {}): string {
-    return this.string(name, { ...options, required: true }) as string;
+    return this.string(name, { ...options, required: true }) ?? '';
   }
 
   boolean(name: string): boolean | undefined {
@@ -97,18 +99,18 @@ export class RequestReader {
   /** A positive integer amount in minor units. */
   amount(name = 'amount'): number {
     const value = this.fields[name];
-    if (isAbsent(value)) return this.fail(name, "can't be blank") as unknown as number;
-    if (typeof value !== 'number' || !Number.isFinite(value)) return this.fail(name, 'is not a number') as unknown as number;
-    if (!Number.isInteger(value)) return this.fail(name, 'must be an integer') as unknown as number;
-    if (value <= 0) return this.fail(name, 'must be greater than 0') as unknown as number;
-    if (value > MAX_AMOUNT) return this.fail(name, `must be less than or equal to ${MAX_AMOUNT}`) as unknown as number;
+    if (isAbsent(value)) return this.fail(name, "can't be blank") ?? 0;
+    if (typeof value !== 'number' || !Number.isFinite(value)) return this.fail(name, 'is not a number') ?? 0;
+    if (!Number.isInteger(value)) return this.fail(name, 'must be an integer') ?? 0;
+    if (value <= 0) return this.fail(name, 'must be greater than 0') ?? 0;
+    if (value > MAX_AMOUNT) return this.fail(name, `must be less than or equal to ${MAX_AMOUNT}`) ?? 0;
     return value;
   }
 
   currency(name = 'currency'): string {
     const value = this.string(name, { required: true, max: 3 });
-    if (value === undefined) return value as unknown as string;
-    if (!isKnownCurrency(value)) return this.fail(name, 'is invalid') as unknown as string;
+    if (value === undefined) return '';
+    if (!isKnownCurrency(value)) return this.fail(name, 'is invalid') ?? '';
     return value;
   }
 

@@ -1,12 +1,7 @@
-import { maskOf } from '../domain/card.js';
-import { cardNumberRefused, duplicateTransaction, type ApiError } from '../domain/errors.js';
+import { cardNumberRefused, type ApiError } from '../domain/errors.js';
 import { recordShopAlert } from '../store/alerts.js';
-import { countLookalikeCards, findCardByStamp } from '../store/cards.js';
-import type { CardTable } from '../store/schema.js';
-import type { Sql, Tx } from '../store/sql.js';
-import { findRecentDuplicate, lockCardOperations } from '../store/transactions.js';
-import { saveCard } from '../vault/cards.js';
-import type { ResolvedCard } from './cardInput.js';
+import { countLookalikeCards } from '../store/cards.js';
+import type { Sql } from '../store/sql.js';
 import type { ProcessingContext } from './context.js';
 
 /**
@@ -60,34 +55,4 @@ export async function flaggingCardRefusals<T>(ctx: ProcessingContext, shopId: nu
     }
     throw err;
   }
-}
-
-/**
- * The card half of transaction A, shared by every operation that takes a card (payment, authorization,
- * tokenization, check-up, payout, credit): the lock on the card's shown digits, the card guard (a number
- * sent now), the duplicate check, and the card row saved (a number) or taken as it is (a token). Every
- * read is issued before the first answer is awaited, so they travel in one round trip; the card's write
- * is answered as `written`, to be awaited with the transaction's other writes.
- */
-export async function checkCard(
-  ctx: ProcessingContext,
-  tx: Tx,
-  shopId: number,
-  card: ResolvedCard,
-  stamp: string,
-  numberPath: string[],
-  duplicate: false | { type: string; amount: number; currency: string; since: string },
-): Promise<{ stored: CardTable; written?: Promise<void> }> {
-  const shown = card.stored ?? maskOf(card.data.number);
-  // Awaited together, so a failure of one (a lost connection, the guard's refusal) never leaves another
-  // unawaited; the answers arrive in the order sent, the lock's first.
-  const [, , duplicated, existing] = await Promise.all([
-    lockCardOperations(tx, shopId, shown),
-    card.toSave ? guardCardNumber(ctx, tx, shopId, shown, stamp, numberPath) : undefined,
-    duplicate ? findRecentDuplicate(tx, { shopId, ...duplicate, cardStamp: stamp }) : false,
-    card.toSave ? findCardByStamp(tx, shopId, stamp) : undefined,
-  ]);
-  if (duplicated) throw duplicateTransaction();
-  if (!card.toSave) return { stored: card.stored! };
-  return saveCard(tx, ctx.vault, shopId, card.toSave, stamp, existing, ctx.now().toISOString());
 }

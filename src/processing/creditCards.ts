@@ -5,7 +5,7 @@ import { validationError } from '../domain/errors.js';
 import { unwrapRequest } from '../domain/request.js';
 import { findCard, findCardByStamp, updateCard } from '../store/cards.js';
 import { saveCard, type CardView, cardView } from '../vault/cards.js';
-import { readCardFields } from './cardInput.js';
+import { readCardFields } from './steps/card.js';
 import type { ApiResponse, Invocation, ProcessingContext } from './context.js';
 
 /** The bare card object `/credit_cards` answers with (no wrapper, spec §2.2). */

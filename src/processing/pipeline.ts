@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { stillProcessing } from '../domain/errors.js';
 import { AcquirerError, type AcquirerConnector, type AcquirerOutcome, type InquiryOutcome } from '../acquirers/connector.js';
 import { results } from '../domain/codes.js';
-import { finalStatuses, ledgerSign, type TransactionType } from '../domain/transaction.js';
+import { finalStatuses, ledgerSign, type TransactionStatus, type TransactionType } from '../domain/transaction.js';
 import type { TransactionTable } from '../store/schema.js';
 import type { Sql, Tx } from '../store/sql.js';
 import {
@@ -106,7 +106,7 @@ export async function execute(
     const plan = await prepare(tx);
     if (!plan.call) plan.row.next_inquiry_at = null;
     // A status final already (risk rules, check-up) brings its effects in this commit; read before any write.
-    const effects = finalStatuses.includes(plan.row.status as never) ? await finalEffects(ctx, tx, plan.row, plan.reservation ?? 0) : {};
+    const effects = finalStatuses.includes(plan.row.status) ? await finalEffects(ctx, tx, plan.row, plan.reservation ?? 0) : {};
     const writes: Promise<unknown>[] = [insertTransaction(tx, plan.row)];
     if (plan.written) writes.push(plan.written);
     if (plan.row.parent_uid && plan.reservation) writes.push(adjustParent(tx, plan.row.parent_uid, { reserved: plan.reservation }, plan.row.created_at));
@@ -182,7 +182,7 @@ export async function recordOutcome(
   const now = ctx.now();
   const nowText = now.toISOString();
   const changes: Partial<TransactionTable> = { updated_at: nowText };
-  const operation = (status: string, message: string | null, fields: Record<string, unknown> = {}) =>
+  const operation = (status: TransactionStatus, message: string | null, fields: Record<string, unknown> = {}) =>
     JSON.stringify(operationBlock(row, status, message, fields));
 
   switch (outcome.outcome) {
@@ -259,7 +259,7 @@ export async function recordOutcome(
   }
 
   const settledRow = settledView(row, changes);
-  const effects = finalStatuses.includes(settledRow.status as never) ? await finalEffects(ctx, ctx.store.sql, settledRow, reservation) : {};
+  const effects = finalStatuses.includes(settledRow.status) ? await finalEffects(ctx, ctx.store.sql, settledRow, reservation) : {};
   const settlement: Settlement = {
     uid: row.uid,
     status: settledRow.status,
@@ -313,7 +313,7 @@ export async function finalEffects(
   if (row.parent_uid && reservation) {
     effects.parent = { uid: row.parent_uid, reserved: reservation, settled: successful && row.type !== 'void' ? amount : 0, voided: successful && row.type === 'void' };
   }
-  const sign = ledgerSign(row.type as TransactionType);
+  const sign = ledgerSign(row.type);
   if (successful && sign !== 0) effects.ledger = { shop_id: row.shop_id, currency: row.currency, amount: sign * amount };
   if (row.notification_url) effects.webhook = { shop_id: row.shop_id, url: row.notification_url, payload: await notificationPayload(ctx, db, row) };
   return effects;

@@ -1,7 +1,7 @@
 import type { AcquirerCall, AcquirerOutcome } from '../acquirers/connector.js';
 import { results } from '../domain/codes.js';
 import type { Shop } from '../domain/shop.js';
-import { declineMessage, type TransactionType } from '../domain/transaction.js';
+import { declineMessage } from '../domain/transaction.js';
 import type { TransactionTable } from '../store/schema.js';
 import { findTransactionByUid, settleTransaction } from '../store/transactions.js';
 import { findCard } from '../store/cards.js';
@@ -34,7 +34,7 @@ export async function completeChallenge(
     return recordOutcome(ctx, claimed, {
       outcome: 'declined',
       code: results.authenticationFailed.code,
-      message: declineMessage(row.type as TransactionType),
+      message: declineMessage(row.type),
       friendlyMessage: results.authenticationFailed.friendly_message,
       bankCode: '',
       refId: '',

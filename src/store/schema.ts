@@ -4,6 +4,7 @@
  * and PostgreSQL.
  */
 import type { ColumnType, Generated } from 'kysely';
+import type { TransactionStatus, TransactionType } from '../domain/transaction.js';
 
 export interface ShopTable {
   id: number;
@@ -47,8 +48,8 @@ export interface CardTable {
 export interface TransactionTable {
   uid: string;
   shop_id: number;
-  type: string;
-  status: string;
+  type: TransactionType;
+  status: TransactionStatus;
   amount: number;
   currency: string;
   description: string | null;

@@ -1,4 +1,5 @@
 import { type Kysely, sql } from 'kysely';
+import type { TransactionStatus } from '../domain/transaction.js';
 import type { Database, TransactionTable } from './schema.js';
 import { type Sql, statement, type Tx } from './sql.js';
 import { completeTask } from './tasks.js';
@@ -81,7 +82,7 @@ export async function adjustParent(tx: Sql, uid: string, change: { reserved?: nu
 /** What transaction B writes: the outcome, and the effects a final status brings. */
 export interface Settlement {
   uid: string;
-  status: string;
+  status: TransactionStatus;
   message: string | null;
   code: string;
   friendly_message: string;
@@ -180,14 +181,14 @@ export async function settle(tx: Tx, s: Settlement): Promise<{ row: TransactionT
 export async function settleTransaction(
   trx: Kysely<Database>,
   uid: string,
-  fromStatuses: readonly string[],
+  fromStatuses: readonly TransactionStatus[],
   changes: Partial<TransactionTable>,
 ): Promise<TransactionTable | undefined> {
   return trx
     .updateTable('transactions')
     .set(changes)
     .where('uid', '=', uid)
-    .where('status', 'in', fromStatuses as string[])
+    .where('status', 'in', fromStatuses)
     .returningAll()
     .executeTakeFirst();
 }

@@ -4,7 +4,7 @@ import { ApiError, recordNotFound, validationError } from '../../domain/errors.j
 import { characterCount, isPlainObject, RequestReader } from '../../domain/request.js';
 import { parseShopId, type RiskRules } from '../../domain/shop.js';
 import { shopView } from '../../operator/shops.js';
-import { chargeback } from '../../processing/chargeback.js';
+import { chargeback } from '../../processing/operations/chargeback.js';
 import { listInDoubt } from '../../processing/inDoubt.js';
 import { listShopAlerts } from '../../store/alerts.js';
 import { retryDelivery, transactionDeliveries } from '../../webhooks/history.js';

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { validationError } from '../../domain/errors.js';
 import { isPlainObject } from '../../domain/request.js';
 import type { ApiResponse } from '../../processing/context.js';
-import { transactionOperations, type TransactionOperationName } from '../../processing/operations.js';
+import { transactionOperations, type TransactionOperationName } from '../../processing/operations/index.js';
 import { requestSchemas, responseSchemas } from '../schemas.js';
 import type { HttpServices } from '../services.js';
 import { idempotencyKeyOf, operationSchemas, requireShop } from './merchant.js';

@@ -4,7 +4,7 @@ import type { HttpServices } from '../services.js';
 import { requestSchemas } from '../schemas.js';
 import type { ApiResponse } from '../../processing/context.js';
 import { idempotent } from '../../processing/idempotency.js';
-import { queryOperations, transactionOperations, type TransactionOperationName } from '../../processing/operations.js';
+import { queryOperations, transactionOperations, type TransactionOperationName } from '../../processing/operations/index.js';
 import { saveCreditCard } from '../../processing/creditCards.js';
 import { renotify } from '../../processing/renotify.js';
 

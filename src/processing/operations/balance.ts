@@ -1,6 +1,6 @@
-import { validationError } from '../domain/errors.js';
-import { unwrapRequest } from '../domain/request.js';
-import type { ApiResponse, Invocation, ProcessingContext } from './context.js';
+import { validationError } from '../../domain/errors.js';
+import { unwrapRequest } from '../../domain/request.js';
+import type { ApiResponse, Invocation, ProcessingContext } from '../context.js';
 
 /**
  * `POST /balance`: the merchant account at the acquirer. The request names the currency, or the account
@@ -28,7 +28,7 @@ export async function balance(ctx: ProcessingContext, invocation: Invocation): P
     else accountCurrency = match[2];
   }
   const currency = reader.has('currency') || account === undefined ? reader.currency() : accountCurrency;
-  if (accountCurrency !== undefined && currency !== undefined && currency !== accountCurrency) reader.fail('account', 'is invalid');
+  if (accountCurrency !== undefined && currency && currency !== accountCurrency) reader.fail('account', 'is invalid');
   reader.check();
   if (!currency) throw validationError([{ path: ['currency'], message: "can't be blank" }]);
   const answer = await ctx.acquirerFor(shop).balance(shop.id, currency, shop.acquirerSettings);

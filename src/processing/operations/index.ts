@@ -1,4 +1,4 @@
-import type { ApiResponse, Invocation, ProcessingContext } from './context.js';
+import type { ApiResponse, Invocation, ProcessingContext } from '../context.js';
 import { payment } from './payment.js';
 import { authorization } from './authorization.js';
 import { tokenization } from './tokenization.js';

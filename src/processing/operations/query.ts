@@ -1,11 +1,11 @@
-import { recordNotFound } from '../domain/errors.js';
-import { isUid } from '../domain/uid.js';
-import { characterCount } from '../domain/request.js';
-import { findByTrackingId, findTransaction } from '../store/transactions.js';
-import type { ApiResponse, ProcessingContext } from './context.js';
-import type { Shop } from '../domain/shop.js';
-import { presentTransaction } from './present.js';
-import { transactionResponse } from './respond.js';
+import { recordNotFound } from '../../domain/errors.js';
+import { isUid } from '../../domain/uid.js';
+import { characterCount } from '../../domain/request.js';
+import { findByTrackingId, findTransaction } from '../../store/transactions.js';
+import type { ApiResponse, ProcessingContext } from '../context.js';
+import type { Shop } from '../../domain/shop.js';
+import { presentTransaction } from '../present.js';
+import { transactionResponse } from '../respond.js';
 
 const TRACKING_LIMIT = 10;
 

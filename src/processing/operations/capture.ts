@@ -1,0 +1,33 @@
+import type { AcquirerConnector } from '../../acquirers/connector.js';
+import { duplicateTransaction } from '../../domain/errors.js';
+import { unwrapRequest } from '../../domain/request.js';
+import { parentTypes } from '../../domain/transaction.js';
+import type { ApiResponse, Invocation, ProcessingContext } from '../context.js';
+import { duplicateSince } from '../duplicates.js';
+import { execute } from '../pipeline.js';
+import { transactionResponse } from '../respond.js';
+import { cannot, checkWithinRemaining, childCall, childRow, lockParentFor, type ParentRule, parentUidOf, readChild } from '../steps/parent.js';
+
+const rule: ParentRule = { type: 'capture', accepts: parentTypes.capture, verb: 'captured' };
+
+/** Captures (part of) an authorization; captures together never exceed it, and none follows a void. */
+export async function capture(ctx: ProcessingContext, invocation: Invocation): Promise<ApiResponse> {
+  const { shop } = invocation;
+  const reader = unwrapRequest(invocation.body);
+  const request = readChild(reader);
+  reader.check();
+  const parentUid = parentUidOf(request);
+
+  const since = duplicateSince(ctx.now());
+  const row = await execute(ctx, invocation, async (tx) => {
+    const { parent, duplicated } = await lockParentFor(tx, shop.id, parentUid, request, since, rule);
+    // A voided authorization stays `successful`: the void is its own transaction.
+    if (parent.voided === 1) throw cannot(rule);
+    checkWithinRemaining(parent, request.amount);
+    if (duplicated) throw duplicateTransaction();
+    const row = childRow(ctx, invocation, rule, request, parent);
+    const call = childCall(row, parent, shop);
+    return { row, reservation: request.amount, call: (connector: AcquirerConnector) => connector.capture(call) };
+  });
+  return transactionResponse(ctx, row);
+}
