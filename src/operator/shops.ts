@@ -1,5 +1,5 @@
 import { createHash, generateKeyPairSync, randomBytes, timingSafeEqual } from 'node:crypto';
-import { ApiError, recordNotFound, validationError, type FieldError } from '../domain/errors.js';
+import { recordNotFound, validationError, type FieldError } from '../domain/errors.js';
 import { type RiskRules, type Shop, secretKeyError } from '../domain/shop.js';
 import type { Store } from '../store/db.js';
 import { findShopRow, findShopVersion, insertShop, listShopRows, shopOf, shopVersion, updateShop } from '../store/shops.js';

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { readAcquirerSettings } from '../../acquirers/sandboxSettings.js';
-import { ApiError, recordNotFound, validationError } from '../../domain/errors.js';
+import { recordNotFound, validationError } from '../../domain/errors.js';
 import { characterCount, isPlainObject, RequestReader } from '../../domain/request.js';
 import { parseShopId, type RiskRules } from '../../domain/shop.js';
 import { shopView } from '../../operator/shops.js';

@@ -6,7 +6,7 @@ import type { ApiResponse, Invocation, ProcessingContext } from '../context.js';
 import { duplicateSince } from '../duplicates.js';
 import { execute } from '../pipeline.js';
 import { transactionResponse } from '../respond.js';
-import { cannot, checkWithinRemaining, childCall, childRow, lockParentFor, type ParentRule, parentUidOf, readChild } from '../steps/parent.js';
+import { cannot, checkWithinRemaining, childCall, childRow, acceptedParent, lockParentFor, type ParentRule, parentUidOf, readChild } from '../steps/parent.js';
 
 const rule: ParentRule = { type: 'capture', accepts: parentTypes.capture, verb: 'captured' };
 
@@ -20,7 +20,8 @@ export async function capture(ctx: ProcessingContext, invocation: Invocation): P
 
   const since = duplicateSince(ctx.now());
   const row = await execute(ctx, invocation, async (tx) => {
-    const { parent, duplicated } = await lockParentFor(tx, shop.id, parentUid, request, since, rule);
+    const [locked, duplicated] = await lockParentFor(tx, shop.id, parentUid, request, since, rule);
+    const parent = acceptedParent(locked, rule);
     // A voided authorization stays `successful`: the void is its own transaction.
     if (parent.voided === 1) throw cannot(rule);
     checkWithinRemaining(parent, request.amount);

@@ -6,7 +6,7 @@ import type { ApiResponse, Invocation, ProcessingContext } from '../context.js';
 import { duplicateSince } from '../duplicates.js';
 import { execute } from '../pipeline.js';
 import { transactionResponse } from '../respond.js';
-import { checkWithinRemaining, childCall, childRow, lockParentFor, type ParentRule, parentUidOf, readChild } from '../steps/parent.js';
+import { checkWithinRemaining, childCall, childRow, acceptedParent, lockParentFor, type ParentRule, parentUidOf, readChild } from '../steps/parent.js';
 
 const rule: ParentRule = { type: 'chargeback', accepts: parentTypes.chargeback, verb: 'charged back' };
 
@@ -26,7 +26,8 @@ export async function chargeback(ctx: ProcessingContext, invocation: Invocation,
 
   const since = duplicateSince(ctx.now());
   const row = await execute(ctx, invocation, async (tx) => {
-    const { parent, duplicated } = await lockParentFor(tx, shop.id, parentUid, request, since, rule);
+    const [locked, duplicated] = await lockParentFor(tx, shop.id, parentUid, request, since, rule);
+    const parent = acceptedParent(locked, rule);
     checkWithinRemaining(parent, request.amount);
     if (duplicated) throw duplicateTransaction();
     const row = childRow(ctx, invocation, rule, request, parent);

@@ -5,7 +5,7 @@ import type { ApiResponse, Invocation, ProcessingContext } from '../context.js';
 import { execute } from '../pipeline.js';
 import { transactionResponse } from '../respond.js';
 import { resolveCard } from '../steps/card.js';
-import { checkCardAndRisk, purchaseRow, readPurchase, refusedByRisk } from '../steps/purchase.js';
+import { checkCardWithActivity, judgeRisk, purchaseRow, readPurchase, refusedByRisk } from '../steps/purchase.js';
 
 /**
  * The shop's risk rules alone: no acquirer call, no money moves, so the answer is final in transaction A.
@@ -20,7 +20,9 @@ export async function checkup(ctx: ProcessingContext, invocation: Invocation): P
 
   const card = await resolveCard(ctx, shop.id, request.card!);
   const row = await flaggingCardRefusals(ctx, shop.id, () => execute(ctx, invocation, async (tx) => {
-    const { stored, written, risk } = await checkCardAndRisk(ctx, tx, shop, 'checkup', request, card, now);
+    // First round trip: the card lock and every read A decides on.
+    const [{ stored, written }, activity] = await checkCardWithActivity(ctx, tx, shop, 'checkup', request, card, now);
+    const risk = judgeRisk(shop, request, card, activity);
     const row = purchaseRow(ctx, invocation, 'checkup', request, card, stored, risk);
     if (!risk.passed) return { row: refusedByRisk(row, risk), written };
     return { row: Object.assign(row, { status: 'successful', ...results.successful }), written };

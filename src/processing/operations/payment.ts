@@ -5,7 +5,7 @@ import type { ApiResponse, Invocation, ProcessingContext } from '../context.js';
 import { execute } from '../pipeline.js';
 import { transactionResponse } from '../respond.js';
 import { resolveCard } from '../steps/card.js';
-import { checkCardAndRisk, purchaseCall, purchaseRow, readPurchase, refusedByRisk } from '../steps/purchase.js';
+import { checkCardWithActivity, judgeRisk, purchaseCall, purchaseRow, readPurchase, refusedByRisk } from '../steps/purchase.js';
 
 /** Authorization and capture at once: the card, the shop's risk rules, then the acquirer. */
 export async function payment(ctx: ProcessingContext, invocation: Invocation): Promise<ApiResponse> {
@@ -17,7 +17,9 @@ export async function payment(ctx: ProcessingContext, invocation: Invocation): P
 
   const card = await resolveCard(ctx, shop.id, request.card!);
   const row = await flaggingCardRefusals(ctx, shop.id, () => execute(ctx, invocation, async (tx) => {
-    const { stored, written, risk } = await checkCardAndRisk(ctx, tx, shop, 'payment', request, card, now);
+    // First round trip: the card lock and every read A decides on.
+    const [{ stored, written }, activity] = await checkCardWithActivity(ctx, tx, shop, 'payment', request, card, now);
+    const risk = judgeRisk(shop, request, card, activity);
     const row = purchaseRow(ctx, invocation, 'payment', request, card, stored, risk);
     if (!risk.passed) return { row: refusedByRisk(row, risk), written };
     const call = purchaseCall(row, shop, request, card);

@@ -6,7 +6,7 @@ import type { ApiResponse, Invocation, ProcessingContext } from '../context.js';
 import { duplicateSince } from '../duplicates.js';
 import { execute } from '../pipeline.js';
 import { transactionResponse } from '../respond.js';
-import { amountTooLarge, cannot, childCall, childRow, lockParentFor, type ParentRule, parentUidOf, readChild } from '../steps/parent.js';
+import { amountTooLarge, cannot, childCall, childRow, acceptedParent, lockParentFor, type ParentRule, parentUidOf, readChild } from '../steps/parent.js';
 
 const rule: ParentRule = { type: 'void', accepts: parentTypes.void, verb: 'voided' };
 
@@ -23,7 +23,8 @@ export async function voidAuthorization(ctx: ProcessingContext, invocation: Invo
 
   const since = duplicateSince(ctx.now());
   const row = await execute(ctx, invocation, async (tx) => {
-    const { parent, duplicated } = await lockParentFor(tx, shop.id, parentUid, request, since, rule);
+    const [locked, duplicated] = await lockParentFor(tx, shop.id, parentUid, request, since, rule);
+    const parent = acceptedParent(locked, rule);
     if (parent.voided === 1 || Number(parent.child_amount) > 0 || Number(parent.reserved_amount) > 0) throw cannot(rule);
     const parentAmount = Number(parent.amount);
     if (request.amount > parentAmount) throw amountTooLarge(parentAmount);

@@ -55,25 +55,21 @@ export function amountTooLarge(max: number): ApiError {
 }
 
 /**
- * The first round trip of A: the parent locked and the duplicate check beside it. A parent missing, of
- * another type or not successful is refused here; whether the duplicate is refused is the caller's to say
- * after its own rules (they are answered first).
+ * The first round trip of A: the parent locked and the duplicate check beside it. A duplicate is refused
+ * by the caller after its own rules on the parent (they are answered first).
  */
-export async function lockParentFor(
-  tx: Tx,
-  shopId: number,
-  parentUid: string,
-  request: ChildRequest,
-  since: string,
-  rule: ParentRule,
-): Promise<{ parent: TransactionTable; duplicated: boolean }> {
-  const [parent, duplicated] = await Promise.all([
+export function lockParentFor(tx: Tx, shopId: number, parentUid: string, request: ChildRequest, since: string, rule: ParentRule) {
+  return Promise.all([
     lockParent(tx, shopId, parentUid),
     request.duplicateCheck ? findRecentDuplicate(tx, { shopId, type: rule.type, amount: request.amount, parentUid, since }) : false,
   ]);
+}
+
+/** The parent as this child may take it: present, of a type the rule accepts, and successful. */
+export function acceptedParent(parent: TransactionTable | undefined, rule: ParentRule): TransactionTable {
   if (!parent) throw parentNotFound();
   if (!rule.accepts.includes(parent.type) || parent.status !== 'successful') throw cannot(rule);
-  return { parent, duplicated };
+  return parent;
 }
 
 /** remaining = parent.amount − settled children − children in flight. */

@@ -58,9 +58,9 @@ function readExpiry(reader: RequestReader, now: Date): string | null {
 
 /**
  * The first round trip of A for an operation the shop's risk rules judge: the card half and the card's
- * activity today leave together, then the rules decide.
+ * activity today, sent together (one round trip, not two).
  */
-export async function checkCardAndRisk(
+export function checkCardWithActivity(
   ctx: ProcessingContext,
   tx: Tx,
   shop: Shop,
@@ -68,13 +68,16 @@ export async function checkCardAndRisk(
   request: PurchaseRequest,
   card: ResolvedCard,
   now: Date,
-): Promise<{ stored: CardTable; written?: Promise<void>; risk: RiskVerdict }> {
-  const [{ stored, written }, activity] = await Promise.all([
+) {
+  return Promise.all([
     checkCard(ctx, tx, shop.id, card, CARD_NUMBER_PATH, cardDuplicate(type, request, now)),
     cardActivityToday(tx, shop, card.stamp, now),
   ]);
-  const subject = { stamp: card.stamp, email: request.customer?.email, ip: request.customer?.ip, amount: request.amount };
-  return { stored, written, risk: evaluateRisk(shop, subject, activity) };
+}
+
+/** The verdict of the shop's risk rules on this request, its card and the card's activity today. */
+export function judgeRisk(shop: Shop, request: PurchaseRequest, card: ResolvedCard, activity: { count: number; volume: number }): RiskVerdict {
+  return evaluateRisk(shop, { stamp: card.stamp, email: request.customer?.email, ip: request.customer?.ip, amount: request.amount }, activity);
 }
 
 /** The row of A; `risk` is the verdict of the shop's rules, absent for an operation they do not judge. */
