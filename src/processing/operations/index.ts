@@ -1,3 +1,8 @@
+/**
+ * The registry of operations. Each operation's file in this folder holds its own request reading and its
+ * own rules; the steps they share (card, parent, purchase and push fields) are in ../steps/ and are called
+ * by name. A new operation is a new file and one line here.
+ */
 import type { ApiResponse, Invocation, ProcessingContext } from '../context.js';
 import { payment } from './payment.js';
 import { authorization } from './authorization.js';
