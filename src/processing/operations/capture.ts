@@ -6,7 +6,17 @@ import type { ApiResponse, Invocation, ProcessingContext } from '../context.js';
 import { duplicateSince } from '../duplicates.js';
 import { execute } from '../pipeline.js';
 import { transactionResponse } from '../respond.js';
-import { cannot, checkWithinRemaining, childCall, childRow, acceptedParent, lockParentFor, type ParentRule, parentUidOf, readChild } from '../steps/parent.js';
+import {
+  acceptedParent,
+  cannot,
+  checkWithinRemaining,
+  childCall,
+  childRow,
+  lockParentFor,
+  type ParentRule,
+  parentUidOf,
+  readChild,
+} from '../steps/parent.js';
 
 const rule: ParentRule = { type: 'capture', accepts: parentTypes.capture, verb: 'captured' };
 

@@ -6,7 +6,17 @@ import type { ApiResponse, Invocation, ProcessingContext } from '../context.js';
 import { duplicateSince } from '../duplicates.js';
 import { execute } from '../pipeline.js';
 import { transactionResponse } from '../respond.js';
-import { amountTooLarge, cannot, childCall, childRow, acceptedParent, lockParentFor, type ParentRule, parentUidOf, readChild } from '../steps/parent.js';
+import {
+  acceptedParent,
+  amountTooLarge,
+  cannot,
+  childCall,
+  childRow,
+  lockParentFor,
+  type ParentRule,
+  parentUidOf,
+  readChild,
+} from '../steps/parent.js';
 
 const rule: ParentRule = { type: 'void', accepts: parentTypes.void, verb: 'voided' };
 

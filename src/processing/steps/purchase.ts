@@ -113,7 +113,8 @@ export function purchaseRow(
 
 /** A row the shop's risk rules refused: final in A, the acquirer is never asked. */
 export function refusedByRisk(row: TransactionTable, risk: RiskVerdict): TransactionTable {
-  return Object.assign(row, { status: 'failed', message: risk.message, code: results.riskRefused.code, friendly_message: results.riskRefused.friendly_message });
+  const { code, friendly_message } = results.riskRefused;
+  return Object.assign(row, { status: 'failed', message: risk.message, code, friendly_message });
 }
 
 export function purchaseCall(row: TransactionTable, shop: Shop, request: PurchaseRequest, card: ResolvedCard): AcquirerCall {

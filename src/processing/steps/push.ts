@@ -51,5 +51,12 @@ export function pushRow(
 }
 
 export function pushCall(row: TransactionTable, shop: Shop, request: PushRequest, card: ResolvedCard): AcquirerCall {
-  return { reference: row.acquirer_ref, shopId: shop.id, amount: request.amount, currency: request.currency, card: card.data, settings: shop.acquirerSettings };
+  return {
+    reference: row.acquirer_ref,
+    shopId: shop.id,
+    amount: request.amount,
+    currency: request.currency,
+    card: card.data,
+    settings: shop.acquirerSettings,
+  };
 }
