@@ -1,3 +1,4 @@
+import type { FastifyDynamicSwaggerOptions } from '@fastify/swagger';
 import type { FastifySchema, RouteShorthandOptions } from 'fastify';
 
 /**
@@ -40,24 +41,45 @@ const fieldErrors = {
 };
 const errorContent = { message: text, errors: fieldErrors };
 
+/** A schema of the document's components (`openapiComponents`), by name: the document states each shape once. */
+export const component = (name: string, description?: string) => ({ $ref: `#/components/schemas/${name}`, ...(description && { description }) });
+
 /** Every error of the transaction API, with the `response` mirror older clients read (ApiError.body). */
-export const errorBody = {
+const errorBody = {
   type: 'object',
   required: ['message', 'response'],
   properties: { ...errorContent, response: { type: 'object', required: ['message'], properties: errorContent } },
 };
 
+export const errorAnswer = (description: string) => component('Error', description);
+
 /** The error answers of a route that reads a JSON body, besides its own. */
 export const bodyErrors = {
-  400: { ...errorBody, description: 'Malformed JSON, not UTF-8 or nested too deeply' },
-  413: { ...errorBody, description: 'The body is over 64 KB' },
-  415: { ...errorBody, description: 'Content-Type is not application/json' },
+  400: errorAnswer('Malformed JSON, not UTF-8 or nested too deeply'),
+  413: errorAnswer('The body is over 64 KB'),
+  415: errorAnswer('Content-Type is not application/json'),
 };
 
 /** The error answers every merchant route can give besides its own. */
 export const merchantErrors = {
-  401: { ...errorBody, description: 'Bad or missing credentials (`Invalid shop_id/secret_key.`)' },
-  429: { ...errorBody, description: 'Rate limit exceeded; see Retry-After' },
-  500: { ...errorBody, description: "An unexpected fault (`We're sorry, but something went wrong`)" },
-  503: { ...errorBody, description: 'The database cannot be reached for now; see Retry-After' },
+  401: errorAnswer('Bad or missing credentials (`Invalid shop_id/secret_key.`)'),
+  429: errorAnswer('Rate limit exceeded; see Retry-After'),
+  500: errorAnswer("An unexpected fault (`We're sorry, but something went wrong`)"),
+  503: errorAnswer('The database cannot be reached for now; see Retry-After'),
 };
+
+/**
+ * The document's frame; `schemas` are the shared ones the routes name with `component` (the error body is
+ * added here). They are JSON Schema as the routes write them, which @fastify/swagger turns into OpenAPI
+ * 3.0 (`nullable`) like the routes' own: hence the cast to the plugin's OpenAPI types.
+ */
+export function openapiDocument(schemas: Record<string, object>): FastifyDynamicSwaggerOptions['openapi'] {
+  return {
+    info: { title: 'ecomgate processing API', version: '1' },
+    components: {
+      securitySchemes: { basic: { type: 'http', scheme: 'basic' } },
+      schemas: { Error: errorBody, ...schemas },
+    },
+    security: [{ basic: [] }],
+  } as FastifyDynamicSwaggerOptions['openapi'];
+}

@@ -3,7 +3,7 @@
  * also Fastify's response schemas: fast-json-stringify writes them (the hot async routes), in the order
  * listed, dropping any property not listed, so they list every field src/async/queue.ts answers with.
  */
-import { bodyErrors, errorBody, merchantErrors, type RouteDocumentation } from '../openapi.js';
+import { bodyErrors, errorAnswer, merchantErrors, type RouteDocumentation } from '../openapi.js';
 import { merchantDocumentation, operationDocumentation, synchronousAnswers } from './merchant.schema.js';
 import type { TransactionOperationName } from '../../processing/operations.js';
 
@@ -34,7 +34,7 @@ export const asyncSerialized = {
   status: { response: { 200: status } },
 };
 
-const wrapperMissing = { ...errorBody, description: 'No `request` wrapper; every other check is answered in the result' };
+const wrapperMissing = errorAnswer('No `request` wrapper; every other check is answered in the result');
 
 const submitted = (summary: string, body?: object): RouteDocumentation => {
   const bodyAnswers: Record<number, object> = body ? { 422: wrapperMissing, ...bodyErrors } : {};
@@ -45,12 +45,12 @@ const submitted = (summary: string, body?: object): RouteDocumentation => {
     response: {
       ...bodyAnswers,
       ...merchantErrors,
-      429: { ...errorBody, description: 'Rate limit exceeded, or too many unfinished tasks; see Retry-After' },
+      429: errorAnswer('Rate limit exceeded, or too many unfinished tasks; see Retry-After'),
     },
   };
 };
 
-const failed = { ...errorBody, description: 'The error answer of the synchronous endpoint (served once)' };
+const failed = errorAnswer('The error answer of the synchronous endpoint (served once)');
 
 export const asyncDocumentation = {
   operation: (name: TransactionOperationName) =>

@@ -6,7 +6,7 @@
 import { MAX_AMOUNT } from '../../domain/request.js';
 import { transactionTypes } from '../../domain/transaction.js';
 import type { TransactionOperationName } from '../../processing/operations.js';
-import { bodyErrors, errorBody, merchantErrors, type RouteDocumentation } from '../openapi.js';
+import { bodyErrors, component, errorAnswer, merchantErrors, type RouteDocumentation } from '../openapi.js';
 
 const text = { type: 'string' };
 const membersOf = (members: readonly string[], schema: object) => Object.fromEntries(members.map((member) => [member, schema]));
@@ -270,13 +270,13 @@ const responseBodies = {
   transaction: {
     type: 'object',
     required: ['transaction'],
-    properties: { transaction },
+    properties: { transaction: component('Transaction') },
     description: 'The transaction, whatever its status (a declined payment too). With `X-API-Version: 3`, the v3 shape of spec §10',
   },
   transactions: {
     type: 'object',
     required: ['transactions'],
-    properties: { transactions: { type: 'array', maxItems: 10, items: transaction } },
+    properties: { transactions: { type: 'array', maxItems: 10, items: component('Transaction') } },
     description: 'The 10 newest matches, newest first; `[]` when none',
   },
   balance: {
@@ -302,9 +302,12 @@ const responseBodies = {
   renotified: { type: 'object', required: ['message'], properties: { message: { enum: ['Transaction was renotified'] } } },
 };
 
-const invalid = { ...errorBody, description: 'Validation: the message and field errors of spec §2.3' };
-const notFound = { ...errorBody, description: '`Record not found`: unknown, foreign or malformed' };
-const conflict = { ...errorBody, description: 'The same RequestID is still being processed' };
+const invalid = errorAnswer('Validation: the message and field errors of spec §2.3');
+const notFound = errorAnswer('`Record not found`: unknown, foreign or malformed');
+const conflict = errorAnswer('The same RequestID is still being processed');
+
+/** The shared schemas of the merchant routes, named in the document under components.schemas. */
+export const merchantComponents = { Transaction: transaction };
 
 /** The synchronous answers of the operations async mode also runs: what /async/result serves. */
 export const synchronousAnswers = [responseBodies.transaction, responseBodies.transactions, responseBodies.balance];
@@ -328,7 +331,7 @@ export const operationDocumentation: Record<TransactionOperationName, RouteDocum
   credits: operation('Credit: legacy payout to a stored card token', requestBodies.credit),
   checkups: operation('Check-up: risk rules only, no money moves', requestBodies.checkup),
   chargebacks: operation('Chargeback (test shops only: it simulates the bank)', requestBodies.refund, {
-    403: { ...errorBody, description: 'The shop is not in test mode' },
+    403: errorAnswer('The shop is not in test mode'),
   }),
 };
 
