@@ -20,14 +20,14 @@ export interface RouteDocumentation {
  * Route options that put `documentation` in the OpenAPI document only. A schema the route gives Fastify
  * itself (a response it serializes with fast-json-stringify) is documented too, and wins for its status.
  */
-export function documented(documentation: RouteDocumentation, schema: FastifySchema = {}): RouteShorthandOptions {
+export function documented(documentation: RouteDocumentation, schema?: FastifySchema): RouteShorthandOptions {
   const { body, response, ...about } = documentation;
   return {
-    schema,
+    ...(schema && { schema }),
     config: {
       swaggerTransform: ({ url }) => ({
         url,
-        schema: { ...about, ...schema, ...(body && { body }), response: { ...response, ...(schema.response as object) } },
+        schema: { ...about, ...schema, ...(body && { body }), response: { ...response, ...(schema?.response as object) } },
       }),
     },
   };
@@ -41,7 +41,7 @@ const fieldErrors = {
 };
 const errorContent = { message: text, errors: fieldErrors };
 
-/** A schema of the document's components (`openapiComponents`), by name: the document states each shape once. */
+/** A schema of the document's components (`openapiDocument`), by name: the document states each shape once. */
 export const component = (name: string, description?: string) => ({ $ref: `#/components/schemas/${name}`, ...(description && { description }) });
 
 /** Every error of the transaction API, with the `response` mirror older clients read (ApiError.body). */

@@ -59,7 +59,7 @@ const additionalData = freeObject('Any JSON object (`receipt_text`, `contract`, 
 const wrapped = (properties: Record<string, object>, required: string[], description: string, rules: object = {}) => ({
   type: 'object',
   required: ['request'],
-  properties: { request: { type: 'object', required, properties, ...rules } },
+  properties: { request: { type: 'object', ...(required.length > 0 && { required }), properties, ...rules } },
   description,
 });
 
@@ -101,7 +101,7 @@ const pushFields = {
 
 const requestBodies = {
   purchase: wrapped(purchaseFields, purchaseRequired, 'Payment, authorization or tokenization'),
-  checkup: wrapped(purchaseFields, [...purchaseRequired, 'tracking_id'], 'Check-up: the risk rules alone'),
+  checkup: wrapped({ ...purchaseFields, tracking_id: requiredText() }, [...purchaseRequired, 'tracking_id'], 'Check-up: the risk rules alone'),
   capture: wrapped(childFields, ['parent_uid', 'amount'], 'Capture or void of an authorization'),
   refund: wrapped({ ...childFields, reason: requiredText() }, ['parent_uid', 'amount', 'reason'], 'Refund or chargeback of a payment or capture'),
   payout: wrapped(
@@ -117,13 +117,13 @@ const requestBodies = {
     'Payout to a recipient card',
   ),
   credit: wrapped(
-    { ...pushFields, credit_card: { type: 'object', required: ['token'], properties: cardByToken } },
+    { ...pushFields, credit_card: { type: 'object', required: ['token'], properties: { token: requiredText(64) } } },
     ['amount', 'currency', 'description', 'credit_card'],
     'Credit (legacy payout) to a stored card token',
   ),
   balance: wrapped(
     {
-      currency,
+      currency: { ...currency, type: ['string', 'null'] },
       gateway_id: { anyOf: [{ type: 'integer', minimum: 1 }, { type: 'string', pattern: '^\\d{1,15}$' }, { type: 'null' }] },
       account: { ...optionalText(64), description: 'As a balance answered it before: `<connector>-<shop id>-<currency>`' },
     },
