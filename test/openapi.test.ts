@@ -37,7 +37,8 @@ function registeredRoutes(server: FastifyInstance): string[] {
 }
 
 type Content = Record<string, { schema: object }>;
-type Operation = { requestBody?: { content: Content }; responses: Record<string, { content?: Content }> };
+type Parameter = { in: string; name: string; schema: object };
+type Operation = { parameters?: Parameter[]; requestBody?: { content: Content }; responses: Record<string, { content?: Content }> };
 
 for (const kind of testStores()) {
   describe(`the OpenAPI document holds to real requests and answers [${kind}]`, () => {
@@ -81,6 +82,11 @@ for (const kind of testStores()) {
     async function call(method: string, route: string, path: string, body?: unknown, options: RequestOptions & { invalid?: boolean } = {}) {
       const operation = documentedOperation(method, route);
       const what = `${method} ${path}`;
+      for (const [name, value] of Object.entries(options.headers ?? {})) {
+        const parameter = operation.parameters?.find((p) => p.in === 'header' && p.name.toLowerCase() === name.toLowerCase());
+        assert.ok(parameter, `${method} ${route} does not document the header ${name}`);
+        validate(parameter.schema, value, `${what} header ${name}`);
+      }
       if (body !== undefined) {
         const schema = operation.requestBody?.content['application/json']?.schema;
         assert.ok(schema, `${method} ${route} documents no request body`);
@@ -131,6 +137,10 @@ for (const kind of testStores()) {
           }),
         ),
       ).transaction;
+      const retried = paymentRequest();
+      const retryKey = { headers: { RequestID: `order-${randomUUID()}` } };
+      const first = ok(await post('/transactions/payments', retried, retryKey)).transaction;
+      assert.equal(ok(await post('/transactions/payments', retried, retryKey)).transaction.uid, first.uid);
       const declined = ok(await post('/transactions/payments', paymentRequest({ credit_card: card('4005550000000019') }))).transaction;
       assert.equal(declined.status, 'failed');
       const challenged = ok(await post('/transactions/payments', paymentRequest({ credit_card: card('4012000000003010') }), { auth: DEMO_3DS_SHOP }));
@@ -178,7 +188,8 @@ for (const kind of testStores()) {
     });
 
     it('async mode: each submit, status and result fits its documented schemas', async () => {
-      const submit = async (name: string, fields: unknown) => ok(await post(`/async/transactions/${name}`, fields)).request_id as string;
+      const submit = async (name: string, fields: unknown) =>
+        ok(await post(`/async/transactions/${name}`, fields, { headers: { 'Idempotency-Key': randomUUID() } })).request_id as string;
       const payment = ok(await post('/transactions/payments', paymentRequest())).transaction;
       const authorization = ok(await post('/transactions/authorizations', paymentRequest())).transaction;
       const toVoid = ok(await post('/transactions/authorizations', paymentRequest())).transaction;

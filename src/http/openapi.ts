@@ -12,6 +12,7 @@ import type { FastifySchema, RouteShorthandOptions } from 'fastify';
 export interface RouteDocumentation {
   summary: string;
   tags: string[];
+  headers?: object;
   body?: object;
   response: Record<number, object>;
 }

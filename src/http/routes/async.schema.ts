@@ -36,11 +36,12 @@ export const asyncSerialized = {
 
 const wrapperMissing = errorAnswer('No `request` wrapper; every other check is answered in the result');
 
-const submitted = (summary: string, body?: object): RouteDocumentation => {
+const submitted = (summary: string, body?: object, headers?: object): RouteDocumentation => {
   const bodyAnswers: Record<number, object> = body ? { 422: wrapperMissing, ...bodyErrors } : {};
   return {
     summary,
     tags: ['async'],
+    ...(headers && { headers }),
     ...(body && { body }),
     response: {
       ...bodyAnswers,
@@ -53,8 +54,10 @@ const submitted = (summary: string, body?: object): RouteDocumentation => {
 const failed = errorAnswer('The error answer of the synchronous endpoint (served once)');
 
 export const asyncDocumentation = {
-  operation: (name: TransactionOperationName) =>
-    submitted(`Async ${name}: the same body as POST /transactions/${name}`, operationDocumentation[name].body),
+  operation: (name: TransactionOperationName) => {
+    const { body, headers } = operationDocumentation[name];
+    return submitted(`Async ${name}: the same body and RequestID as POST /transactions/${name}`, body, headers);
+  },
   transaction: submitted('Async status query by uid'),
   trackingV2: submitted('Async status query by tracking id'),
   tracking: submitted('Async status query by tracking id (legacy)'),

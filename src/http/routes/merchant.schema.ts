@@ -271,7 +271,7 @@ const responseBodies = {
     type: 'object',
     required: ['transaction'],
     properties: { transaction: component('Transaction') },
-    description: 'The transaction, whatever its status (a declined payment too). With `X-API-Version: 3`, the v3 shape of spec §10',
+    description: 'The transaction, whatever its status (a declined payment too)',
   },
   transactions: {
     type: 'object',
@@ -312,9 +312,14 @@ export const merchantComponents = { Transaction: transaction };
 /** The synchronous answers of the operations async mode also runs: what /async/result serves. */
 export const synchronousAnswers = [responseBodies.transaction, responseBodies.transactions, responseBodies.balance];
 
+/** `RequestID` (alias `Idempotency-Key`, read by idempotencyKeyOf in merchant.ts): safe retries for 24 h (spec §2.5). */
+const retryKey = { type: 'string', pattern: '^[\\x21-\\x7e]{1,255}$', description: 'A repeat with the same key and body answers the first response' };
+const idempotencyHeaders = { type: 'object', properties: { RequestID: retryKey, 'Idempotency-Key': retryKey } };
+
 const operation = (summary: string, body: object, extra: Record<number, object> = {}): RouteDocumentation => ({
   summary,
   tags: ['transactions'],
+  headers: idempotencyHeaders,
   body,
   response: { 200: responseBodies.transaction, 422: invalid, 409: conflict, ...extra, ...bodyErrors, ...merchantErrors },
 });
@@ -364,6 +369,7 @@ export const merchantDocumentation = {
   creditCards: {
     summary: 'Card token: create, or update holder and expiry',
     tags: ['cards'],
+    headers: idempotencyHeaders,
     body: requestBodies.creditCard,
     response: { 200: responseBodies.creditCard, 422: invalid, 409: conflict, ...bodyErrors, ...merchantErrors },
   },
