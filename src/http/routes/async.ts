@@ -3,9 +3,10 @@ import { validationError } from '../../domain/errors.js';
 import { isPlainObject } from '../../domain/request.js';
 import type { ApiResponse } from '../../processing/context.js';
 import { transactionOperations, type TransactionOperationName } from '../../processing/operations/index.js';
-import { requestSchemas, responseSchemas } from '../schemas.js';
+import { documented, type RouteDocumentation } from '../openapi.js';
 import type { HttpServices } from '../services.js';
-import { idempotencyKeyOf, operationSchemas, requireShop } from './merchant.js';
+import { asyncDocumentation as documentation, asyncSerialized as serialized } from './async.schema.js';
+import { idempotencyKeyOf, requireShop } from './merchant.js';
 
 /**
  * Async mode (spec §4): every operation of §2 under /async, same authentication and body. The submit
@@ -18,7 +19,7 @@ export async function asyncRoutes(app: FastifyInstance, services: HttpServices) 
   const send = (reply: FastifyReply, response: ApiResponse) => reply.code(response.statusCode).send(response.body);
 
   for (const name of Object.keys(transactionOperations) as TransactionOperationName[]) {
-    app.post(`/async/transactions/${name}`, { schema: { body: operationSchemas[name], response: responseSchemas.asyncAccepted, tags: ['async'] } }, async (request, reply) => {
+    app.post(`/async/transactions/${name}`, documented(documentation.operation(name), serialized.accepted), async (request, reply) => {
       // The one check that needs no state and no field rules: the request wrapper. The rest is the
       // operation's, answered in the result exactly as the synchronous route would.
       if (!isPlainObject(request.body) || !isPlainObject(request.body.request)) {
@@ -27,19 +28,23 @@ export async function asyncRoutes(app: FastifyInstance, services: HttpServices) 
       return send(reply, await queue.submit(request.shop!, name, { body: request.body }, idempotencyKeyOf(request)));
     });
   }
-  const accepted = { schema: { response: responseSchemas.asyncAccepted } };
-  app.get<{ Params: { uid: string } }>('/async/transactions/:uid', accepted, async (request, reply) =>
+  const accepted = (about: RouteDocumentation) => documented(about, serialized.accepted);
+  app.get<{ Params: { uid: string } }>('/async/transactions/:uid', accepted(documentation.transaction), async (request, reply) =>
     send(reply, await queue.submit(request.shop!, 'transaction', { body: null, params: { uid: request.params.uid } })),
   );
-  app.get<{ Params: { id: string } }>('/async/v2/transactions/tracking_id/:id', accepted, async (request, reply) =>
+  app.get<{ Params: { id: string } }>('/async/v2/transactions/tracking_id/:id', accepted(documentation.trackingV2), async (request, reply) =>
     send(reply, await queue.submit(request.shop!, 'tracking_v2', { body: null, params: { tracking_id: request.params.id } })),
   );
-  app.get<{ Params: { id: string } }>('/async/transactions/tracking_id/:id', accepted, async (request, reply) =>
+  app.get<{ Params: { id: string } }>('/async/transactions/tracking_id/:id', accepted(documentation.tracking), async (request, reply) =>
     send(reply, await queue.submit(request.shop!, 'tracking', { body: null, params: { tracking_id: request.params.id } })),
   );
-  app.post('/async/balance', { schema: { body: requestSchemas.balance, response: responseSchemas.asyncAccepted, tags: ['async'] } }, async (request, reply) =>
+  app.post('/async/balance', accepted(documentation.balance), async (request, reply) =>
     send(reply, await queue.submit(request.shop!, 'balance', { body: request.body })),
   );
-  app.get<{ Params: { id: string } }>('/async/status/:id', { schema: { response: responseSchemas.asyncStatus } }, async (request, reply) => send(reply, await queue.status(request.shop!, request.params.id)));
-  app.get<{ Params: { id: string } }>('/async/result/:id', async (request, reply) => send(reply, await queue.result(request.shop!, request.params.id)));
+  app.get<{ Params: { id: string } }>('/async/status/:id', documented(documentation.status, serialized.status), async (request, reply) =>
+    send(reply, await queue.status(request.shop!, request.params.id)),
+  );
+  app.get<{ Params: { id: string } }>('/async/result/:id', documented(documentation.result), async (request, reply) =>
+    send(reply, await queue.result(request.shop!, request.params.id)),
+  );
 }
