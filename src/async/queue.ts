@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ApiError } from '../domain/errors.js';
 import type { Shop } from '../domain/shop.js';
 import type { ApiResponse, ProcessingContext } from '../processing/context.js';
-import { differentRequest } from '../processing/idempotency.js';
+import { refuseOtherRequest, requestHash } from '../processing/idempotency.js';
 import { isMutating } from '../processing/operations.js';
 import { GroupCommit } from '../store/groupCommit.js';
 import type { AsyncTaskTable } from '../store/schema.js';
@@ -80,8 +80,8 @@ export class AsyncQueue {
     await this.checkBackPressure(shop);
     const newId = randomUUID();
     const keyed = isMutating(operation) && idempotencyKey !== undefined;
-    // The same hash the synchronous route keeps for the key: one RequestID stands for one request either way.
-    const hash = ctx.vault.requestHash(operation, request.body);
+    // The task row holds the submit's key (processing/idempotency.ts says why); its insert is the claim.
+    const hash = requestHash(ctx, operation, request.body);
     const { id, request_hash: heldFor } = await this.inserts.submit({
       id: newId,
       shop_id: shop.id,
@@ -100,7 +100,7 @@ export class AsyncQueue {
       started_at: null,
       completed_at: null,
     });
-    if (heldFor !== null && heldFor !== hash) throw differentRequest();
+    refuseOtherRequest(heldFor, hash);
     return { statusCode: 200, body: { status: 'processing', request_id: id, ...this.urls(id) } };
   }
 

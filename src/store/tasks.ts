@@ -103,6 +103,20 @@ export async function releaseTask(tx: Sql, id: string, owner: string): Promise<v
   await tx.run(release, [id, owner]);
 }
 
+const defer = statement(
+  'async_tasks.defer',
+  "update async_tasks set lease_owner = null, lease_expires_at = $3 where id = $1 and state = 'running' and lease_owner = $2",
+);
+
+/**
+ * Hands a task back to be claimed again from `visibleAt`, freeing its worker slot meanwhile: the claim
+ * takes a running task once its lease has ended, so the lease's end is the time it becomes visible. No
+ * owner from then on, so a heartbeat of the attempt that let it go cannot extend it.
+ */
+export async function deferTask(tx: Sql, id: string, owner: string, visibleAt: string): Promise<boolean> {
+  return (await tx.run(defer, [id, owner, visibleAt])) === 1;
+}
+
 const stateOf = statement('async_tasks.state', 'select state from async_tasks where id = $1 and shop_id = $2 and created_at > $3');
 const byId = statement('async_tasks.find', 'select * from async_tasks where id = $1 and shop_id = $2 and created_at > $3');
 
