@@ -62,10 +62,10 @@ export class AsyncQueue {
   private async checkBackPressure(shop: Shop): Promise<void> {
     const now = performance.now();
     if (!this.counted || now - this.counted.at > COUNT_REFRESH_MS) {
-      const counts = await countUnfinished(this.options.ctx.store.db, shop.id);
+      const counts = await countUnfinished(this.options.ctx.store, shop.id);
       this.counted = { at: now, total: counts.total, perShop: new Map([[shop.id, counts.shop]]) };
     } else if (!this.counted.perShop.has(shop.id)) {
-      this.counted.perShop.set(shop.id, (await countUnfinished(this.options.ctx.store.db, shop.id)).shop);
+      this.counted.perShop.set(shop.id, (await countUnfinished(this.options.ctx.store, shop.id)).shop);
     }
     const shopCount = this.counted.perShop.get(shop.id) ?? 0;
     if (this.counted.total >= this.options.maxQueued || shopCount >= this.options.maxQueuedPerShop) {
@@ -138,7 +138,7 @@ export class AsyncQueue {
   async purgeExpired(): Promise<number> {
     const before = new Date(this.options.ctx.now().getTime() - this.options.retentionMs).toISOString();
     let total = 0;
-    for (const { operation, count } of await purgeExpiredTasks(this.options.ctx.store.db, before)) {
+    for (const { operation, count } of await this.options.ctx.store.transaction((tx) => purgeExpiredTasks(tx, before))) {
       this.options.metrics.purged.inc({ operation }, count);
       total += count;
     }

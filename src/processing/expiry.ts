@@ -18,7 +18,7 @@ export function expiryOf(row: Pick<TransactionTable, 'expired_at' | 'created_at'
  */
 async function expire(ctx: ProcessingContext, row: TransactionTable, now: Date): Promise<TransactionTable | undefined> {
   return ctx.store.transaction(async (tx) => {
-    const settled = await settleTransaction(tx.db, row.uid, ['incomplete'], {
+    const settled = await settleTransaction(tx, row.uid, ['incomplete'], {
       status: 'expired',
       message: 'Transaction has expired',
       code: 'F.0109',
@@ -45,7 +45,7 @@ export async function expireIfDue(ctx: ProcessingContext, row: TransactionTable)
 /** Moves unpaid (`incomplete`) transactions past their expiry to `expired`, with their webhook. */
 export async function expireIncomplete(ctx: ProcessingContext, limit = 100): Promise<number> {
   const now = ctx.now();
-  const due = await dueForExpiry(ctx.store.db, now.toISOString(), new Date(now.getTime() - DEFAULT_EXPIRY_MS).toISOString(), limit);
+  const due = await dueForExpiry(ctx.store, now.toISOString(), new Date(now.getTime() - DEFAULT_EXPIRY_MS).toISOString(), limit);
   let expired = 0;
   for (const row of due) if (await expire(ctx, row, now)) expired++;
   return expired;

@@ -12,8 +12,21 @@ import { migrateToLatest } from './migrations.js';
 
 export type { Dialect, Sql, Tx } from './sql.js';
 
+/**
+ * The one way to write. A write is a function of src/store that takes a `Tx` and holds its SQL; its
+ * caller hands it to
+ * - `store.write` when it sends exactly one named statement, issued as the function is called (claims,
+ *   leases, completions, the payment path's settle): concurrent ones share one commit;
+ * - `store.transaction` when several statements must commit together, or when it writes through Kysely
+ *   (`tx.db`, whose query leaves a tick late, after the shared COMMIT of a `write`).
+ * On SQLite the two are the same group commit, so a one-statement function may read back there in a second
+ * statement what PostgreSQL answers in one (the idempotency claim). Reads are `store.sql`, or a store
+ * function given the Store. Nothing outside src/store touches `db`, `batch` or `autocommit`: they are the
+ * store's own (migrations, listings, group commit), and so is the NOTIFY that must leave outside any
+ * transaction (store/notify.ts).
+ */
 export interface Store extends CommitUnits {
-  /** Kysely, for what is not written as named statements (migrations, admin listings, rare paths). */
+  /** Kysely, inside src/store only: migrations, listings, the rarer writes (through `tx.db` in a transaction). */
   db: Kysely<Database>;
   /** Named statements outside any transaction: reads, on PostgreSQL on the pool (store/sql.ts). */
   sql: Sql;

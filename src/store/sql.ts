@@ -64,9 +64,9 @@ export interface Sql {
 }
 
 /**
- * A unit of work handed to `store.transaction` and `store.write`. Its statements commit together; `db`
- * reaches the same connection and transaction through Kysely, for the queries not written as named
- * statements (admin listings, rare paths).
+ * A unit of work handed to `store.transaction` and `store.write` (which one: the comment on Store,
+ * store/db.ts). Its statements commit together; `db` reaches the same connection and transaction through
+ * Kysely, for the queries not written as named statements (rare writes, only in `store.transaction`).
  */
 export interface Tx extends Sql {
   readonly dialect: Dialect;

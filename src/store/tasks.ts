@@ -1,5 +1,5 @@
-import type { Kysely } from 'kysely';
-import type { AsyncTaskTable, Database } from './schema.js';
+import type { Store } from './db.js';
+import type { AsyncTaskTable } from './schema.js';
 import { type Sql, statement, type Tx } from './sql.js';
 
 /**
@@ -142,7 +142,7 @@ export function takeOnceResult(tx: Sql, shopId: number, id: string): Promise<Asy
 }
 
 /** Physically removes finished tasks older than the retention; answers how many, by operation. */
-export async function purgeExpiredTasks(db: Kysely<Database>, createdBefore: string): Promise<{ operation: string; count: number }[]> {
+export async function purgeExpiredTasks({ db }: Tx, createdBefore: string): Promise<{ operation: string; count: number }[]> {
   const purged = await db
     .deleteFrom('async_tasks')
     .where('state', '=', 'done')
@@ -161,7 +161,7 @@ export async function purgeExpiredTasks(db: Kysely<Database>, createdBefore: str
 const UNFINISHED = ['queued', 'running'];
 
 /** Unfinished tasks in all and for one shop (back-pressure). */
-export async function countUnfinished(db: Kysely<Database>, shopId: number): Promise<{ total: number; shop: number }> {
+export async function countUnfinished({ db }: Store, shopId: number): Promise<{ total: number; shop: number }> {
   const row = await db
     .selectFrom('async_tasks')
     .select((eb) => [
@@ -174,7 +174,7 @@ export async function countUnfinished(db: Kysely<Database>, shopId: number): Pro
 }
 
 /** Queue depth and the oldest unfinished task, by operation (metrics). */
-export async function queueStats(db: Kysely<Database>): Promise<{ operation: string; state: string; depth: number; oldest: string | null }[]> {
+export async function queueStats({ db }: Store): Promise<{ operation: string; state: string; depth: number; oldest: string | null }[]> {
   const rows = await db
     .selectFrom('async_tasks')
     .select((eb) => ['operation', 'state', eb.fn.countAll<number>().as('depth'), eb.fn.min('created_at').as('oldest')])
