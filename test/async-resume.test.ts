@@ -14,8 +14,10 @@ for (const store of testStores()) {
     // The bank answers when the test says: "the earlier attempt's call is still on the way" is a fact.
     const bank = new BankGate();
     before(async () => {
-      gw = await startGateway(store, { asyncConcurrency: 1, acquirerTimeoutMs: ACQUIRER_TIMEOUT_MS, inquiryDelayMs: INQUIRY_DELAY_MS }, { sleep: bank.sleep });
-      const created = await gw.request('POST', '/admin/shops', { id: SLOW_SHOP.id, secret_key: SLOW_SHOP.secret, test: true, acquirer_settings: { latency_ms: 1 } }, { auth: null, headers: admin });
+      const settings = { asyncConcurrency: 1, acquirerTimeoutMs: ACQUIRER_TIMEOUT_MS, inquiryDelayMs: INQUIRY_DELAY_MS };
+      gw = await startGateway(store, settings, { sleep: bank.sleep });
+      const shop = { id: SLOW_SHOP.id, secret_key: SLOW_SHOP.secret, test: true, acquirer_settings: { latency_ms: 1 } };
+      const created = await gw.request('POST', '/admin/shops', shop, { auth: null, headers: admin });
       assert.equal(created.status, 201, created.text);
     });
     after(() => {
@@ -39,7 +41,8 @@ for (const store of testStores()) {
         .set({ state: 'running', lease_owner: 'dead-worker', lease_expires_at: new Date(gw.clock.now().getTime() - 1).toISOString(), attempts: 1 })
         .where('id', '=', retried)
         .execute();
-      const other = await gw.request('POST', '/async/transactions/payments', { request: paymentRequest({ credit_card: card('1234') }) }, { auth: SLOW_SHOP });
+      const refused = { request: paymentRequest({ credit_card: card('1234') }) };
+      const other = await gw.request('POST', '/async/transactions/payments', refused, { auth: SLOW_SHOP });
       assert.equal(other.status, 200, other.text);
 
       // One slot, and the clock stands still: the drain ends only if the retried task gave its slot back.
@@ -48,8 +51,14 @@ for (const store of testStores()) {
       assert.equal((await gw.get(`/async/status/${other.body.request_id}`, { auth: SLOW_SHOP })).body.status, 'completed');
       assert.equal((await gw.get(`/async/status/${retried}`, { auth: SLOW_SHOP })).body.status, 'processing');
       assert.equal(bank.waiting, 1, 'the later attempt called the bank');
-      const transaction = await gw.app.store.db.selectFrom('transactions').select(['uid', 'next_inquiry_at']).where('shop_id', '=', SLOW_SHOP.id).where('amount', '=', 1234).executeTakeFirstOrThrow();
-      const task = await gw.app.store.db.selectFrom('async_tasks').select(['state', 'lease_owner', 'lease_expires_at']).where('id', '=', retried).executeTakeFirstOrThrow();
+      const { db } = gw.app.store;
+      const transaction = await db
+        .selectFrom('transactions')
+        .select(['uid', 'next_inquiry_at'])
+        .where('shop_id', '=', SLOW_SHOP.id)
+        .where('amount', '=', 1234)
+        .executeTakeFirstOrThrow();
+      const task = await db.selectFrom('async_tasks').select(['state', 'lease_owner', 'lease_expires_at']).where('id', '=', retried).executeTakeFirstOrThrow();
       assert.deepEqual(task, { state: 'running', lease_owner: null, lease_expires_at: transaction.next_inquiry_at });
 
       bank.open();

@@ -58,9 +58,10 @@ export class TaskWorkers extends QueueWorkers<AsyncTaskTable> {
       const shop = await this.options.shopOf(Number(task.shop_id));
       if (!shop) throw new Error(`async task ${task.id}: shop ${task.shop_id} is gone`);
       const completion: TaskCompletion = { id: task.id, owner: this.owner };
+      const onFault = (err: unknown) => log[faultLevel(err)]({ err, task: task.id, operation: task.operation }, 'async task fault');
       let response: ApiResponse;
       try {
-        response = await runTask(ctx, shop, task, (err) => log[faultLevel(err)]({ err, task: task.id, operation: task.operation }, 'async task fault'), completion);
+        response = await runTask(ctx, shop, task, onFault, completion);
       } catch (err) {
         if (!(err instanceof InquiryNotDue)) throw err;
         // Waiting here would hold a slot for seconds while other tasks queue: the lease brings it back.

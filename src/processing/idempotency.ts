@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { ApiError, validationError } from '../domain/errors.js';
 import type { Shop } from '../domain/shop.js';
 import type { IdempotencyKeyTable, TransactionTable } from '../store/schema.js';
-import { claimIdempotencyKey, completeIdempotencyKey, findIdempotencyKey, releaseIdempotencyKey, takeOverIdempotencyKey } from '../store/idempotency.js';
+import {
+  claimIdempotencyKey,
+  completeIdempotencyKey,
+  findIdempotencyKey,
+  releaseIdempotencyKey,
+  takeOverIdempotencyKey,
+} from '../store/idempotency.js';
 import { findTransaction } from '../store/transactions.js';
 import type { ApiResponse, Invocation, ProcessingContext } from './context.js';
 import { settleByInquiry } from './resolver.js';
@@ -85,7 +91,8 @@ export async function idempotent(
   const { shop } = invocation;
   const now = ctx.now();
   const claimToken = randomUUID();
-  const claim = { shop_id: shop.id, key, body_hash: requestHash(ctx, operationName, invocation.body), claim_token: claimToken, created_at: now.toISOString() };
+  const bodyHash = requestHash(ctx, operationName, invocation.body);
+  const claim = { shop_id: shop.id, key, body_hash: bodyHash, claim_token: claimToken, created_at: now.toISOString() };
 
   const claimed = await ctx.store.write((tx) => claimIdempotencyKey(tx, claim));
   if (!claimed.created) {
@@ -128,7 +135,8 @@ async function answerRepeat(
 ): Promise<ApiResponse | undefined> {
   const age = Date.parse(claim.created_at) - Date.parse(existing.created_at);
   const expired = age >= IDEMPOTENCY_RETENTION_MS;
-  const abandoned = existing.transaction_uid === null && existing.status_code === null && (options.laterAttempt === true || age >= ABANDONED_AFTER_MS);
+  const unanswered = existing.transaction_uid === null && existing.status_code === null;
+  const abandoned = unanswered && (options.laterAttempt === true || age >= ABANDONED_AFTER_MS);
   if ((expired || abandoned) && (await ctx.store.write((tx) => takeOverIdempotencyKey(tx, existing, claim)))) return undefined;
   refuseOtherRequest(existing.body_hash, claim.body_hash);
   if (existing.transaction_uid !== null) {
