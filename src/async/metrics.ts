@@ -32,7 +32,7 @@ export class AsyncMetrics {
     });
     let stats: Promise<Awaited<ReturnType<typeof queueStats>>> | undefined;
     // One query per scrape serves both gauges.
-    const read = () => (stats ??= queueStats(store.db).finally(() => setTimeout(() => (stats = undefined), 100)));
+    const read = () => (stats ??= queueStats(store).finally(() => setTimeout(() => (stats = undefined), 100)));
     new Gauge({
       name: 'ecomgate_async_queue_depth',
       help: 'Unfinished async tasks by operation and state',

@@ -3,7 +3,7 @@ import { ApiError } from '../domain/errors.js';
 import { isCanonicalUid } from '../domain/uid.js';
 import type { Shop } from '../domain/shop.js';
 import type { ApiResponse, ProcessingContext } from '../processing/context.js';
-import { differentRequest } from '../processing/idempotency.js';
+import { refuseOtherRequest, requestHash } from '../processing/idempotency.js';
 import { isMutating } from '../processing/operations/index.js';
 import { GroupCommit } from '../store/groupCommit.js';
 import type { AsyncTaskTable } from '../store/schema.js';
@@ -62,10 +62,10 @@ export class AsyncQueue {
   private async checkBackPressure(shop: Shop): Promise<void> {
     const now = performance.now();
     if (!this.counted || now - this.counted.at > COUNT_REFRESH_MS) {
-      const counts = await countUnfinished(this.options.ctx.store.db, shop.id);
+      const counts = await countUnfinished(this.options.ctx.store, shop.id);
       this.counted = { at: now, total: counts.total, perShop: new Map([[shop.id, counts.shop]]) };
     } else if (!this.counted.perShop.has(shop.id)) {
-      this.counted.perShop.set(shop.id, (await countUnfinished(this.options.ctx.store.db, shop.id)).shop);
+      this.counted.perShop.set(shop.id, (await countUnfinished(this.options.ctx.store, shop.id)).shop);
     }
     const shopCount = this.counted.perShop.get(shop.id) ?? 0;
     if (this.counted.total >= this.options.maxQueued || shopCount >= this.options.maxQueuedPerShop) {
@@ -80,8 +80,8 @@ export class AsyncQueue {
     await this.checkBackPressure(shop);
     const newId = randomUUID();
     const keyed = isMutating(operation) && idempotencyKey !== undefined;
-    // The same hash the synchronous route keeps for the key: one RequestID stands for one request either way.
-    const hash = ctx.vault.requestHash(operation, request.body);
+    // The task row holds the submit's key (processing/idempotency.ts says why); its insert is the claim.
+    const hash = requestHash(ctx, operation, request.body);
     const { id, request_hash: heldFor } = await this.inserts.submit({
       id: newId,
       shop_id: shop.id,
@@ -100,7 +100,7 @@ export class AsyncQueue {
       started_at: null,
       completed_at: null,
     });
-    if (heldFor !== null && heldFor !== hash) throw differentRequest();
+    refuseOtherRequest(heldFor, hash);
     return { statusCode: 200, body: { status: 'processing', request_id: id, ...this.urls(id) } };
   }
 
@@ -138,7 +138,7 @@ export class AsyncQueue {
   async purgeExpired(): Promise<number> {
     const before = new Date(this.options.ctx.now().getTime() - this.options.retentionMs).toISOString();
     let total = 0;
-    for (const { operation, count } of await purgeExpiredTasks(this.options.ctx.store.db, before)) {
+    for (const { operation, count } of await this.options.ctx.store.transaction((tx) => purgeExpiredTasks(tx, before))) {
       this.options.metrics.purged.inc({ operation }, count);
       total += count;
     }

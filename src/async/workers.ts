@@ -1,8 +1,9 @@
 import type { Logger } from 'pino';
 import type { Shop } from '../domain/shop.js';
-import type { ProcessingContext, TaskCompletion } from '../processing/context.js';
+import type { ApiResponse, ProcessingContext, TaskCompletion } from '../processing/context.js';
+import { InquiryNotDue } from '../processing/idempotency.js';
 import { faultLevel } from '../store/db.js';
-import { claimTasks, completeTask, releaseTask, renewTaskLease } from '../store/tasks.js';
+import { claimTasks, completeTask, deferTask, releaseTask, renewTaskLease } from '../store/tasks.js';
 import type { AsyncTaskTable } from '../store/schema.js';
 import { QueueWorkers } from '../workers/claimLoop.js';
 import type { AsyncMetrics } from './metrics.js';
@@ -57,7 +58,16 @@ export class TaskWorkers extends QueueWorkers<AsyncTaskTable> {
       const shop = await this.options.shopOf(Number(task.shop_id));
       if (!shop) throw new Error(`async task ${task.id}: shop ${task.shop_id} is gone`);
       const completion: TaskCompletion = { id: task.id, owner: this.owner };
-      const response = await runTask(ctx, shop, task, (err) => log[faultLevel(err)]({ err, task: task.id, operation: task.operation }, 'async task fault'), completion);
+      const onFault = (err: unknown) => log[faultLevel(err)]({ err, task: task.id, operation: task.operation }, 'async task fault');
+      let response: ApiResponse;
+      try {
+        response = await runTask(ctx, shop, task, onFault, completion);
+      } catch (err) {
+        if (!(err instanceof InquiryNotDue)) throw err;
+        // Waiting here would hold a slot for seconds while other tasks queue: the lease brings it back.
+        await ctx.store.write((tx) => deferTask(tx, task.id, this.owner, err.dueAt.toISOString()));
+        return;
+      }
       // A payment's result is stored by its transaction B; any other answer (a refusal, a query) here.
       let stored = completion.completed === true;
       if (!stored) {

@@ -92,7 +92,7 @@ export class ShopService {
       created_at: now,
       updated_at: now,
     };
-    if (!(await insertShop(this.store.db, row))) {
+    if (!(await this.store.transaction((tx) => insertShop(tx, row)))) {
       throw validationError([{ path: ['id'], message: 'has already been taken' }]);
     }
     return { shop: shopOf(row), secret };
@@ -105,7 +105,7 @@ export class ShopService {
   }
 
   async list(): Promise<Shop[]> {
-    return (await listShopRows(this.store.db)).map(shopOf);
+    return (await listShopRows(this.store)).map(shopOf);
   }
 
   /**
@@ -135,11 +135,13 @@ export class ShopService {
     const secretError = secret === undefined ? undefined : secretKeyError(secret);
     if (secretError) throw validationError([secretError]);
     const next = secret ?? randomBytes(32).toString('hex');
-    const row = await updateShop(this.store.db, id, {
-      secret_hash: this.vault.secretHash(next),
-      secret_enc: this.vault.encrypt(next),
-      updated_at: this.now().toISOString(),
-    });
+    const row = await this.store.transaction((tx) =>
+      updateShop(tx, id, {
+        secret_hash: this.vault.secretHash(next),
+        secret_enc: this.vault.encrypt(next),
+        updated_at: this.now().toISOString(),
+      }),
+    );
     if (!row) throw recordNotFound();
     return { shop: shopOf(row), secret: next };
   }
@@ -150,15 +152,17 @@ export class ShopService {
   ): Promise<Shop> {
     const errors = returnHostErrors(changes.returnHosts);
     if (errors.length) throw validationError(errors);
-    const row = await updateShop(this.store.db, id, {
-      ...(changes.name !== undefined ? { name: changes.name } : {}),
-      ...(changes.test !== undefined ? { test: changes.test ? 1 : 0 } : {}),
-      ...(changes.threeDSecure !== undefined ? { three_d_secure: changes.threeDSecure ? 1 : 0 } : {}),
-      ...(changes.acquirerSettings !== undefined ? { acquirer_settings: JSON.stringify(changes.acquirerSettings) } : {}),
-      ...(changes.riskRules !== undefined ? { risk_rules: JSON.stringify(changes.riskRules) } : {}),
-      ...(changes.returnHosts !== undefined ? { return_hosts: returnHostsColumn(changes.returnHosts) } : {}),
-      updated_at: this.now().toISOString(),
-    });
+    const row = await this.store.transaction((tx) =>
+      updateShop(tx, id, {
+        ...(changes.name !== undefined ? { name: changes.name } : {}),
+        ...(changes.test !== undefined ? { test: changes.test ? 1 : 0 } : {}),
+        ...(changes.threeDSecure !== undefined ? { three_d_secure: changes.threeDSecure ? 1 : 0 } : {}),
+        ...(changes.acquirerSettings !== undefined ? { acquirer_settings: JSON.stringify(changes.acquirerSettings) } : {}),
+        ...(changes.riskRules !== undefined ? { risk_rules: JSON.stringify(changes.riskRules) } : {}),
+        ...(changes.returnHosts !== undefined ? { return_hosts: returnHostsColumn(changes.returnHosts) } : {}),
+        updated_at: this.now().toISOString(),
+      }),
+    );
     if (!row) throw recordNotFound();
     return shopOf(row);
   }

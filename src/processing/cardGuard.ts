@@ -50,7 +50,7 @@ export async function flaggingCardRefusals<T>(ctx: ProcessingContext, shopId: nu
     return await work();
   } catch (err) {
     if (refusals.has(err as ApiError)) {
-      await recordShopAlert(ctx.store, shopId, CARD_ENUMERATION_ALERT, ctx.now(), ctx.cardGuard.windowMs);
+      await ctx.store.transaction((tx) => recordShopAlert(tx, shopId, CARD_ENUMERATION_ALERT, ctx.now(), ctx.cardGuard.windowMs));
       ctx.cardGuard.onRefused(shopId);
     }
     throw err;

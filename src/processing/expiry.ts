@@ -19,7 +19,7 @@ export function expiryOf(row: Pick<TransactionTable, 'expired_at' | 'created_at'
  */
 async function expire(ctx: ProcessingContext, row: TransactionTable, now: Date): Promise<TransactionTable | undefined> {
   return ctx.store.transaction(async (tx) => {
-    const settled = await settleTransaction(tx.db, row.uid, ['incomplete'], {
+    const settled = await settleTransaction(tx, row.uid, ['incomplete'], {
       status: 'expired',
       ...results.expired,
       expired_at: row.expired_at ?? now.toISOString(),
@@ -44,7 +44,7 @@ export async function expireIfDue(ctx: ProcessingContext, row: TransactionTable)
 /** Moves unpaid (`incomplete`) transactions past their expiry to `expired`, with their webhook. */
 export async function expireIncomplete(ctx: ProcessingContext, limit = 100): Promise<number> {
   const now = ctx.now();
-  const due = await dueForExpiry(ctx.store.db, now.toISOString(), new Date(now.getTime() - DEFAULT_EXPIRY_MS).toISOString(), limit);
+  const due = await dueForExpiry(ctx.store, now.toISOString(), new Date(now.getTime() - DEFAULT_EXPIRY_MS).toISOString(), limit);
   let expired = 0;
   for (const row of due) if (await expire(ctx, row, now)) expired++;
   return expired;

@@ -1,9 +1,31 @@
 import { randomUUID } from 'node:crypto';
 import { ApiError, stillProcessing, validationError } from '../domain/errors.js';
-import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey, takeOverIdempotencyKey } from '../store/idempotency.js';
+import type { Shop } from '../domain/shop.js';
+import type { IdempotencyKeyTable, TransactionTable } from '../store/schema.js';
+import {
+  claimIdempotencyKey,
+  completeIdempotencyKey,
+  findIdempotencyKey,
+  releaseIdempotencyKey,
+  takeOverIdempotencyKey,
+} from '../store/idempotency.js';
 import { findTransaction } from '../store/transactions.js';
 import type { ApiResponse, Invocation, ProcessingContext } from './context.js';
+import { settleByInquiry } from './resolver.js';
 import { transactionResponse } from './respond.js';
+
+/**
+ * The one idempotency authority (spec §2.5) of the synchronous routes and async mode: same key and same
+ * request → the first answer; same key, another request → 422 (`differentRequest`); first still running
+ * → 409. A request is told from another by `requestHash` alone, in both modes.
+ *
+ * Which record holds a key: an async submit's key is held by its task row (the task's insert is the
+ * claim: one multi-row statement per group commit, so a submit costs no second write), and the submit
+ * answers a repeat through `refuseOtherRequest`. Running a mutating operation, synchronous or as a task
+ * (each attempt of one), claims the key in `idempotency_keys` through `idempotent`, whose record names the
+ * transaction: that is the record a retry, sync or async, is answered from. The sync path reads nothing
+ * else, so it pays no extra round trip for async mode.
+ */
 
 /** A `RequestID` makes a request safe to retry for this long (spec §2.5). */
 export const IDEMPOTENCY_RETENTION_MS = 24 * 3600_000;
@@ -19,8 +41,34 @@ export function differentRequest(): ApiError {
   return validationError([{ path: ['base'], message: 'RequestID was already used with a different request' }]);
 }
 
-function stillRunning(): ApiError {
-  return stillProcessing();
+/** What a RequestID stands for: its operation and body, sync and async alike. */
+export function requestHash(ctx: ProcessingContext, operationName: string, body: unknown): string {
+  return ctx.vault.requestHash(operationName, body);
+}
+
+/** A key held for another request (its `heldFor` hash differs) refuses this one with 422. */
+export function refuseOtherRequest(heldFor: string | null, hash: string): void {
+  if (heldFor !== null && heldFor !== hash) throw differentRequest();
+}
+
+/**
+ * A later attempt of an async task met its transaction still `processing` while the acquirer call of the
+ * earlier attempt may still be on the way: the task is to be run again from `dueAt`, and its worker slot
+ * freed meanwhile (async/workers.ts hands it back to the queue).
+ */
+export class InquiryNotDue extends Error {
+  constructor(readonly dueAt: Date) {
+    super(`the transaction may be inquired from ${dueAt.toISOString()}`);
+  }
+}
+
+export interface IdempotentOptions {
+  /**
+   * A later attempt of an async task: the key's claim, if this task made it, is its earlier attempt's,
+   * which lost its lease. A claim that names no transaction is taken over at once, and a transaction
+   * still `processing` is finished by inquiry once that is due (never sent to the acquirer again).
+   */
+  laterAttempt?: boolean;
 }
 
 /**
@@ -32,30 +80,22 @@ export async function idempotent(
   invocation: Invocation,
   operationName: string,
   operation: (ctx: ProcessingContext, invocation: Invocation) => Promise<ApiResponse>,
+  options: IdempotentOptions = {},
 ): Promise<ApiResponse> {
   const key = invocation.idempotencyKey;
   if (key === undefined) return operation(ctx, invocation);
   const { shop } = invocation;
   const now = ctx.now();
   const claimToken = randomUUID();
-  const claim = { shop_id: shop.id, key, body_hash: ctx.vault.requestHash(operationName, invocation.body), claim_token: claimToken, created_at: now.toISOString() };
+  const bodyHash = requestHash(ctx, operationName, invocation.body);
+  const claim = { shop_id: shop.id, key, body_hash: bodyHash, claim_token: claimToken, created_at: now.toISOString() };
 
-  const existing = await claimIdempotencyKey(ctx.store, claim);
-  if (existing) {
-    const age = now.getTime() - Date.parse(existing.created_at);
-    const expired = age >= IDEMPOTENCY_RETENTION_MS;
-    const abandoned = existing.transaction_uid === null && existing.status_code === null && age >= ABANDONED_AFTER_MS;
-    if (!(expired || abandoned) || !(await ctx.store.write((tx) => takeOverIdempotencyKey(tx, existing, claim)))) {
-      if (existing.body_hash !== claim.body_hash) {
-        throw differentRequest();
-      }
-      if (existing.transaction_uid !== null) {
-        const row = await findTransaction(ctx.store.sql, shop.id, existing.transaction_uid);
-        if (!row || row.status === 'processing') throw stillRunning();
-        return transactionResponse(ctx, row);
-      }
-      if (existing.status_code === null || existing.response === null) throw stillRunning();
-      return { statusCode: existing.status_code, body: JSON.parse(existing.response) };
+  const claimed = await ctx.store.write((tx) => claimIdempotencyKey(tx, claim));
+  if (!claimed.created) {
+    const existing = claimed.held ?? (await findIdempotencyKey(ctx.store.sql, shop.id, key));
+    if (existing) {
+      const repeat = await answerRepeat(ctx, shop, existing, claim, options);
+      if (repeat) return repeat;
     }
   }
 
@@ -79,4 +119,42 @@ export async function idempotent(
     }
     throw error;
   }
+}
+
+/** The answer to a key held already; undefined when this call took the record over and is to run. */
+async function answerRepeat(
+  ctx: ProcessingContext,
+  shop: Shop,
+  existing: IdempotencyKeyTable,
+  claim: { body_hash: string; claim_token: string; created_at: string },
+  options: IdempotentOptions,
+): Promise<ApiResponse | undefined> {
+  const age = Date.parse(claim.created_at) - Date.parse(existing.created_at);
+  const expired = age >= IDEMPOTENCY_RETENTION_MS;
+  const unanswered = existing.transaction_uid === null && existing.status_code === null;
+  const abandoned = unanswered && (options.laterAttempt === true || age >= ABANDONED_AFTER_MS);
+  if ((expired || abandoned) && (await ctx.store.write((tx) => takeOverIdempotencyKey(tx, existing, claim)))) return undefined;
+  refuseOtherRequest(existing.body_hash, claim.body_hash);
+  if (existing.transaction_uid !== null) {
+    let row = await findTransaction(ctx.store.sql, shop.id, existing.transaction_uid);
+    if (row?.status === 'processing' && options.laterAttempt) row = await settleEarlierAttempt(ctx, shop, row);
+    if (!row || row.status === 'processing') throw stillProcessing();
+    return transactionResponse(ctx, row);
+  }
+  if (existing.status_code === null || existing.response === null) throw stillProcessing();
+  return { statusCode: existing.status_code, body: JSON.parse(existing.response) };
+}
+
+/**
+ * The earlier attempt may be alive with its acquirer call still on the way (its lease ran out first): as
+ * the resolver does, inquire only once the call can no longer be in flight, else "not found" is wrong.
+ * Until then the attempt gives its slot back rather than wait in it.
+ */
+async function settleEarlierAttempt(ctx: ProcessingContext, shop: Shop, row: TransactionTable): Promise<TransactionTable> {
+  if (row.next_inquiry_at) {
+    const now = ctx.now().getTime();
+    const wait = Math.min(Date.parse(row.next_inquiry_at) - now, ctx.acquirerTimeoutMs + ctx.inquiryDelayMs);
+    if (wait > 0) throw new InquiryNotDue(new Date(now + wait));
+  }
+  return settleByInquiry(ctx, shop, row);
 }

@@ -24,13 +24,12 @@ export async function renotify(ctx: ProcessingContext, shop: Shop, uid: string):
   const url = found.notification_url;
   if (!url) throw validationError([{ path: ['notification_url'], message: "can't be blank" }]);
   return ctx.store.transaction(async (tx) => {
-    const trx = tx.db;
     const row = (await lockParent(tx, shop.id, found.uid)) ?? found;
     const payload = await notificationPayload(ctx, tx, row);
-    if (await queuedDeliveryWithPayload(trx, row.uid, payload)) return renotified;
+    if (await queuedDeliveryWithPayload(tx, row.uid, payload)) return renotified;
     const now = ctx.now();
     const { count, windowMs } = ctx.renotifyLimit;
-    const recent = await recentRenotifies(trx, row.uid, new Date(now.getTime() - windowMs).toISOString());
+    const recent = await recentRenotifies(tx, row.uid, new Date(now.getTime() - windowMs).toISOString());
     if (count > 0 && recent.count >= count) {
       const freeAt = recent.oldest ? Date.parse(recent.oldest) + windowMs : now.getTime() + windowMs;
       throw rateLimitExceeded((freeAt - now.getTime()) / 1000);

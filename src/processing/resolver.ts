@@ -25,7 +25,7 @@ export async function settleByInquiry(ctx: ProcessingContext, shop: Shop, row: T
 
 /** One pass over the transactions due for an inquiry; answers how many reached a final status. */
 export async function resolveInDoubt(ctx: ProcessingContext, shopOf: (id: number) => Promise<Shop | undefined>, limit = 100): Promise<number> {
-  const due = await dueForInquiry(ctx.store.db, ctx.now().toISOString(), limit);
+  const due = await dueForInquiry(ctx.store, ctx.now().toISOString(), limit);
   let settled = 0;
   for (const row of due) {
     const shop = await shopOf(Number(row.shop_id));

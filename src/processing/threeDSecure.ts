@@ -21,11 +21,13 @@ export async function completeChallenge(
   passed: boolean,
 ): Promise<TransactionTable> {
   const now = ctx.now();
-  const claimed = await settleTransaction(ctx.store.db, row.uid, ['incomplete'], {
-    status: 'processing',
-    updated_at: now.toISOString(),
-    next_inquiry_at: new Date(now.getTime() + ctx.acquirerTimeoutMs + ctx.inquiryDelayMs).toISOString(),
-  });
+  const claimed = await ctx.store.transaction((tx) =>
+    settleTransaction(tx, row.uid, ['incomplete'], {
+      status: 'processing',
+      updated_at: now.toISOString(),
+      next_inquiry_at: new Date(now.getTime() + ctx.acquirerTimeoutMs + ctx.inquiryDelayMs).toISOString(),
+    }),
+  );
   if (!claimed) return (await findTransactionByUid(ctx.store.sql, row.uid))!;
 
   const challenge = row.three_d_secure ? (JSON.parse(row.three_d_secure) as Record<string, unknown>) : {};

@@ -3,21 +3,33 @@ import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
+import type { CommitUnits } from './commitUnits.js';
 import { sharedStatements, sharedTransactions } from './groupCommit.js';
 import { countingPgClient, countStatement, type QueryCounts } from './queryCounts.js';
-import { handled, PgPipelinedReads, PgPoolStatements, PgTransaction, type Sql, SqliteStatements, statement, type Tx, txOver } from './sql.js';
+import { type Dialect, handled, PgPipelinedReads, PgPoolStatements, PgTransaction, type Sql, SqliteStatements, statement, type Tx, txOver } from './sql.js';
 import type { Database } from './schema.js';
-import { type Dialect, migrateToLatest } from './migrations.js';
+import { migrateToLatest } from './migrations.js';
 
-export type { Dialect } from './migrations.js';
-export type { Sql, Tx } from './sql.js';
+export type { Dialect, Sql, Tx } from './sql.js';
 
-export interface Store {
-  /** Kysely, for what is not written as named statements (migrations, admin listings, rare paths). */
+/**
+ * The one way to write. A write is a function of src/store that takes a `Tx` and holds its SQL; its
+ * caller hands it to
+ * - `store.write` when it sends exactly one named statement, issued as the function is called (claims,
+ *   leases, completions, the payment path's settle): concurrent ones share one commit;
+ * - `store.transaction` when several statements must commit together, or when it writes through Kysely
+ *   (`tx.db`, whose query leaves a tick late, after the shared COMMIT of a `write`).
+ * On SQLite the two are the same group commit, so a one-statement function may read back there in a second
+ * statement what PostgreSQL answers in one (the idempotency claim). Reads are `store.sql`, or a store
+ * function given the Store. Nothing outside src/store touches `db`, `batch` or `autocommit`: they are the
+ * store's own (migrations, listings, group commit), and so is the NOTIFY that must leave outside any
+ * transaction (store/notify.ts).
+ */
+export interface Store extends CommitUnits {
+  /** Kysely, inside src/store only: migrations, listings, the rarer writes (through `tx.db` in a transaction). */
   db: Kysely<Database>;
   /** Named statements outside any transaction: reads, on PostgreSQL on the pool (store/sql.ts). */
   sql: Sql;
-  dialect: Dialect;
   /**
    * A short transaction whose result the caller answers only once it is durable. On SQLite concurrent
    * ones share one commit (group commit: src/store/groupCommit.ts), each in a savepoint of its own; on
@@ -32,10 +44,6 @@ export interface Store {
    * COMMIT leaves with them (groupCommit.ts sharedStatements), and one alone is autocommitted.
    */
   write<T>(statement: (tx: Tx) => Promise<T>): Promise<T>;
-  /** One transaction of its own, never shared: the unit group commit writes a batch in. */
-  batch<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
-  /** Statements that commit on their own, each (PostgreSQL); on SQLite the same as `batch`. */
-  autocommit<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
   /** Where the store lives, for logs (never with a password). */
   location: string;
   /** Statements and round trips sent so far (src/store/queryCounts.ts). */

@@ -1,4 +1,4 @@
-import type { Store } from './db.js';
+import type { CommitUnits } from './commitUnits.js';
 import { statement, type Tx } from './sql.js';
 
 /** Writes one batch inside the batch's transaction; answers one result per item, in order. */
@@ -54,7 +54,7 @@ export class GroupCommit<Item, Result> {
   private readonly concurrentBatches: number;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: CommitUnits,
     private readonly write: BatchWrite<Item, Result>,
     private readonly options: GroupCommitOptions<Result> = {},
   ) {
@@ -148,7 +148,7 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
  * lost race) rolls back only itself and gets its own error, once the batch holding the others is
  * committed. A work must use only `tx` and must not wait on anything but the database.
  */
-export function sharedTransactions(store: () => Store): <T>(work: (tx: Tx) => Promise<T>) => Promise<T> {
+export function sharedTransactions(store: () => CommitUnits): <T>(work: (tx: Tx) => Promise<T>) => Promise<T> {
   const write: BatchWrite<Work, Outcome> = async (tx, works) => {
     const outcomes: Outcome[] = [];
     for (const work of works) {
@@ -175,7 +175,7 @@ export function sharedTransactions(store: () => Store): <T>(work: (tx: Tx) => Pr
  * its own answer. Concurrent batches that lock rows in opposite orders (two children
  * of two parents) can meet in a deadlock: PostgreSQL aborts one, and its works are retried the same way.
  */
-export function sharedStatements(store: () => Store): <T>(work: (tx: Tx) => Promise<T>) => Promise<T> {
+export function sharedStatements(store: () => CommitUnits): <T>(work: (tx: Tx) => Promise<T>) => Promise<T> {
   const write: BatchWrite<Work, Outcome> = async (tx, works) => {
     // Each work issues its one statement when called: COMMIT leaves in the same write, one round trip.
     const running = works.map((work) => work(tx));
@@ -188,7 +188,7 @@ export function sharedStatements(store: () => Store): <T>(work: (tx: Tx) => Prom
 
 /** Works submitted to one group commit (made on first use: the store is still being built when this runs), each answered with its own outcome. */
 function sharedWorks(
-  store: () => Store,
+  store: () => CommitUnits,
   write: BatchWrite<Work, Outcome>,
   options: GroupCommitOptions<Outcome>,
 ): <T>(work: (tx: Tx) => Promise<T>) => Promise<T> {

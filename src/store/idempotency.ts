@@ -1,6 +1,5 @@
 import type { IdempotencyKeyTable } from './schema.js';
-import type { Store } from './db.js';
-import { type Sql, statement } from './sql.js';
+import { type Sql, statement, type Tx } from './sql.js';
 
 /** `RequestID` / `Idempotency-Key` records, one per shop and key. */
 
@@ -14,7 +13,7 @@ const byKey = statement('idempotency_keys.find', 'select * from idempotency_keys
 
 /**
  * PostgreSQL: the claim and, when the key was taken already, the record that holds it, in one statement
- * (a `store.write` is one statement: it shares a batch whose COMMIT leaves with it). The record is read in
+ * (run by `store.write`, it shares a batch whose COMMIT leaves with it). The record is read in
  * the statement's snapshot: one committed after it began (the insert waited for it) is not in it.
  */
 const claimOrFind = statement(
@@ -29,18 +28,25 @@ const claimOrFind = statement(
           (select row_to_json(held) from idempotency_keys held where held.shop_id = $1 and held.key = $2) as held`,
 );
 
-/** Claims a key; answers undefined when this call made the record, or the existing record. */
+/**
+ * The claim of a key: `created` when this call made the record, else the record that holds the key. On
+ * PostgreSQL the holder may be missing (`held` undefined): it committed after the statement's snapshot,
+ * and a read on `store.sql` finds it. One statement on PostgreSQL (run it with `store.write`); on SQLite,
+ * where `store.write` is a transaction, the holder is read by a second statement in the same one.
+ */
+export type KeyClaim = { created: true } | { created: false; held: IdempotencyKeyTable | undefined };
+
 export async function claimIdempotencyKey(
-  store: Store,
+  tx: Tx,
   record: { shop_id: number; key: string; body_hash: string; claim_token: string; created_at: string },
-): Promise<IdempotencyKeyTable | undefined> {
+): Promise<KeyClaim> {
   const params = [record.shop_id, record.key, record.body_hash, record.claim_token, record.created_at];
-  if (store.dialect === 'sqlite') {
-    return store.write(async (tx) => ((await tx.run(claimKey, params)) === 1 ? undefined : tx.one<IdempotencyKeyTable>(byKey, [record.shop_id, record.key])));
+  if (tx.dialect === 'sqlite') {
+    if ((await tx.run(claimKey, params)) === 1) return { created: true };
+    return { created: false, held: await tx.one<IdempotencyKeyTable>(byKey, [record.shop_id, record.key]) };
   }
-  const answer = await store.write((tx) => tx.one<{ created: boolean; held: IdempotencyKeyTable | null }>(claimOrFind, params));
-  if (answer!.created) return undefined;
-  return answer!.held ?? (await findIdempotencyKey(store.sql, record.shop_id, record.key));
+  const answer = (await tx.one<{ created: boolean; held: IdempotencyKeyTable | null }>(claimOrFind, params))!;
+  return answer.created ? { created: true } : { created: false, held: answer.held ?? undefined };
 }
 
 /** The record of a key, if any. */

@@ -1,7 +1,19 @@
 import { type ColumnDefinitionBuilder, type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
-import { deliveryHost } from './webhooks.js';
+import type { Dialect } from './sql.js';
 
-export type Dialect = 'sqlite' | 'postgres';
+/**
+ * A migration is frozen once released: it runs on stores of any later version, so it must not call live
+ * code that may change meaning. Values it needs are copied here as they were at its version.
+ */
+
+/** `host[:port]` of a notification URL as 0003_webhook_attempts derived it (the per-host cap's unit then). */
+function deliveryHostAt0003(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return '';
+  }
+}
 
 /**
  * Schema changes, in order. Written with Kysely's schema builder so the same migration runs on SQLite and
@@ -186,7 +198,7 @@ const migrationsFor = (dialect: Dialect): Record<string, Migration> => {
       // Deliveries queued before this migration get their host, or the per-host cap of the claim skips them.
       const queued = await db.selectFrom('webhook_deliveries').select(['id', 'url']).execute();
       for (const row of queued) {
-        await db.updateTable('webhook_deliveries').set({ host: deliveryHost(row.url) }).where('id', '=', row.id).execute();
+        await db.updateTable('webhook_deliveries').set({ host: deliveryHostAt0003(row.url) }).where('id', '=', row.id).execute();
       }
       await db.schema.createIndex('webhook_deliveries_transaction').on('webhook_deliveries').columns(['transaction_uid', 'id']).execute();
       await db.schema

@@ -1,7 +1,7 @@
-import type { Kysely } from 'kysely';
 import type { Shop } from '../domain/shop.js';
-import type { Database, ShopTable } from './schema.js';
-import { type Sql, statement } from './sql.js';
+import type { Store } from './db.js';
+import type { ShopTable } from './schema.js';
+import { type Sql, statement, type Tx } from './sql.js';
 
 export function shopOf(row: ShopTable): Shop {
   return {
@@ -40,15 +40,15 @@ export function shopVersion(row: Pick<ShopTable, (typeof changeable)[number]>): 
   return JSON.stringify(changeable.map((column) => row[column]));
 }
 
-export async function listShopRows(db: Kysely<Database>): Promise<ShopTable[]> {
+export async function listShopRows({ db }: Store): Promise<ShopTable[]> {
   return db.selectFrom('shops').selectAll().orderBy('id').execute();
 }
 
-export async function insertShop(db: Kysely<Database>, row: ShopTable): Promise<boolean> {
+export async function insertShop({ db }: Tx, row: ShopTable): Promise<boolean> {
   const inserted = await db.insertInto('shops').values(row).onConflict((oc) => oc.column('id').doNothing()).returning('id').executeTakeFirst();
   return inserted !== undefined;
 }
 
-export async function updateShop(db: Kysely<Database>, id: number, changes: Partial<ShopTable>): Promise<ShopTable | undefined> {
+export async function updateShop({ db }: Tx, id: number, changes: Partial<ShopTable>): Promise<ShopTable | undefined> {
   return db.updateTable('shops').set(changes).where('id', '=', id).returningAll().executeTakeFirst();
 }

@@ -1,7 +1,6 @@
 import type SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect } from 'kysely';
 import type pg from 'pg';
-import type { Dialect } from './migrations.js';
 import { type QueryCounts, sendUncounted, TRANSACTION_CONTROL } from './queryCounts.js';
 import type { Database } from './schema.js';
 
@@ -24,6 +23,9 @@ export interface Statement {
   /** Transaction control (BEGIN, COMMIT, savepoints): not counted as a statement. */
   readonly control: boolean;
 }
+
+/** The two stores: the embedded one and the scale path (DESIGN.md, Storage). */
+export type Dialect = 'sqlite' | 'postgres';
 
 const names = new Set<string>();
 
@@ -62,9 +64,9 @@ export interface Sql {
 }
 
 /**
- * A unit of work handed to `store.transaction` and `store.write`. Its statements commit together; `db`
- * reaches the same connection and transaction through Kysely, for the queries not written as named
- * statements (admin listings, rare paths).
+ * A unit of work handed to `store.transaction` and `store.write` (which one: the comment on Store,
+ * store/db.ts). Its statements commit together; `db` reaches the same connection and transaction through
+ * Kysely, for the queries not written as named statements (rare writes, only in `store.transaction`).
  */
 export interface Tx extends Sql {
   readonly dialect: Dialect;

@@ -1,5 +1,5 @@
-import type { Kysely } from 'kysely';
-import type { AsyncTaskTable, Database } from './schema.js';
+import type { Store } from './db.js';
+import type { AsyncTaskTable } from './schema.js';
 import { type Sql, statement, type Tx } from './sql.js';
 
 /**
@@ -103,6 +103,20 @@ export async function releaseTask(tx: Sql, id: string, owner: string): Promise<v
   await tx.run(release, [id, owner]);
 }
 
+const defer = statement(
+  'async_tasks.defer',
+  "update async_tasks set lease_owner = null, lease_expires_at = $3 where id = $1 and state = 'running' and lease_owner = $2",
+);
+
+/**
+ * Hands a task back to be claimed again from `visibleAt`, freeing its worker slot meanwhile: the claim
+ * takes a running task once its lease has ended, so the lease's end is the time it becomes visible. No
+ * owner from then on, so a heartbeat of the attempt that let it go cannot extend it.
+ */
+export async function deferTask(tx: Sql, id: string, owner: string, visibleAt: string): Promise<boolean> {
+  return (await tx.run(defer, [id, owner, visibleAt])) === 1;
+}
+
 const stateOf = statement('async_tasks.state', 'select state from async_tasks where id = $1 and shop_id = $2 and created_at > $3');
 const byId = statement('async_tasks.find', 'select * from async_tasks where id = $1 and shop_id = $2 and created_at > $3');
 
@@ -128,7 +142,7 @@ export function takeOnceResult(tx: Sql, shopId: number, id: string): Promise<Asy
 }
 
 /** Physically removes finished tasks older than the retention; answers how many, by operation. */
-export async function purgeExpiredTasks(db: Kysely<Database>, createdBefore: string): Promise<{ operation: string; count: number }[]> {
+export async function purgeExpiredTasks({ db }: Tx, createdBefore: string): Promise<{ operation: string; count: number }[]> {
   const purged = await db
     .deleteFrom('async_tasks')
     .where('state', '=', 'done')
@@ -147,7 +161,7 @@ export async function purgeExpiredTasks(db: Kysely<Database>, createdBefore: str
 const UNFINISHED = ['queued', 'running'];
 
 /** Unfinished tasks in all and for one shop (back-pressure). */
-export async function countUnfinished(db: Kysely<Database>, shopId: number): Promise<{ total: number; shop: number }> {
+export async function countUnfinished({ db }: Store, shopId: number): Promise<{ total: number; shop: number }> {
   const row = await db
     .selectFrom('async_tasks')
     .select((eb) => [
@@ -160,7 +174,7 @@ export async function countUnfinished(db: Kysely<Database>, shopId: number): Pro
 }
 
 /** Queue depth and the oldest unfinished task, by operation (metrics). */
-export async function queueStats(db: Kysely<Database>): Promise<{ operation: string; state: string; depth: number; oldest: string | null }[]> {
+export async function queueStats({ db }: Store): Promise<{ operation: string; state: string; depth: number; oldest: string | null }[]> {
   const rows = await db
     .selectFrom('async_tasks')
     .select((eb) => ['operation', 'state', eb.fn.countAll<number>().as('depth'), eb.fn.min('created_at').as('oldest')])

@@ -1,5 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import type { TransactionStatus } from '../domain/transaction.js';
+import type { Store } from './db.js';
 import type { Database, TransactionTable } from './schema.js';
 import { type Sql, statement, type Tx } from './sql.js';
 import { completeTask } from './tasks.js';
@@ -179,7 +180,7 @@ export async function settle(tx: Tx, s: Settlement): Promise<{ row: TransactionT
 
 /** The generic guarded write, for the rarer moves (3-D Secure answers, expiry): any columns. */
 export async function settleTransaction(
-  trx: Kysely<Database>,
+  { db: trx }: Tx,
   uid: string,
   fromStatuses: readonly TransactionStatus[],
   changes: Partial<TransactionTable>,
@@ -228,7 +229,7 @@ export async function cardActivity(db: Sql, shopId: number, stamp: string, since
   return { count: Number(row?.count ?? 0), volume: Number(row?.volume ?? 0) };
 }
 
-export async function findByTrackingId(db: Kysely<Database>, shopId: number, trackingId: string, limit: number): Promise<TransactionTable[]> {
+export async function findByTrackingId({ db }: Store, shopId: number, trackingId: string, limit: number): Promise<TransactionTable[]> {
   return db
     .selectFrom('transactions')
     .selectAll()
@@ -241,7 +242,7 @@ export async function findByTrackingId(db: Kysely<Database>, shopId: number, tra
 }
 
 /** Transactions whose acquirer outcome is unknown and due for an inquiry (crash or timeout). */
-export async function dueForInquiry(db: Kysely<Database>, now: string, limit: number): Promise<TransactionTable[]> {
+export async function dueForInquiry({ db }: Store, now: string, limit: number): Promise<TransactionTable[]> {
   return db
     .selectFrom('transactions')
     .selectAll()
@@ -283,7 +284,7 @@ export async function insertWebhookDelivery(
  * Transactions waiting for the customer (`incomplete`) past their `expired_at`, or created before
  * `createdBefore` when they were given none.
  */
-export async function dueForExpiry(db: Kysely<Database>, now: string, createdBefore: string, limit: number): Promise<TransactionTable[]> {
+export async function dueForExpiry({ db }: Store, now: string, createdBefore: string, limit: number): Promise<TransactionTable[]> {
   return db
     .selectFrom('transactions')
     .selectAll()

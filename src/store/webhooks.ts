@@ -49,7 +49,7 @@ export interface DeliveryClaim {
  * without waiting on or taking each other's rows (window functions cannot share a query level with FOR
  * UPDATE, hence the two steps). SQLite: one writer, so the update is the claim.
  */
-export async function claimDeliveries(store: Store, claim: DeliveryClaim): Promise<WebhookDelivery[]> {
+export async function claimDeliveries(tx: Tx, claim: DeliveryClaim): Promise<WebhookDelivery[]> {
   const full: string[] = [];
   const room: RawBuilder<unknown>[] = [];
   for (const [host, busy] of claim.inFlightByHost) {
@@ -58,7 +58,7 @@ export async function claimDeliveries(store: Store, claim: DeliveryClaim): Promi
   }
   const skipFull = full.length ? sql`and host not in (${sql.join(full)})` : sql``;
   const roomOf = room.length ? sql`case host ${sql.join(room, sql` `)} else ${sql.lit(claim.hostCap)} end` : sql.lit(claim.hostCap);
-  const lock = store.dialect === 'postgres' ? sql`for update skip locked` : sql``;
+  const lock = tx.dialect === 'postgres' ? sql`for update skip locked` : sql``;
   const result = await sql<WebhookDelivery>`
     with due as (
       select id, host, attempts, next_attempt_at
@@ -81,7 +81,7 @@ export async function claimDeliveries(store: Store, claim: DeliveryClaim): Promi
         where place <= ${roomOf}
         order by case when attempts = 0 then 0 else 1 end, next_attempt_at, id
         limit ${claim.limit})
-    returning *`.execute(store.db);
+    returning *`.execute(tx.db);
   return result.rows;
 }
 
@@ -134,7 +134,7 @@ export async function releaseDelivery(tx: Sql, id: number, owner: string): Promi
 }
 
 /** The operator puts a dead delivery (or a pending one, sooner) back in line, due now. */
-export async function requeueDelivery(db: Kysely<Database>, id: number, now: string): Promise<WebhookDelivery | undefined> {
+export async function requeueDelivery({ db }: Tx, id: number, now: string): Promise<WebhookDelivery | undefined> {
   return db
     .updateTable('webhook_deliveries')
     .set({ state: 'pending', next_attempt_at: now })
@@ -144,13 +144,13 @@ export async function requeueDelivery(db: Kysely<Database>, id: number, now: str
     .executeTakeFirst();
 }
 
-export async function findDelivery(db: Kysely<Database>, id: number): Promise<WebhookDelivery | undefined> {
+export async function findDelivery({ db }: Store, id: number): Promise<WebhookDelivery | undefined> {
   return db.selectFrom('webhook_deliveries').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
 /** A transaction's deliveries, oldest first, each with its attempts; undefined for an unknown transaction. */
 export async function deliveriesOfTransaction(
-  db: Kysely<Database>,
+  { db }: Store,
   uid: string,
 ): Promise<{ delivery: WebhookDelivery; attempts: WebhookAttemptTable[] }[] | undefined> {
   const transaction = await db.selectFrom('transactions').select('uid').where('uid', '=', uid).executeTakeFirst();
@@ -168,7 +168,7 @@ export async function deliveriesOfTransaction(
 }
 
 /** Deliveries not yet delivered, by state (metrics). */
-export async function deliveryBacklog(db: Kysely<Database>): Promise<{ state: string; count: number }[]> {
+export async function deliveryBacklog({ db }: Store): Promise<{ state: string; count: number }[]> {
   const rows = await db
     .selectFrom('webhook_deliveries')
     .select((eb) => ['state', eb.fn.countAll<number>().as('count')])
@@ -183,16 +183,14 @@ export async function deliveryBacklog(db: Kysely<Database>): Promise<{ state: st
  * before `before`, with their attempts, in one commit; answers how many deliveries went. Pending and
  * leased deliveries are never touched, whatever their age.
  */
-export async function purgeFinishedDeliveries(db: Kysely<Database>, before: string, limit: number): Promise<number> {
-  return db.transaction().execute(async (trx) => {
-    const ids = (
-      await trx.selectFrom('webhook_deliveries').select('id').where('state', 'in', ['delivered', 'dead']).where('created_at', '<', before).limit(limit).execute()
-    ).map((row) => row.id);
-    if (ids.length === 0) return 0;
-    await trx.deleteFrom('webhook_attempts').where('delivery_id', 'in', ids).execute();
-    await trx.deleteFrom('webhook_deliveries').where('id', 'in', ids).execute();
-    return ids.length;
-  });
+export async function purgeFinishedDeliveries({ db: trx }: Tx, before: string, limit: number): Promise<number> {
+  const ids = (
+    await trx.selectFrom('webhook_deliveries').select('id').where('state', 'in', ['delivered', 'dead']).where('created_at', '<', before).limit(limit).execute()
+  ).map((row) => row.id);
+  if (ids.length === 0) return 0;
+  await trx.deleteFrom('webhook_attempts').where('delivery_id', 'in', ids).execute();
+  await trx.deleteFrom('webhook_deliveries').where('id', 'in', ids).execute();
+  return ids.length;
 }
 
 /**
@@ -200,7 +198,7 @@ export async function purgeFinishedDeliveries(db: Kysely<Database>, before: stri
  * still waiting for its first attempt (then a renotify adds nothing), and how many renotify deliveries
  * were queued since `since` (with the oldest's time, which says when the cap lets the next one through).
  */
-export async function queuedDeliveryWithPayload(db: Kysely<Database>, transactionUid: string, payload: string): Promise<boolean> {
+export async function queuedDeliveryWithPayload({ db }: Tx, transactionUid: string, payload: string): Promise<boolean> {
   const row = await db
     .selectFrom('webhook_deliveries')
     .select('id')
@@ -212,7 +210,7 @@ export async function queuedDeliveryWithPayload(db: Kysely<Database>, transactio
   return row !== undefined;
 }
 
-export async function recentRenotifies(db: Kysely<Database>, transactionUid: string, since: string): Promise<{ count: number; oldest: string | null }> {
+export async function recentRenotifies({ db }: Tx, transactionUid: string, since: string): Promise<{ count: number; oldest: string | null }> {
   const row = await db
     .selectFrom('webhook_deliveries')
     .select((eb) => [eb.fn.countAll<number>().as('count'), eb.fn.min<string>('created_at').as('oldest')])

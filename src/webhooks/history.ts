@@ -33,7 +33,7 @@ export function deliveryView(delivery: WebhookDelivery, attempts?: WebhookAttemp
 
 /** `GET /admin/transactions/{uid}/deliveries`: every delivery of the transaction, oldest first. */
 export async function transactionDeliveries(store: Store, uid: string) {
-  const found = isUid(uid) ? await deliveriesOfTransaction(store.db, uid.toLowerCase()) : undefined;
+  const found = isUid(uid) ? await deliveriesOfTransaction(store, uid.toLowerCase()) : undefined;
   if (!found) throw recordNotFound();
   return { deliveries: found.map(({ delivery, attempts }) => deliveryView(delivery, attempts)) };
 }
@@ -45,9 +45,9 @@ export async function transactionDeliveries(store: Store, uid: string) {
  */
 export async function retryDelivery(store: Store, id: number, now: Date) {
   if (!Number.isSafeInteger(id)) throw recordNotFound();
-  const requeued = await requeueDelivery(store.db, id, now.toISOString());
+  const requeued = await store.transaction((tx) => requeueDelivery(tx, id, now.toISOString()));
   if (requeued) return deliveryView(requeued);
-  const delivery = await findDelivery(store.db, id);
+  const delivery = await findDelivery(store, id);
   if (!delivery) throw recordNotFound();
   throw new ApiError(409, `Delivery is ${delivery.state}; only a dead or pending delivery can be retried`);
 }

@@ -44,7 +44,7 @@ export class WebhookMetrics {
       registers: [registry],
       async collect() {
         this.reset();
-        for (const row of await deliveryBacklog(store.db)) this.set({ state: row.state }, row.count);
+        for (const row of await deliveryBacklog(store)) this.set({ state: row.state }, row.count);
       },
     });
   }

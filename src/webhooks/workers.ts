@@ -68,7 +68,7 @@ export class DeliveryWorkers extends QueueWorkers<WebhookDelivery> {
     const before = new Date(now().getTime() - retentionMs).toISOString();
     let purged = 0;
     for (;;) {
-      const batch = await purgeFinishedDeliveries(store.db, before, PURGE_BATCH);
+      const batch = await store.transaction((tx) => purgeFinishedDeliveries(tx, before, PURGE_BATCH));
       purged += batch;
       if (batch < PURGE_BATCH) break;
     }
@@ -85,7 +85,7 @@ export class DeliveryWorkers extends QueueWorkers<WebhookDelivery> {
   protected async claim(limit: number): Promise<WebhookDelivery[]> {
     const { store, now, timeoutMs, hostConcurrency } = this.options;
     const at = now();
-    const deliveries = await claimDeliveries(store, {
+    const claim = {
       owner: this.owner,
       now: at.toISOString(),
       leaseUntil: new Date(at.getTime() + timeoutMs + LEASE_MARGIN_MS).toISOString(),
@@ -93,7 +93,8 @@ export class DeliveryWorkers extends QueueWorkers<WebhookDelivery> {
       hostCap: hostConcurrency,
       inFlightByHost: this.inFlightByHost,
       window: CLAIM_WINDOW,
-    });
+    };
+    const deliveries = await store.transaction((tx) => claimDeliveries(tx, claim));
     for (const delivery of deliveries) this.inFlightByHost.set(delivery.host ?? '', (this.inFlightByHost.get(delivery.host ?? '') ?? 0) + 1);
     return deliveries;
   }

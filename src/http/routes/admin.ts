@@ -126,7 +126,7 @@ export async function adminRoutes(app: FastifyInstance, services: HttpServices) 
     const raw = request.query.shop_id;
     const shopId = raw === undefined || raw === '' ? undefined : (parseShopId(raw) ?? NaN);
     if (Number.isNaN(shopId)) throw validationError([{ path: ['shop_id'], message: 'is invalid' }]);
-    const alerts = await listShopAlerts(services.ctx.store.db, shopId, 100);
+    const alerts = await listShopAlerts(services.ctx.store, shopId, 100);
     return { alerts: alerts.map((a) => ({ id: Number(a.id), shop_id: Number(a.shop_id), kind: a.kind, refused: Number(a.refused), first_at: a.first_at, last_at: a.last_at })) };
   });
 

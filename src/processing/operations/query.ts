@@ -21,13 +21,13 @@ export async function transactionByUid(ctx: ProcessingContext, shop: Shop, uid: 
 
 /** `GET /v2/transactions/tracking_id/{id}`: the ten newest matches, newest first. */
 export async function transactionsByTrackingId(ctx: ProcessingContext, shop: Shop, trackingId: string): Promise<ApiResponse> {
-  const rows = searchable(trackingId) ? await findByTrackingId(ctx.store.db, shop.id, trackingId, TRACKING_LIMIT) : [];
+  const rows = searchable(trackingId) ? await findByTrackingId(ctx.store, shop.id, trackingId, TRACKING_LIMIT) : [];
   return { statusCode: 200, body: { transactions: rows.map((row) => presentTransaction(ctx, row)) } };
 }
 
 /** Legacy `GET /transactions/tracking_id/{id}`: the newest match alone. */
 export async function latestByTrackingId(ctx: ProcessingContext, shop: Shop, trackingId: string): Promise<ApiResponse> {
-  const [row] = searchable(trackingId) ? await findByTrackingId(ctx.store.db, shop.id, trackingId, 1) : [];
+  const [row] = searchable(trackingId) ? await findByTrackingId(ctx.store, shop.id, trackingId, 1) : [];
   if (!row) throw recordNotFound();
   return transactionResponse(ctx, row);
 }
