@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe } from 'node:test';
 import { it, within } from './support/deadline.js';
-import { eventually } from './chaos/workload.js';
+import { eventually } from './chaos/support/workload.js';
 import { DEMO_SHOP, startGateway, type TestGateway } from './support/gateway.js';
 
 /**

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe } from 'node:test';
 import { it } from './support/deadline.js';
-import { eventually } from './chaos/workload.js';
+import { eventually } from './chaos/support/workload.js';
 import { DEMO_SHOP, exchange, paymentRequest, POSTGRES_URL, startGateway, testStores } from './support/gateway.js';
 import { scratchDatabase, serve, stop } from './support/processes.js';
 import { TcpProxy } from './support/tcpProxy.js';

@@ -7,10 +7,10 @@ import { testStores } from '../support/gateway.js';
 import { isRunning, PROCESS_ADMIN_TOKEN, scratchDatabase } from '../support/processes.js';
 import { TcpProxy } from '../support/tcpProxy.js';
 import { WebhookReceiver } from '../support/webhookReceiver.js';
-import { auditBooks } from './books.js';
-import { Fleet } from './fleet.js';
-import { RoundRobin } from './roundRobin.js';
-import { type ChaosShop, checkAcknowledged, checkWebhooks, createShops, eventually, MixedLoad } from './workload.js';
+import { auditBooks } from './support/books.js';
+import { Fleet } from './support/fleet.js';
+import { RoundRobin } from './support/roundRobin.js';
+import { type ChaosShop, checkAcknowledged, checkWebhooks, createShops, eventually, MixedLoad } from './support/workload.js';
 
 /**
  * The database goes away under load: two gateway processes reach PostgreSQL through a relay that the test

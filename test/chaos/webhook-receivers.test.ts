@@ -6,10 +6,10 @@ import { approvedCards } from '../../bench/payments.js';
 import { card, testStores } from '../support/gateway.js';
 import { PROCESS_ADMIN_TOKEN, scratchDatabase } from '../support/processes.js';
 import { WebhookReceiver } from '../support/webhookReceiver.js';
-import { auditBooks } from './books.js';
-import { Fleet } from './fleet.js';
-import { basicAuth, RoundRobin } from './roundRobin.js';
-import { type ChaosShop, createShops, eventually } from './workload.js';
+import { auditBooks } from './support/books.js';
+import { Fleet } from './support/fleet.js';
+import { basicAuth, RoundRobin } from './support/roundRobin.js';
+import { type ChaosShop, createShops, eventually } from './support/workload.js';
 
 /**
  * Merchants' webhook endpoints misbehave — one holds every request open (slow: the gateway's attempt

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import { approvedCards } from '../../bench/payments.js';
-import { card } from '../support/gateway.js';
-import type { ScratchDatabase } from '../support/processes.js';
-import type { WebhookReceiver } from '../support/webhookReceiver.js';
+import { approvedCards } from '../../../bench/payments.js';
+import { card } from '../../support/gateway.js';
+import type { ScratchDatabase } from '../../support/processes.js';
+import type { WebhookReceiver } from '../../support/webhookReceiver.js';
 import { basicAuth, type RoundRobin } from './roundRobin.js';
 
 export interface ChaosShop {
