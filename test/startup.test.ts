@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe } from 'node:test';
-import { it } from './support/deadline.js';
-import { eventually } from './chaos/support/workload.js';
+import { it, until } from './support/deadline.js';
 import { DEMO_SHOP, exchange, paymentRequest, POSTGRES_URL, startGateway, testStores } from './support/gateway.js';
 import { scratchDatabase, serve, stop } from './support/processes.js';
 import { TcpProxy } from './support/tcpProxy.js';
@@ -31,7 +30,7 @@ describe('starting while PostgreSQL is unreachable [postgres]', { skip }, () => 
     try {
       const starting = serve({ databaseUrl: db.url, masterKey: randomBytes(32).toString('base64'), startMs: 45_000 });
       // Two connection attempts refused: the gateway is retrying, not exiting.
-      await eventually(async () => proxy.dropped >= 2, 30_000, 'the gateway never tried the database twice');
+      await until(async () => proxy.dropped >= 2, () => 'the gateway never tried the database twice', 30_000, 100);
       proxy.restore();
       const gateway = await starting;
       try {
@@ -66,7 +65,7 @@ describe('a database outage seen by the HTTP side and by the workers [postgres]'
       const answer = await gateway.post('/transactions/payments', paymentRequest());
       assert.equal(answer.status, 503);
       const claimFailed = () => entries(gateway.logs).find((entry) => entry.msg === 'claiming async tasks failed');
-      await eventually(async () => claimFailed() !== undefined, 30_000, 'the workers never met the outage');
+      await until(async () => claimFailed() !== undefined, () => 'the workers never met the outage', 30_000, 100);
       const http = entries(gateway.logs).find((entry) => entry.msg === 'database unavailable');
       assert.ok(http, 'the HTTP side logged the outage');
       assert.equal(http.level, 40);
