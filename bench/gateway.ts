@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { withinBudget } from './budget.js';
 import { type ServerProcess, type SpawnedServer, spawnServer, startServer } from './child.js';
 import type { StoreKind } from './options.js';
-import { merchantHeaders, paths, type Merchant } from './payments.js';
+import { paths } from './payments.js';
+import { authHeaders, type Credentials } from '../test/support/http.js';
 import { sleep } from './stats.js';
 import { type BenchStore, createStore, type TaskLog } from './stores.js';
 
@@ -80,7 +81,7 @@ export function withGateway<T>(kind: StoreKind, postgresUrl: string, work: (gate
 }
 
 /** Creates a test shop whose sandbox bank waits `latencyMs` on every call (admin API). */
-export async function createSlowBankShop(gateway: Gateway, shop: Merchant, latencyMs: number): Promise<void> {
+export async function createSlowBankShop(gateway: Gateway, shop: Credentials, latencyMs: number): Promise<void> {
   const response = await fetch(gateway.server.url + paths.adminShops, {
     method: 'POST',
     headers: { authorization: `Bearer ${gateway.adminToken}`, 'content-type': 'application/json' },
@@ -90,8 +91,14 @@ export async function createSlowBankShop(gateway: Gateway, shop: Merchant, laten
 }
 
 /** One request through the real API, to check the scenario's traffic is answered as expected before loading it. */
-export async function probe(gateway: Gateway, shop: Merchant, method: string, path: string, body?: string): Promise<{ status: number; json: Record<string, unknown> }> {
-  const response = await fetch(gateway.server.url + path, { method, headers: merchantHeaders(shop), body });
+export async function probe(
+  gateway: Gateway,
+  shop: Credentials,
+  method: string,
+  path: string,
+  body?: string,
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const response = await fetch(gateway.server.url + path, { method, headers: authHeaders(shop), body });
   return { status: response.status, json: (await response.json()) as Record<string, unknown> };
 }
 

@@ -5,6 +5,7 @@ import { it, until } from './support/deadline.js';
 import { ADMIN_TOKEN, BankGate, DEMO_SHOP, startGateway, type TestGateway } from './support/gateway.js';
 import { childEnv, CLI, type CliResult, runCli as runEcomgate } from './support/processes.js';
 import { type ReceivedWebhook, WebhookReceiver } from './support/webhookReceiver.js';
+import { basicAuth } from './support/http.js';
 
 /**
  * The integrator's commands of `ecomgate` (pay, authorize, capture, refund, tx, balance, --async, listen),
@@ -369,7 +370,7 @@ describe('ecomgate CLI for integrators', () => {
       assert.match(third, /✘ INVALID: The webhook's Content-Signature does not match/);
       assert.match(third, /\(unverified\) payment successful · 0\.01 EUR/);
       // Right signature, wrong Basic credentials.
-      const wrongAuth = { ...captured, headers: { ...captured.headers, authorization: 'Basic ' + Buffer.from('361:nope').toString('base64') } };
+      const wrongAuth = { ...captured, headers: { ...captured.headers, authorization: basicAuth({ id: 361, secret: 'nope' }) } };
       assert.equal(await deliver(url, wrongAuth, captured.raw), 400);
       await listener.waitFor(/#4 .* ✘ INVALID: The webhook's Basic credentials are not the shop's/);
 

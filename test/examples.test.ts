@@ -6,6 +6,7 @@ import { it } from './support/deadline.js';
 import type { Browser } from 'playwright-core';
 import { DEMO_3DS_SHOP } from './support/gateway.js';
 import { launchChromium, needsChromium } from './support/services.js';
+import { basicAuth } from './support/http.js';
 
 /**
  * The example merchant (examples/merchant) end to end, started the way the README says (`npm run
@@ -76,7 +77,7 @@ describe('examples/merchant: checkout, 3-D Secure, return page, verified webhook
   /** What the gateway itself says (an authenticated status query as shop 362). */
   async function atGateway(uid: string) {
     const response = await fetch(`${gateway}/transactions/${uid}`, {
-      headers: { authorization: 'Basic ' + Buffer.from(`${DEMO_3DS_SHOP.id}:${DEMO_3DS_SHOP.secret}`).toString('base64') },
+      headers: { authorization: basicAuth(DEMO_3DS_SHOP) },
     });
     return ((await response.json()) as { transaction: { status: string; amount: number; tracking_id: string } }).transaction;
   }
@@ -171,7 +172,7 @@ describe('examples/merchant: checkout, 3-D Secure, return page, verified webhook
       headers: {
         'content-type': 'application/json',
         'content-signature': Buffer.from('not a signature').toString('base64'),
-        authorization: 'Basic ' + Buffer.from(`${DEMO_3DS_SHOP.id}:${DEMO_3DS_SHOP.secret}`).toString('base64'),
+        authorization: basicAuth(DEMO_3DS_SHOP),
       },
       body: forged,
     });

@@ -4,7 +4,6 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { after, before, describe } from 'node:test';
 import { it } from './support/deadline.js';
 import { sql } from 'kysely';
@@ -13,6 +12,8 @@ import { ApiError } from '../src/domain/errors.js';
 import { RateLimiter } from '../src/http/rateLimit.js';
 import { createLogger } from '../src/logger.js';
 import { ADMIN_TOKEN, DEMO_3DS_SHOP, DEMO_SHOP, card, paymentRequest, refusedByClient, startGateway, testStores, type TestGateway } from './support/gateway.js';
+import { basicAuth } from './support/http.js';
+import { logCapture } from './support/logCapture.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const PAN = '4200000000000000';
@@ -213,7 +214,7 @@ for (const kind of testStores()) {
     });
     after(() => gw.close());
 
-    const basicHeader = 'Basic ' + Buffer.from(`${DEMO_SHOP.id}:${DEMO_SHOP.secret}`).toString('base64');
+    const basicHeader = basicAuth(DEMO_SHOP);
     const shopSecret = 'log-shop-secret-' + randomBytes(8).toString('hex');
 
     function assertCleanLogs() {
@@ -271,8 +272,8 @@ for (const kind of testStores()) {
     });
 
     it('the pino configuration redacts card fields, secrets and the Authorization header', () => {
-      const lines: string[] = [];
-      const log = createLogger('info', new Writable({ write: (chunk, _e, cb) => (lines.push(chunk.toString()), cb()) }));
+      const { lines, destination } = logCapture();
+      const log = createLogger('info', destination);
       log.info({ req: { headers: { authorization: basicHeader } }, headers: { authorization: basicHeader } }, 'headers');
       log.info({ request: { credit_card: { number: PAN, verification_value: CVC } }, secret_key: DEMO_SHOP.secret }, 'body');
       log.info({ body: { request: { credit_card: { number: PAN, verification_value: CVC } } } }, 'wrapped body');

@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import { PROCESS_ADMIN_TOKEN, scratchDatabase, serve, stop } from './support/processes.js';
 import { needs, REDIS_URL } from './support/services.js';
 import { it, until } from './support/deadline.js';
+import { basicAuth } from './support/http.js';
 
 /**
  * ECOMGATE_REDIS_URL reaches `ecomgate serve` (a child process on PostgreSQL): the per-shop rate limit is
@@ -36,7 +37,7 @@ async function withShop(url: string): Promise<{ id: number; authorization: strin
     body: JSON.stringify({ id: shop.id, secret_key: shop.secret, test: true }),
   });
   assert.equal(created.status, 201, await created.text());
-  return { id: shop.id, authorization: `Basic ${Buffer.from(`${shop.id}:${shop.secret}`).toString('base64')}` };
+  return { id: shop.id, authorization: basicAuth(shop) };
 }
 
 describe('ECOMGATE_REDIS_URL wired through `ecomgate serve` [postgres]', postgres, () => {

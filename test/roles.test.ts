@@ -17,6 +17,7 @@ import {
 } from './support/gateway.js';
 import { it, PATIENCE_MS, until, within } from './support/deadline.js';
 import { isRunning, runCli, scratchDatabase, serve, serveSettings, stop, type ScratchDatabase, type ServeProcess } from './support/processes.js';
+import { apiRequest } from './support/http.js';
 import { needs, REDIS_URL } from './support/services.js';
 
 const postgres = await needs('postgres');
@@ -53,14 +54,8 @@ async function logged(gateway: ServeProcess, msg: string, count = 1): Promise<an
   );
 }
 
-async function call(base: string, method: string, path: string, body?: unknown, auth: Credentials | null = DEMO_SHOP) {
-  const headers: Record<string, string> = {};
-  if (auth) headers.authorization = 'Basic ' + Buffer.from(`${auth.id}:${auth.secret}`).toString('base64');
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await response.text();
-  return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
-}
+const call = (base: string, method: string, path: string, body?: unknown, auth: Credentials | null = DEMO_SHOP) =>
+  apiRequest(base, method, path, body, { auth });
 
 describe('serve --role api / --role worker on one PostgreSQL', postgres, () => {
   const key = randomBytes(32).toString('base64');

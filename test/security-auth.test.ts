@@ -4,6 +4,7 @@ import { after, before, describe } from 'node:test';
 import { it } from './support/deadline.js';
 import { ADMIN_TOKEN, DEMO_3DS_SHOP, DEMO_SHOP, startGateway, testStores, type TestGateway } from './support/gateway.js';
 import { runCli } from './support/processes.js';
+import { basicAuth } from './support/http.js';
 
 /**
  * One secret-key policy (16 to 255 characters) wherever a secret is set, and failed shop authentication
@@ -24,7 +25,7 @@ interface Answer {
 /** GET `path` from the loopback address `from` (Linux answers all of 127/8), with Basic credentials. */
 function getFrom(from: string, gatewayUrl: string, path: string, user: string | number, secret: string, forwardedFor?: string): Promise<Answer> {
   const { hostname, port } = new URL(gatewayUrl);
-  const authorization = 'Basic ' + Buffer.from(`${user}:${secret}`).toString('base64');
+  const authorization = basicAuth({ id: user, secret });
   const headers: http.OutgoingHttpHeaders = { authorization, ...(forwardedFor ? { 'x-forwarded-for': forwardedFor } : {}) };
   return new Promise((resolve, reject) => {
     const request = http.request({ host: hostname, port, path, method: 'GET', localAddress: from, agent: false, headers }, (response) => {

@@ -4,6 +4,7 @@ import { it } from './support/deadline.js';
 import { ADMIN_TOKEN, card, type Credentials, paymentRequest, startGateway, testStores, type TestGateway } from './support/gateway.js';
 import { runCli } from './support/processes.js';
 import { WebhookReceiver } from './support/webhookReceiver.js';
+import { luhnComplete, luhnValid } from './support/cards.js';
 
 /**
  * Card data in what a shop is given (security review items 1 and 2). A stamp is a shop's own: a second
@@ -11,20 +12,6 @@ import { WebhookReceiver } from './support/webhookReceiver.js';
  * match against the first shop's answers. Within one shop, the card guard stops such a search before it
  * finds the number, and flags it to the operator. Short numbers are truncated by their length.
  */
-
-function luhnComplete(partial: string): string {
-  let sum = 0;
-  for (let i = 0; i < partial.length; i++) {
-    let digit = Number(partial[partial.length - 1 - i]);
-    if (i % 2 === 0) digit = digit * 2 > 9 ? digit * 2 - 9 : digit * 2;
-    sum += digit;
-  }
-  return partial + String((10 - (sum % 10)) % 10);
-}
-
-function luhnValid(number: string): boolean {
-  return luhnComplete(number.slice(0, -1)) === number;
-}
 
 /** Every Luhn-valid 16-digit number with these first 8 and last 4 digits, in ascending order (1,000 of them). */
 function numbersBehind(bin8: string, last4: string): string[] {

@@ -3,6 +3,7 @@ import net from 'node:net';
 import { after, before, describe } from 'node:test';
 import { it, until, within } from './support/deadline.js';
 import { DEMO_SHOP, startGateway, type TestGateway } from './support/gateway.js';
+import { basicAuth } from './support/http.js';
 
 /**
  * Transport hardening: requests that stall are answered 408 and their sockets closed, open connections are
@@ -54,7 +55,6 @@ async function stall(url: string, head: string): Promise<RawAnswer> {
   return untilClosed(socket);
 }
 
-const basic = (user: string, secret: string) => 'Basic ' + Buffer.from(`${user}:${secret}`).toString('base64');
 
 describe('stalled requests and idle connections', () => {
   let gateway: TestGateway;
@@ -74,7 +74,7 @@ describe('stalled requests and idle connections', () => {
   });
 
   it('answers 408 when the headers never finish', async () => {
-    const answer = await stall(gateway.url, `GET /transactions/some-uid HTTP/1.1\r\nHost: gateway\r\nAuthorization: ${basic('361', DEMO_SHOP.secret)}\r\n`);
+    const answer = await stall(gateway.url, `GET /transactions/some-uid HTTP/1.1\r\nHost: gateway\r\nAuthorization: ${basicAuth(DEMO_SHOP)}\r\n`);
     assert.equal(answer.status, 408, answer.text);
     assert.equal(answer.body.message, 'Request timed out');
   });
@@ -142,11 +142,12 @@ describe('client aborts, shop ids and async ids', () => {
   });
 
   it('refuses a shop id with a leading zero (0361 is not shop 361)', async () => {
-    const padded = await gateway.get('/transactions/some-uid', { auth: null, headers: { authorization: basic('0361', DEMO_SHOP.secret) } });
+    const zeroPadded = basicAuth({ id: '0361', secret: DEMO_SHOP.secret });
+    const padded = await gateway.get('/transactions/some-uid', { auth: null, headers: { authorization: zeroPadded } });
     assert.equal(padded.status, 401);
     assert.equal(padded.body.message, 'Invalid shop_id/secret_key.');
     assert.equal(padded.headers.get('www-authenticate'), 'Basic realm="ecomgate"');
-    const plain = await gateway.get('/transactions/some-uid', { auth: null, headers: { authorization: basic('361', DEMO_SHOP.secret) } });
+    const plain = await gateway.get('/transactions/some-uid', { auth: null, headers: { authorization: basicAuth(DEMO_SHOP) } });
     assert.equal(plain.status, 404, 'the same secret with the plain id authenticates');
     const admin = await gateway.request('GET', '/admin/shops/0361', undefined, { auth: null, headers: { authorization: 'Bearer test-admin-token' } });
     assert.equal(admin.status, 404);

@@ -3,9 +3,10 @@ import { after, before, describe } from 'node:test';
 import { OPENING_KIND } from '../src/store/sandbox.js';
 import { it } from './support/deadline.js';
 import { ADMIN_TOKEN, DEMO_SHOP, exchange, paymentRequest, startGateway, testStores, type TestGateway } from './support/gateway.js';
+import { basicAuth } from './support/http.js';
 
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
-const basic = 'Basic ' + Buffer.from(`${DEMO_SHOP.id}:${DEMO_SHOP.secret}`).toString('base64');
+const basic = basicAuth(DEMO_SHOP);
 const EMOJI = '💳';
 
 for (const store of testStores()) {

@@ -5,6 +5,7 @@ import { describe } from 'node:test';
 import { it } from './support/deadline.js';
 import { card, DEMO_SHOP, startGateway, testStores } from './support/gateway.js';
 import { runCli, scratchDatabase, serve, stop } from './support/processes.js';
+import { basicAuth } from './support/http.js';
 
 /**
  * Key rotation as the README describes it: put the new key first, keep the old one after it, run
@@ -14,7 +15,7 @@ import { runCli, scratchDatabase, serve, stop } from './support/processes.js';
  * queued payments are processed by a restarted `ecomgate serve` that knows only the new key.
  */
 
-const AUTH = `Basic ${Buffer.from(`${DEMO_SHOP.id}:${DEMO_SHOP.secret}`).toString('base64')}`;
+const AUTH = basicAuth(DEMO_SHOP);
 /** More than one rotation batch, so the batching itself is exercised. */
 const QUEUED = 130;
 const keyIdOf = (key: string) => createHash('sha256').update(Buffer.from(key, 'base64')).digest('hex').slice(0, 8);

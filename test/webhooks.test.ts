@@ -4,6 +4,7 @@ import { it } from './support/deadline.js';
 import { ADMIN_TOKEN, card, DEMO_3DS_SHOP, DEMO_SHOP, paymentRequest, startGateway, testStores, type TestGateway } from './support/gateway.js';
 import { submitChallenge } from './support/challenge.js';
 import { type Answer, type ReceivedWebhook, signatureIsValid, WebhookReceiver } from './support/webhookReceiver.js';
+import { basicAuth } from './support/http.js';
 
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
 /** Every gateway here draws the same jitter: rand(0..29) = floor(0.5 · 30) = 15. */
@@ -51,7 +52,7 @@ for (const store of testStores()) {
 
     /** What a merchant checks: the shop's Basic credentials, JSON, and the signature over the raw body. */
     function assertAuthentic(webhook: ReceivedWebhook, key = publicKey) {
-      assert.equal(webhook.headers.authorization, 'Basic ' + Buffer.from(`${DEMO_SHOP.id}:${DEMO_SHOP.secret}`).toString('base64'));
+      assert.equal(webhook.headers.authorization, basicAuth(DEMO_SHOP));
       assert.equal(webhook.headers['content-type'], 'application/json');
       assert.ok(signatureIsValid(webhook.raw, webhook.headers['content-signature'], key), 'Content-Signature verifies with the shop public key');
       assert.match(String(webhook.headers['x-request-id']), UUID);
@@ -153,7 +154,7 @@ for (const store of testStores()) {
         const webhook = byUid.get(uid);
         assert.ok(webhook, `webhook for ${status}`);
         assert.equal(webhook.body.transaction.status, status);
-        assert.equal(webhook.headers.authorization, 'Basic ' + Buffer.from(`${DEMO_3DS_SHOP.id}:${DEMO_3DS_SHOP.secret}`).toString('base64'));
+        assert.equal(webhook.headers.authorization, basicAuth(DEMO_3DS_SHOP));
         assert.ok(signatureIsValid(webhook.raw, webhook.headers['content-signature'], shop362.body.public_key));
       }
     });

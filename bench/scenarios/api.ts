@@ -1,7 +1,8 @@
 import { type Gateway, probe, waitForTasksDone } from '../gateway.js';
 import { sendCount, type Traffic } from '../load.js';
 import type { BenchOptions, StoreKind } from '../options.js';
-import { childRequestBody, DEMO_SHOP, paths, paymentRequestBody } from '../payments.js';
+import { childRequestBody, paths, paymentRequestBody } from '../payments.js';
+import { DEMO_SHOP } from '../../test/support/shops.js';
 import { WaitSampler } from '../waits.js';
 import { authorizationCaptureTraffic, paymentTraffic, queryByUidTraffic, refundTraffic, statusPollTraffic, SUBMIT_CONNECTIONS } from '../traffic.js';
 import { measureGatewayReads, measureGatewayThroughput } from './throughput.js';

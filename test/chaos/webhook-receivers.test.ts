@@ -2,13 +2,14 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe } from 'node:test';
 import { it, until } from '../support/deadline.js';
-import { approvedCards } from '../../bench/payments.js';
-import { card, testStores } from '../support/gateway.js';
+import { approvedCards, card } from '../support/cards.js';
+import { testStores } from '../support/gateway.js';
+import { basicAuth } from '../support/http.js';
 import { PROCESS_ADMIN_TOKEN, scratchDatabase } from '../support/processes.js';
 import { WebhookReceiver } from '../support/webhookReceiver.js';
 import { auditBooks } from './support/books.js';
 import { Fleet } from './support/fleet.js';
-import { basicAuth, RoundRobin } from './support/roundRobin.js';
+import { RoundRobin } from './support/roundRobin.js';
 import { type ChaosShop, createShops } from './support/workload.js';
 
 /**
@@ -73,7 +74,7 @@ describe('chaos: slow, dead and failing webhook receivers [postgres]', { skip: o
                     credit_card: card(CARDS[i]!),
                   },
                 },
-                { auth: basicAuth(SHOP.id, SHOP.secret), requestId: `hook-${randomBytes(8).toString('hex')}` },
+                { auth: basicAuth(SHOP), requestId: `hook-${randomBytes(8).toString('hex')}` },
               );
               latencies.push(performance.now() - started);
               assert.equal(answer.status, 200, answer.text);

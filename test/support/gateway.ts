@@ -2,11 +2,19 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
 import { createApp, type App } from '../../src/app.js';
 import { type Config, readConfig } from '../../src/config.js';
+import { card } from './cards.js';
+import { apiRequest, type HttpAnswer, type RequestOptions } from './http.js';
+import { logCapture } from './logCapture.js';
+import { DEMO_SHOP } from './shops.js';
+
+// Most tests take their fixtures from here, as they did before these had files of their own.
+export { card } from './cards.js';
+export { connectionLost, type Credentials, exchange, type HttpAnswer, refusedByClient, type RequestOptions } from './http.js';
+export { DEMO_3DS_SHOP, DEMO_SHOP } from './shops.js';
 
 export type StoreKind = 'sqlite' | 'postgres';
 
@@ -18,8 +26,6 @@ export function testStores(): StoreKind[] {
   return wanted ? (wanted.split(',').map((s) => s.trim()) as StoreKind[]) : ['sqlite', 'postgres'];
 }
 
-export const DEMO_SHOP = { id: 361, secret: 'b8647b68898b084b836474ed8d61ffe117c9a01168d867f24953b776ddcb134d' };
-export const DEMO_3DS_SHOP = { id: 362, secret: '9ad8ad735945919845b9a1996af72d886ab43d3375502256dbf8dd16bca59a4e' };
 export const ADMIN_TOKEN = 'test-admin-token';
 
 /** A clock the test moves by hand. */
@@ -59,52 +65,6 @@ export class BankGate {
   }
 
   sleep = (ms: number): Promise<void> => (this.held ? new Promise((resolve) => this.parked.push(resolve)) : delay(ms));
-}
-
-export interface Credentials {
-  id: number;
-  secret: string;
-}
-
-export interface HttpAnswer {
-  status: number;
-  headers: Headers;
-  text: string;
-  body: any;
-}
-
-/** One HTTP exchange; the body is parsed when it is JSON, and kept as text either way. */
-export async function exchange(url: string, init: RequestInit): Promise<HttpAnswer> {
-  const response = await fetch(url, init);
-  const text = await response.text();
-  let parsed: unknown;
-  try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch {
-    parsed = undefined;
-  }
-  return { status: response.status, headers: response.headers, text, body: parsed };
-}
-
-/**
- * True when fetch refused to send a request (a header value it will not put on the wire). A server that
- * hangs up without answering is another TypeError, `fetch failed` with the socket error as its cause, and
- * is not this: a test must not take a dropped connection for a request that was never sent.
- */
-export function refusedByClient(error: unknown): boolean {
-  return error instanceof TypeError && !connectionLost(error);
-}
-
-/** True when fetch lost its connection: the server hung up before answering, or in the middle of the body. */
-export function connectionLost(error: unknown): boolean {
-  return error instanceof TypeError && (error.message === 'fetch failed' || error.message === 'terminated');
-}
-
-export interface RequestOptions {
-  auth?: Credentials | null;
-  headers?: Record<string, string>;
-  /** Sent as is (malformed JSON tests); otherwise `body` is JSON-encoded. */
-  raw?: string;
 }
 
 export interface TestGateway {
@@ -168,13 +128,7 @@ export async function startGateway(kind: StoreKind, overrides: Partial<Config> =
       await client.end();
     };
   }
-  const logs: string[] = [];
-  const logDestination = new Writable({
-    write(chunk, _encoding, callback) {
-      logs.push(chunk.toString());
-      callback();
-    },
-  });
+  const { lines: logs, destination: logDestination } = logCapture();
   const config = readConfig(
     {},
     {
@@ -208,15 +162,8 @@ export async function startGateway(kind: StoreKind, overrides: Partial<Config> =
   const address = await app.listen();
   const url = address;
 
-  async function request(method: string, path: string, body?: unknown, options: RequestOptions = {}): Promise<HttpAnswer> {
-    const headers: Record<string, string> = { ...(options.headers ?? {}) };
-    const auth = options.auth === undefined ? DEMO_SHOP : options.auth;
-    if (auth) headers.authorization = 'Basic ' + Buffer.from(`${auth.id}:${auth.secret}`).toString('base64');
-    let payload: string | undefined = options.raw;
-    if (payload === undefined && body !== undefined) payload = JSON.stringify(body);
-    if (payload !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
-    return exchange(url + path, { method, headers, body: payload, redirect: 'manual' });
-  }
+  const request = (method: string, path: string, body?: unknown, options: RequestOptions = {}): Promise<HttpAnswer> =>
+    apiRequest(url, method, path, body, { ...options, auth: options.auth === undefined ? DEMO_SHOP : options.auth });
 
   return {
     app,
@@ -236,11 +183,6 @@ export async function startGateway(kind: StoreKind, overrides: Partial<Config> =
       if (!closeOptions.keepDatabase) await cleanup();
     },
   };
-}
-
-/** A card that expires a few years from now. */
-export function card(number = '4200000000000000', extra: Record<string, unknown> = {}) {
-  return { number, verification_value: '123', holder: 'John Doe', exp_month: '05', exp_year: new Date().getUTCFullYear() + 3, ...extra };
 }
 
 let counter = 0;

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { approvedCards } from '../../../bench/payments.js';
-import { card } from '../../support/gateway.js';
+import { approvedCards, card, DECLINED_CARD } from '../../support/cards.js';
 import { until } from '../../support/deadline.js';
 import type { ScratchDatabase } from '../../support/processes.js';
 import type { WebhookReceiver } from '../../support/webhookReceiver.js';
-import { basicAuth, type RoundRobin } from './roundRobin.js';
+import { basicAuth } from '../../support/http.js';
+import type { RoundRobin } from './roundRobin.js';
 
 export interface ChaosShop {
   id: number;
@@ -14,7 +14,6 @@ export interface ChaosShop {
   settings: Record<string, unknown>;
 }
 
-export const DECLINED_CARD = '4005550000000019';
 const CARDS = approvedCards(500);
 const FINAL = new Set(['successful', 'failed']);
 
@@ -136,7 +135,7 @@ export class MixedLoad {
     const isAsync = operation.startsWith('async');
     this.acked.requests++;
     const answer = await this.client.send('POST', (isAsync ? '/async' : '') + path, { request }, {
-      auth: basicAuth(shop.id, shop.secret),
+      auth: basicAuth(shop),
       requestId: `chaos-${randomUUID()}`,
       patienceMs: this.patienceMs,
     });
@@ -199,7 +198,7 @@ export async function checkAcknowledged(db: ScratchDatabase, client: RoundRobin,
     assert.ok(task, `accepted async request ${id} has no task`);
     assert.equal(task.state, 'done');
     const shopId = acked.asyncRequests.get(id)!;
-    const result = await client.send('GET', `/async/result/${id}`, undefined, { auth: basicAuth(shopId, secretOf.get(shopId)!) });
+    const result = await client.send('GET', `/async/result/${id}`, undefined, { auth: basicAuth({ id: shopId, secret: secretOf.get(shopId)! }) });
     assert.equal(result.status, Number(task.status_code), `result of ${id}: ${result.text}`);
     assert.ok(result.status === 200 || (result.status >= 400 && result.status < 500), `result of ${id} is an API answer: ${result.text}`);
   }
