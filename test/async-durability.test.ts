@@ -4,7 +4,7 @@ import { describe } from 'node:test';
 import { it } from './support/deadline.js';
 import { card, connectionLost, DEMO_SHOP, testStores } from './support/gateway.js';
 import { kill, scratchDatabase, serve, type ServeProcess } from './support/processes.js';
-import { basicAuth } from './support/http.js';
+import { authHeaders, basicAuth } from './support/http.js';
 
 /**
  * DESIGN.md, Durability: a 200 for an async submit is sent only once its task is committed, also when
@@ -24,7 +24,7 @@ type Gateway = ServeProcess;
 function submit(gateway: Gateway, i: number, requestId?: string) {
   return fetch(`${gateway.url}/async/transactions/payments`, {
     method: 'POST',
-    headers: { authorization: AUTH, 'content-type': 'application/json', ...(requestId ? { RequestID: requestId } : {}) },
+    headers: { ...authHeaders(DEMO_SHOP), ...(requestId ? { RequestID: requestId } : {}) },
     body: JSON.stringify({ request: { amount: 100 + i, currency: 'EUR', description: `Durable order ${i}`, duplicate_check: false, credit_card: card() } }),
   });
 }

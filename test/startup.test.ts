@@ -5,7 +5,7 @@ import { it, until } from './support/deadline.js';
 import { DEMO_SHOP, exchange, paymentRequest, POSTGRES_URL, startGateway, testStores } from './support/gateway.js';
 import { scratchDatabase, serve, stop } from './support/processes.js';
 import { TcpProxy } from './support/tcpProxy.js';
-import { basicAuth } from './support/http.js';
+import { apiRequest } from './support/http.js';
 
 /**
  * A database that cannot be reached is the same event at start and later: `serve` waits for it (with
@@ -39,12 +39,7 @@ describe('starting while PostgreSQL is unreachable [postgres]', { skip }, () => 
         assert.ok(retries.length >= 2, gateway.lines.join('\n'));
         assert.ok(retries.every((entry) => entry.level === 40 && entry.retry_in_ms > 0));
         assert.equal((await exchange(`${gateway.url}/readyz`, {})).status, 200);
-        const authorization = basicAuth(DEMO_SHOP);
-        const payment = await exchange(`${gateway.url}/transactions/payments`, {
-          method: 'POST',
-          headers: { authorization, 'content-type': 'application/json' },
-          body: JSON.stringify({ request: paymentRequest() }),
-        });
+        const payment = await apiRequest(gateway.url, 'POST', '/transactions/payments', { request: paymentRequest() }, { auth: DEMO_SHOP });
         assert.equal(payment.status, 200, payment.text);
         assert.equal(payment.body.transaction.status, 'successful');
       } finally {
