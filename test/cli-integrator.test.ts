@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { after, before, describe } from 'node:test';
 import { it, until } from './support/deadline.js';
-import { ADMIN_TOKEN, BankGate, DEMO_SHOP, startGateway, type TestGateway } from './support/gateway.js';
+import { ADMIN_TOKEN, AS_OPERATOR, BankGate, DEMO_SHOP, startGateway, type TestGateway } from './support/gateway.js';
 import { childEnv, CLI, type CliResult, runCli as runEcomgate } from './support/processes.js';
 import { type ReceivedWebhook, WebhookReceiver } from './support/webhookReceiver.js';
 import { basicAuth } from './support/http.js';
@@ -251,7 +251,7 @@ describe('ecomgate CLI for integrators', () => {
   describe('--async', () => {
     before(async () => {
       // The sandbox's slow card answers after the shop's slow_ms: long enough to watch the task run.
-      const patched = await gw.request('PATCH', `/admin/shops/${DEMO_SHOP.id}`, { acquirer_settings: { slow_ms: 1500 } }, { auth: null, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      const patched = await gw.request('PATCH', `/admin/shops/${DEMO_SHOP.id}`, { acquirer_settings: { slow_ms: 1500 } }, AS_OPERATOR);
       assert.equal(patched.status, 200, patched.text);
     });
 
@@ -349,10 +349,10 @@ describe('ecomgate CLI for integrators', () => {
       assert.match(first, /Visa •••• 0000/);
       assert.match(first, /webhook \S+ {2}·  attempt 1/);
       // The listener answers before the gateway records the attempt: wait for the record, then read it.
-      let deliveries = await gw.get(`/admin/transactions/${payment.uid}/deliveries`, { auth: null, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      let deliveries = await gw.get(`/admin/transactions/${payment.uid}/deliveries`, AS_OPERATOR);
       await until(
         async () => {
-          deliveries = await gw.get(`/admin/transactions/${payment.uid}/deliveries`, { auth: null, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+          deliveries = await gw.get(`/admin/transactions/${payment.uid}/deliveries`, AS_OPERATOR);
           return deliveries.status !== 200 || JSON.stringify(deliveries.body).includes('"attempt_count":1');
         },
         () => `the delivery's first attempt recorded: ${deliveries.text}`,
@@ -379,7 +379,7 @@ describe('ecomgate CLI for integrators', () => {
     });
 
     it('--json: each verified transaction on one line; invalid ones only on stderr', async () => {
-      const publicKey = (await gw.get(`/admin/shops/${DEMO_SHOP.id}`, { auth: null, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).body.public_key;
+      const publicKey = (await gw.get(`/admin/shops/${DEMO_SHOP.id}`, AS_OPERATOR)).body.public_key;
       const listener = new Running(['listen', '--port', '0', '--public-key', publicKey, '--json']);
       running.push(listener);
       const url = (await listener.waitFor(/listening on (http:\/\/\S+\/)/, 'stderr'))[1]!;

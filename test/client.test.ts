@@ -12,7 +12,7 @@ import {
   RateLimitError,
   ValidationError,
 } from '@ecomgate/client';
-import { ADMIN_TOKEN, BankGate, card, DEMO_SHOP, startGateway, type TestGateway } from './support/gateway.js';
+import { AS_OPERATOR, BankGate, card, DEMO_SHOP, startGateway, type TestGateway } from './support/gateway.js';
 
 /**
  * @ecomgate/client against a real gateway (in process, random port, demo shop 361): every operation once,
@@ -156,7 +156,6 @@ describe('@ecomgate/client: operations', () => {
 describe('@ecomgate/client: errors', () => {
   let gw: TestGateway;
   let gateway: Gateway;
-  const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
   const bank = new BankGate();
 
   before(async () => {
@@ -167,7 +166,7 @@ describe('@ecomgate/client: errors', () => {
 
   async function createShop(fields: Record<string, unknown>) {
     const secret = randomUUID();
-    const answer = await gw.request('POST', '/admin/shops', { secret_key: secret, ...fields }, { auth: null, headers: admin });
+    const answer = await gw.request('POST', '/admin/shops', { secret_key: secret, ...fields }, AS_OPERATOR);
     assert.equal(answer.status, 201, answer.text);
     return new Gateway({ shopId: fields.id as number, secretKey: secret, baseUrl: gw.url, timeoutMs: 10_000 });
   }

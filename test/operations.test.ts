@@ -11,7 +11,18 @@ import { readConfig } from '../src/config.js';
 import { ApiError } from '../src/domain/errors.js';
 import { RateLimiter } from '../src/http/rateLimit.js';
 import { createLogger } from '../src/logger.js';
-import { ADMIN_TOKEN, DEMO_3DS_SHOP, DEMO_SHOP, card, paymentRequest, refusedByClient, startGateway, testStores, type TestGateway } from './support/gateway.js';
+import {
+  ADMIN_TOKEN,
+  AS_OPERATOR,
+  card,
+  DEMO_3DS_SHOP,
+  DEMO_SHOP,
+  paymentRequest,
+  refusedByClient,
+  startGateway,
+  type TestGateway,
+  testStores,
+} from './support/gateway.js';
 import { basicAuth } from './support/http.js';
 import { logCapture } from './support/logCapture.js';
 
@@ -263,7 +274,7 @@ for (const kind of testStores()) {
       // A card number in the URL and query string of an unknown route.
       assert.equal((await gw.get(`/transactions/payments/${PAN}?number=${PAN}&verification_value=${CVC}`)).status, 404);
       // The operator's secret and token.
-      const created = await gw.request('POST', '/admin/shops', { id: 6001, secret_key: shopSecret }, { auth: null, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      const created = await gw.request('POST', '/admin/shops', { id: 6001, secret_key: shopSecret }, AS_OPERATOR);
       assert.equal(created.status, 201);
 
       const requestLines = gw.logs.filter((line) => line.includes('"msg":"request"'));

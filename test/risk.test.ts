@@ -1,18 +1,19 @@
 import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
 import { it } from './support/deadline.js';
-import { ADMIN_TOKEN, card, type Credentials, paymentRequest, startGateway, testStores, type TestGateway } from './support/gateway.js';
-
-/** Creates a shop through the operator API and answers its credentials. */
-async function createShop(gw: TestGateway, id: number, fields: Record<string, unknown> = {}): Promise<Credentials> {
-  const secret = `secret-of-shop-${id}-0123456789`;
-  const answer = await gw.request('POST', '/admin/shops', { id, secret_key: secret, test: true, ...fields }, { auth: null, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
-  assert.equal(answer.status, 201, answer.text);
-  return { id, secret };
-}
+import {
+  AS_OPERATOR,
+  card,
+  createShop,
+  type Credentials,
+  paymentRequest,
+  startGateway,
+  type TestGateway,
+  testStores,
+} from './support/gateway.js';
 
 async function setRiskRules(gw: TestGateway, id: number, riskRules: Record<string, unknown>) {
-  const answer = await gw.request('PATCH', `/admin/shops/${id}`, { risk_rules: riskRules }, { auth: null, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+  const answer = await gw.request('PATCH', `/admin/shops/${id}`, { risk_rules: riskRules }, AS_OPERATOR);
   assert.equal(answer.status, 200, answer.text);
 }
 

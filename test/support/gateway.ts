@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +8,7 @@ import pg from 'pg';
 import { createApp, type App } from '../../src/app.js';
 import { type Config, readConfig } from '../../src/config.js';
 import { card } from './cards.js';
-import { apiRequest, type HttpAnswer, type RequestOptions } from './http.js';
+import { apiRequest, type Credentials, type HttpAnswer, type RequestOptions } from './http.js';
 import { logCapture } from './logCapture.js';
 import { DEMO_SHOP } from './shops.js';
 
@@ -27,6 +28,8 @@ export function testStores(): StoreKind[] {
 }
 
 export const ADMIN_TOKEN = 'test-admin-token';
+/** Request options of the operator: the admin token instead of the demo shop's credentials. */
+export const AS_OPERATOR: RequestOptions = { auth: { bearer: ADMIN_TOKEN } };
 
 /** A clock the test moves by hand. */
 export class TestClock {
@@ -183,6 +186,14 @@ export async function startGateway(kind: StoreKind, overrides: Partial<Config> =
       if (!closeOptions.keepDatabase) await cleanup();
     },
   };
+}
+
+/** Creates a test shop through the operator API and answers its credentials. */
+export async function createShop(gw: TestGateway, id: number, fields: Record<string, unknown> = {}): Promise<Credentials> {
+  const secret = `secret-of-shop-${id}-0123456789`;
+  const answer = await gw.request('POST', '/admin/shops', { id, secret_key: secret, test: true, ...fields }, AS_OPERATOR);
+  assert.equal(answer.status, 201, answer.text);
+  return { id, secret };
 }
 
 let counter = 0;
