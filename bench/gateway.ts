@@ -1,16 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { withinBudget } from './budget.js';
-import { type ServerProcess, type SpawnedServer, spawnServer, startServer } from './child.js';
+import { type ServeOptions, serve, spawnServe, terminate } from '../test/support/processes.js';
+import type { ServerProcess, SpawnedServer } from './child.js';
 import type { StoreKind } from './options.js';
 import { paths } from './payments.js';
 import { authHeaders, type Credentials } from '../test/support/http.js';
+import { listeningPort } from './proc.js';
 import { sleep } from './stats.js';
 import { type BenchStore, createStore, type TaskLog } from './stores.js';
 
 /**
- * A gateway process on a benchmark store, configured as the benchmark needs: loopback, a port the
- * kernel picks, the demo shop, no rate limit, and log level warn (at info it writes one line per
- * request, which would be measured too).
+ * A gateway process on a benchmark store, started by the tests' own `serve` launcher and configured as
+ * the benchmark needs: loopback, a port the kernel picks, the demo shop, no rate limit, and log level warn
+ * (at info it writes one line per request, which would be measured too).
  */
 export interface Gateway {
   server: ServerProcess;
@@ -22,37 +24,39 @@ export interface Gateway {
 /** Settings a scenario changes on top of the benchmark's configuration (ECOMGATE_* variables). */
 export type GatewaySettings = Record<string, string>;
 
-const GATEWAY_SCRIPT = 'dist/src/cli/main.js';
-
-function gatewayEnvironment(store: BenchStore, adminToken: string, settings: GatewaySettings): NodeJS.ProcessEnv {
+function serveOptions(store: BenchStore, adminToken: string, settings: GatewaySettings, args: string[] = []): ServeOptions {
   return {
-    // Nothing of the caller's own ECOMGATE_* settings leaks into the measured configuration.
-    ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('ECOMGATE_'))),
-    ECOMGATE_HOST: '127.0.0.1',
-    ECOMGATE_PORT: '0',
-    ECOMGATE_DATABASE_URL: store.url,
-    ECOMGATE_MASTER_KEY: store.masterKey,
-    ECOMGATE_DEMO_SHOPS: '1',
-    ECOMGATE_RATE_LIMIT: '0',
-    ECOMGATE_LOG_LEVEL: 'warn',
-    ECOMGATE_ADMIN_TOKEN: adminToken,
-    ...settings,
+    databaseUrl: store.url,
+    masterKey: store.masterKey,
+    args,
+    env: {
+      // What the tests switch off or open up is measured as a deployment has it: at its default.
+      ECOMGATE_AUTH_FAILURE_LIMIT: undefined,
+      ECOMGATE_AUTH_FAILURE_LIMIT_PER_SHOP: undefined,
+      ECOMGATE_WEBHOOK_ALLOW_PRIVATE: undefined,
+      ECOMGATE_LOG_LEVEL: 'warn',
+      ECOMGATE_ADMIN_TOKEN: adminToken,
+      ...settings,
+    },
+    // A minute, as the benchmark always allowed: it starts gateways on a machine its own load keeps busy.
+    startMs: 60_000,
+    // At warn the "listening" line is not written.
+    portOf: listeningPort,
   };
 }
 
-/** `ecomgate serve` and its flags (`--cluster 2`). */
-const SERVE = ['serve'];
-
-/** Starts a gateway on `store` and answers once it listens. */
-export async function startGateway(store: BenchStore, settings: GatewaySettings = {}, serveArgs = SERVE): Promise<Gateway> {
+/** Starts `ecomgate serve` (with `serveArgs`, such as `--cluster 2`) on `store` and answers once it listens. */
+export async function serveOn(store: BenchStore, settings: GatewaySettings = {}, serveArgs: string[] = []): Promise<Gateway> {
   const adminToken = randomBytes(16).toString('hex');
-  const server = await startServer(`gateway (${store.kind})`, GATEWAY_SCRIPT, serveArgs, gatewayEnvironment(store, adminToken, settings));
-  return { server, store, adminToken, stop: () => server.stop() };
+  const served = await serve(serveOptions(store, adminToken, settings, serveArgs));
+  const stop = async () => void (await terminate(served));
+  return { server: { pid: served.proc.pid!, url: served.url, stop }, store, adminToken, stop };
 }
 
 /** Spawns a gateway on `store` without waiting for it to listen (its workers start before it does). */
 export function spawnGateway(store: BenchStore, settings: GatewaySettings = {}): SpawnedServer {
-  return spawnServer(`gateway (${store.kind})`, GATEWAY_SCRIPT, ['serve'], gatewayEnvironment(store, randomBytes(16).toString('hex'), settings));
+  const spawned = spawnServe(serveOptions(store, randomBytes(16).toString('hex'), settings));
+  return { pid: spawned.proc.pid!, listening: spawned.listening, stop: async () => void (await terminate(spawned)) };
 }
 
 /** Creates a fresh store, and always drops it after `work`. */
@@ -66,8 +70,13 @@ export async function withStore<T>(kind: StoreKind, postgresUrl: string, work: (
 }
 
 /** Runs `work` against a gateway started on `store`, and always stops the gateway after. */
-export async function withGatewayOn<T>(store: BenchStore, work: (gateway: Gateway) => Promise<T>, settings: GatewaySettings = {}, serveArgs = SERVE): Promise<T> {
-  const gateway = await startGateway(store, settings, serveArgs);
+export async function withGatewayOn<T>(
+  store: BenchStore,
+  work: (gateway: Gateway) => Promise<T>,
+  settings: GatewaySettings = {},
+  serveArgs: string[] = [],
+): Promise<T> {
+  const gateway = await serveOn(store, settings, serveArgs);
   try {
     return await work(gateway);
   } finally {
@@ -76,7 +85,13 @@ export async function withGatewayOn<T>(store: BenchStore, work: (gateway: Gatewa
 }
 
 /** A gateway on a fresh store of its own, both gone after `work`. */
-export function withGateway<T>(kind: StoreKind, postgresUrl: string, work: (gateway: Gateway) => Promise<T>, settings: GatewaySettings = {}, serveArgs = SERVE): Promise<T> {
+export function withGateway<T>(
+  kind: StoreKind,
+  postgresUrl: string,
+  work: (gateway: Gateway) => Promise<T>,
+  settings: GatewaySettings = {},
+  serveArgs: string[] = [],
+): Promise<T> {
   return withStore(kind, postgresUrl, (store) => withGatewayOn(store, work, settings, serveArgs));
 }
 

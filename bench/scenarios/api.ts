@@ -117,5 +117,5 @@ export function measureQueryByUid(kind: StoreKind, options: BenchOptions) {
 /** Async submit served by `ecomgate serve --cluster 2` (PostgreSQL only): what a second process adds. */
 export function measureClusterSubmit(kind: StoreKind, options: BenchOptions) {
   if (kind !== 'postgres') throw new Error('--cluster needs PostgreSQL');
-  return measureGatewayThroughput(kind, options, (gateway) => checkedAsyncSubmit(gateway, options), {}, ['serve', '--cluster', '2']);
+  return measureGatewayThroughput(kind, options, (gateway) => checkedAsyncSubmit(gateway, options), {}, ['--cluster', '2']);
 }
