@@ -11,6 +11,7 @@ import {
   type TestGateway,
   testStores,
 } from './support/gateway.js';
+import { DECLINED_CARD } from './support/cards.js';
 
 /** Replaces what legitimately differs between two runs of the same request (ids, times, tokens). */
 function shapeOf(value: unknown): unknown {
@@ -58,7 +59,7 @@ for (const store of testStores()) {
       };
       const [successful, failed] = [await count('successful'), await count('failed')];
       const paid = await submit('/transactions/payments', paymentRequest());
-      const declined = await submit('/transactions/payments', paymentRequest({ credit_card: card('4005550000000019') }));
+      const declined = await submit('/transactions/payments', paymentRequest({ credit_card: card(DECLINED_CARD) }));
       assert.equal((await completed(paid.request_id)).body.transaction.status, 'successful');
       assert.equal((await completed(declined.request_id)).body.transaction.status, 'failed');
       assert.deepEqual([await count('successful'), await count('failed')], [successful + 1, failed + 1]);
@@ -116,7 +117,7 @@ for (const store of testStores()) {
         return result.body;
       };
       await both('/transactions/payments', () => paymentRequest());
-      await both('/transactions/payments', () => paymentRequest({ credit_card: card('4005550000000019') }));
+      await both('/transactions/payments', () => paymentRequest({ credit_card: card(DECLINED_CARD) }));
       await both('/transactions/authorizations', () => paymentRequest());
       await both('/transactions/tokenizations', () => paymentRequest());
       await both('/transactions/checkups', () => paymentRequest());

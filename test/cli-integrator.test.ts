@@ -6,6 +6,7 @@ import { ADMIN_TOKEN, AS_OPERATOR, BankGate, DEMO_SHOP, startGateway, type TestG
 import { childEnv, CLI, type CliResult, runCli as runEcomgate } from './support/processes.js';
 import { type ReceivedWebhook, WebhookReceiver } from './support/webhookReceiver.js';
 import { basicAuth } from './support/http.js';
+import { DECLINED_CARD } from './support/cards.js';
 
 /**
  * The integrator's commands of `ecomgate` (pay, authorize, capture, refund, tx, balance, --async, listen),
@@ -139,11 +140,11 @@ describe('ecomgate CLI for integrators', () => {
     });
 
     it('a declined card exits 2 and says why', async () => {
-      const result = await runCli(['pay', '--amount', nextAmount(), '--currency', 'EUR', '--card', '4005550000000019']);
+      const result = await runCli(['pay', '--amount', nextAmount(), '--currency', 'EUR', '--card', DECLINED_CARD]);
       assert.equal(result.code, 2, result.stderr);
       assert.match(result.stdout, /^payment failed · /);
       assert.match(result.stdout, /Payment was declined/);
-      const tx = await cliJson(['pay', '--amount', nextAmount(), '--currency', 'EUR', '--card', '4005550000000019'], 2);
+      const tx = await cliJson(['pay', '--amount', nextAmount(), '--currency', 'EUR', '--card', DECLINED_CARD], 2);
       assert.equal(tx.status, 'failed');
     });
 
@@ -224,7 +225,7 @@ describe('ecomgate CLI for integrators', () => {
       assert.match(human.stdout, new RegExp(`uid\\s+${payment.uid}`));
       const json = await cliJson(['tx', payment.uid]);
       assert.deepEqual(json, (await gw.get(`/transactions/${payment.uid}`)).body.transaction);
-      const declined = await cliJson(['pay', '--amount', nextAmount(), '--currency', 'EUR', '--card', '4005550000000019'], 2);
+      const declined = await cliJson(['pay', '--amount', nextAmount(), '--currency', 'EUR', '--card', DECLINED_CARD], 2);
       assert.equal((await cliJson(['tx', declined.uid])).status, 'failed', 'a query that answered exits 0 whatever the status');
       const listed = await runCli(['tx', '--tracking-id', 'cli-tx-lookup', '--json']);
       assert.equal(listed.code, 0, listed.stderr);
@@ -270,7 +271,7 @@ describe('ecomgate CLI for integrators', () => {
     });
 
     it('human output after following; a declined result exits 2; --wait running out exits 3', async () => {
-      const declined = await runCli(['pay', '--async', '--amount', nextAmount(), '--currency', 'EUR', '--card', '4005550000000019']);
+      const declined = await runCli(['pay', '--async', '--amount', nextAmount(), '--currency', 'EUR', '--card', DECLINED_CARD]);
       assert.equal(declined.code, 2, declined.stderr);
       assert.match(declined.stdout, /^payment failed · /);
       // The bank holds the payment: only --wait running out can end the command.

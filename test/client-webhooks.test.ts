@@ -5,6 +5,7 @@ import { it } from './support/deadline.js';
 import { Gateway, GatewayError, type PaymentRequest, verifyWebhook, WebhookVerificationError } from '@ecomgate/client';
 import { AS_OPERATOR, card, DEMO_SHOP, startGateway, type TestGateway } from './support/gateway.js';
 import { type ReceivedWebhook, WebhookReceiver } from './support/webhookReceiver.js';
+import { DECLINED_CARD } from './support/cards.js';
 
 /** verifyWebhook over webhooks a real gateway delivered to a real HTTP endpoint. */
 
@@ -59,7 +60,7 @@ describe('@ecomgate/client: verifyWebhook', () => {
   });
 
   it('a declined payment notifies too, and verifies', async () => {
-    const { webhook } = await delivered({ credit_card: card('4005550000000019') });
+    const { webhook } = await delivered({ credit_card: card(DECLINED_CARD) });
     const transaction = verifyWebhook(webhook.raw, webhook.headers, { publicKey, ...shop });
     assert.equal(transaction.status, 'failed');
     assert.equal(transaction.message, 'Payment was declined');

@@ -13,6 +13,7 @@ import {
   ValidationError,
 } from '@ecomgate/client';
 import { AS_OPERATOR, BankGate, card, DEMO_SHOP, startGateway, type TestGateway } from './support/gateway.js';
+import { DECLINED_CARD } from './support/cards.js';
 
 /**
  * @ecomgate/client against a real gateway (in process, random port, demo shop 361): every operation once,
@@ -54,7 +55,7 @@ describe('@ecomgate/client: operations', () => {
   });
 
   it('a declined payment is not an error: it resolves with status failed', async () => {
-    const payment = await gateway.payment(order({ credit_card: card('4005550000000019') }));
+    const payment = await gateway.payment(order({ credit_card: card(DECLINED_CARD) }));
     assert.equal(payment.status, 'failed');
     assert.equal(payment.message, 'Payment was declined');
   });
@@ -132,7 +133,7 @@ describe('@ecomgate/client: operations', () => {
     const trackingId = `shared-${randomUUID()}`;
     const first = await gateway.payment(order({ tracking_id: trackingId }));
     gw.clock.advance(1000); // the test gateway's clock stands still unless moved: make "newest" mean something
-    const second = await gateway.payment(order({ tracking_id: trackingId, credit_card: card('4005550000000019') }));
+    const second = await gateway.payment(order({ tracking_id: trackingId, credit_card: card(DECLINED_CARD) }));
     const found = await gateway.transaction(first.uid);
     assert.equal(found.uid, first.uid);
     assert.equal(found.status, 'successful');

@@ -7,6 +7,7 @@ import type { Browser } from 'playwright-core';
 import { DEMO_3DS_SHOP } from './support/gateway.js';
 import { launchChromium, needsChromium } from './support/services.js';
 import { basicAuth } from './support/http.js';
+import { DECLINED_CARD } from './support/cards.js';
 
 /**
  * The example merchant (examples/merchant) end to end, started the way the README says (`npm run
@@ -147,7 +148,7 @@ describe('examples/merchant: checkout, 3-D Secure, return page, verified webhook
   });
 
   it('a card declined at once goes straight to the return page; a refused request re-shows the form', async () => {
-    const checkout = await fetch(`${shop}/checkout`, form(checkoutFields('4005550000000019', '3')));
+    const checkout = await fetch(`${shop}/checkout`, form(checkoutFields(DECLINED_CARD, '3')));
     assert.equal(checkout.status, 303);
     const back = new URL(checkout.headers.get('location')!, shop);
     assert.equal(back.pathname, '/return');

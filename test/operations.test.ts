@@ -25,6 +25,7 @@ import {
 } from './support/gateway.js';
 import { basicAuth } from './support/http.js';
 import { logCapture } from './support/logCapture.js';
+import { DECLINED_CARD } from './support/cards.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const PAN = '4200000000000000';
@@ -64,7 +65,7 @@ for (const kind of testStores()) {
       const before = (await gw.get('/metrics', { auth: null })).text;
       const paid = await gw.post('/transactions/payments', paymentRequest());
       assert.equal(paid.body.transaction.status, 'successful');
-      const declined = await gw.post('/transactions/payments', paymentRequest({ credit_card: card('4005550000000019') }));
+      const declined = await gw.post('/transactions/payments', paymentRequest({ credit_card: card(DECLINED_CARD) }));
       assert.equal(declined.body.transaction.status, 'failed');
       assert.equal((await gw.post('/transactions/payments', paymentRequest(), { auth: null })).status, 401);
 

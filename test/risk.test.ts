@@ -11,6 +11,7 @@ import {
   type TestGateway,
   testStores,
 } from './support/gateway.js';
+import { DECLINED_CARD } from './support/cards.js';
 
 async function setRiskRules(gw: TestGateway, id: number, riskRules: Record<string, unknown>) {
   const answer = await gw.request('PATCH', `/admin/shops/${id}`, { risk_rules: riskRules }, AS_OPERATOR);
@@ -95,12 +96,12 @@ for (const store of testStores()) {
 
     it('fails black-listed payments and authorizations without calling the acquirer', async () => {
       const shop = await newShop();
-      const blackStamp = await stampOf(gw, '4005550000000019', shop);
+      const blackStamp = await stampOf(gw, DECLINED_CARD, shop);
       await setRiskRules(gw, shop.id, { black_list: { emails: ['fraud@example.com'], ips: ['6.6.6.6'], card_stamps: [blackStamp] } });
       const calls = await gw.count('sandbox_operations');
       const ledger = await gw.count('ledger_entries');
       for (const path of ['/transactions/payments', '/transactions/authorizations']) {
-        for (const extra of [{ customer: { email: 'FRAUD@example.com' } }, { customer: { ip: '6.6.6.6' } }, { credit_card: card('4005550000000019') }]) {
+        for (const extra of [{ customer: { email: 'FRAUD@example.com' } }, { customer: { ip: '6.6.6.6' } }, { credit_card: card(DECLINED_CARD) }]) {
           const answer = await gw.post(path, paymentRequest(extra), { auth: shop });
           assert.equal(answer.status, 200, answer.text);
           const tx = answer.body.transaction;
@@ -144,8 +145,8 @@ for (const store of testStores()) {
       assert.equal(third.be_protected_verification.limit.current_count, 2);
       // Another card is not affected; a declined payment does not count.
       assert.equal((await pay('5555555555554444')).status, 'successful');
-      assert.equal((await pay('4005550000000019')).status, 'failed');
-      assert.equal((await pay('4005550000000019')).be_protected_verification.status, 'successful');
+      assert.equal((await pay(DECLINED_CARD)).status, 'failed');
+      assert.equal((await pay(DECLINED_CARD)).be_protected_verification.status, 'successful');
 
       gw.clock.advance(untilNextUtcDay(gw));
       const nextDay = await pay('4200000000000000');

@@ -14,6 +14,7 @@ import {
 import { submitChallenge } from './support/challenge.js';
 import { type Answer, type ReceivedWebhook, signatureIsValid, WebhookReceiver } from './support/webhookReceiver.js';
 import { basicAuth } from './support/http.js';
+import { DECLINED_CARD } from './support/cards.js';
 
 /** Every gateway here draws the same jitter: rand(0..29) = floor(0.5 · 30) = 15. */
 const random = () => 0.5;
@@ -97,7 +98,7 @@ for (const store of testStores()) {
 
     it('notifies a failed payment', async () => {
       const endpoint = await receiver();
-      const payment = await pay(endpoint, { credit_card: card('4005550000000019') });
+      const payment = await pay(endpoint, { credit_card: card(DECLINED_CARD) });
       assert.equal(payment.status, 'failed');
       await deliver();
       assert.equal(endpoint.received.length, 1);
