@@ -12,7 +12,7 @@ import { apiRequest, type Credentials, type HttpAnswer, type RequestOptions } fr
 import { logCapture } from './logCapture.js';
 import { DEMO_SHOP } from './shops.js';
 
-// Most tests take their fixtures from here, as they did before these had files of their own.
+// Re-exported: a test gets a gateway and the fixtures it is driven with from one import.
 export { card } from './cards.js';
 export { connectionLost, type Credentials, exchange, type HttpAnswer, refusedByClient, type RequestOptions } from './http.js';
 export { DEMO_3DS_SHOP, DEMO_SHOP } from './shops.js';
