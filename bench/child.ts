@@ -26,9 +26,9 @@ export interface SpawnedServer {
 }
 
 /**
- * Spawns `node <script> ...args`. The address comes from the server's JSON log line with an `address`
- * field (the echo server and the gateway at log level info write one); the gateway at level warn writes
- * none, so the listening socket is also looked up in /proc.
+ * Spawns `node <script> ...args`: the benchmark's other servers (the echo baseline, the graphile-worker
+ * peer); the gateway itself starts through the tests' `serve`. The address comes from the server's JSON log
+ * line with an `address` field, or from its listening socket in /proc for a server that logs none.
  */
 export function spawnServer(name: string, script: string, args: string[], env: NodeJS.ProcessEnv): SpawnedServer {
   const child = spawn(process.execPath, [resolve(repoRoot, script), ...args], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });

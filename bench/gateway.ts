@@ -1,15 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { withinBudget } from './budget.js';
-import { type ServerProcess, type SpawnedServer, spawnServer, startServer } from './child.js';
+import { type ServeOptions, serve, spawnServe, terminate } from '../test/support/processes.js';
+import type { ServerProcess, SpawnedServer } from './child.js';
 import type { StoreKind } from './options.js';
-import { merchantHeaders, paths, type Merchant } from './payments.js';
+import { paths } from './payments.js';
+import { authHeaders, type Credentials } from '../test/support/http.js';
+import { listeningPort } from './proc.js';
 import { sleep } from './stats.js';
 import { type BenchStore, createStore, type TaskLog } from './stores.js';
 
 /**
- * A gateway process on a benchmark store, configured as the benchmark needs: loopback, a port the
- * kernel picks, the demo shop, no rate limit, and log level warn (at info it writes one line per
- * request, which would be measured too).
+ * A gateway process on a benchmark store, started by the tests' own `serve` launcher and configured as
+ * the benchmark needs: loopback, a port the kernel picks, the demo shop, no rate limit, and log level warn
+ * (at info it writes one line per request, which would be measured too).
  */
 export interface Gateway {
   server: ServerProcess;
@@ -21,37 +24,39 @@ export interface Gateway {
 /** Settings a scenario changes on top of the benchmark's configuration (ECOMGATE_* variables). */
 export type GatewaySettings = Record<string, string>;
 
-const GATEWAY_SCRIPT = 'dist/src/cli/main.js';
-
-function gatewayEnvironment(store: BenchStore, adminToken: string, settings: GatewaySettings): NodeJS.ProcessEnv {
+function serveOptions(store: BenchStore, adminToken: string, settings: GatewaySettings, args: string[] = []): ServeOptions {
   return {
-    // Nothing of the caller's own ECOMGATE_* settings leaks into the measured configuration.
-    ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('ECOMGATE_'))),
-    ECOMGATE_HOST: '127.0.0.1',
-    ECOMGATE_PORT: '0',
-    ECOMGATE_DATABASE_URL: store.url,
-    ECOMGATE_MASTER_KEY: store.masterKey,
-    ECOMGATE_DEMO_SHOPS: '1',
-    ECOMGATE_RATE_LIMIT: '0',
-    ECOMGATE_LOG_LEVEL: 'warn',
-    ECOMGATE_ADMIN_TOKEN: adminToken,
-    ...settings,
+    databaseUrl: store.url,
+    masterKey: store.masterKey,
+    args,
+    env: {
+      // What the tests switch off or open up is measured as a deployment has it: at its default.
+      ECOMGATE_AUTH_FAILURE_LIMIT: undefined,
+      ECOMGATE_AUTH_FAILURE_LIMIT_PER_SHOP: undefined,
+      ECOMGATE_WEBHOOK_ALLOW_PRIVATE: undefined,
+      ECOMGATE_LOG_LEVEL: 'warn',
+      ECOMGATE_ADMIN_TOKEN: adminToken,
+      ...settings,
+    },
+    // A minute, as the benchmark always allowed: it starts gateways on a machine its own load keeps busy.
+    startMs: 60_000,
+    // At warn the "listening" line is not written.
+    portOf: listeningPort,
   };
 }
 
-/** `ecomgate serve` and its flags (`--cluster 2`). */
-const SERVE = ['serve'];
-
-/** Starts a gateway on `store` and answers once it listens. */
-export async function startGateway(store: BenchStore, settings: GatewaySettings = {}, serveArgs = SERVE): Promise<Gateway> {
+/** Starts `ecomgate serve` (with `serveArgs`, such as `--cluster 2`) on `store` and answers once it listens. */
+export async function serveOn(store: BenchStore, settings: GatewaySettings = {}, serveArgs: string[] = []): Promise<Gateway> {
   const adminToken = randomBytes(16).toString('hex');
-  const server = await startServer(`gateway (${store.kind})`, GATEWAY_SCRIPT, serveArgs, gatewayEnvironment(store, adminToken, settings));
-  return { server, store, adminToken, stop: () => server.stop() };
+  const served = await serve(serveOptions(store, adminToken, settings, serveArgs));
+  const stop = async () => void (await terminate(served));
+  return { server: { pid: served.proc.pid!, url: served.url, stop }, store, adminToken, stop };
 }
 
 /** Spawns a gateway on `store` without waiting for it to listen (its workers start before it does). */
 export function spawnGateway(store: BenchStore, settings: GatewaySettings = {}): SpawnedServer {
-  return spawnServer(`gateway (${store.kind})`, GATEWAY_SCRIPT, ['serve'], gatewayEnvironment(store, randomBytes(16).toString('hex'), settings));
+  const spawned = spawnServe(serveOptions(store, randomBytes(16).toString('hex'), settings));
+  return { pid: spawned.proc.pid!, listening: spawned.listening, stop: async () => void (await terminate(spawned)) };
 }
 
 /** Creates a fresh store, and always drops it after `work`. */
@@ -65,8 +70,13 @@ export async function withStore<T>(kind: StoreKind, postgresUrl: string, work: (
 }
 
 /** Runs `work` against a gateway started on `store`, and always stops the gateway after. */
-export async function withGatewayOn<T>(store: BenchStore, work: (gateway: Gateway) => Promise<T>, settings: GatewaySettings = {}, serveArgs = SERVE): Promise<T> {
-  const gateway = await startGateway(store, settings, serveArgs);
+export async function withGatewayOn<T>(
+  store: BenchStore,
+  work: (gateway: Gateway) => Promise<T>,
+  settings: GatewaySettings = {},
+  serveArgs: string[] = [],
+): Promise<T> {
+  const gateway = await serveOn(store, settings, serveArgs);
   try {
     return await work(gateway);
   } finally {
@@ -75,12 +85,18 @@ export async function withGatewayOn<T>(store: BenchStore, work: (gateway: Gatewa
 }
 
 /** A gateway on a fresh store of its own, both gone after `work`. */
-export function withGateway<T>(kind: StoreKind, postgresUrl: string, work: (gateway: Gateway) => Promise<T>, settings: GatewaySettings = {}, serveArgs = SERVE): Promise<T> {
+export function withGateway<T>(
+  kind: StoreKind,
+  postgresUrl: string,
+  work: (gateway: Gateway) => Promise<T>,
+  settings: GatewaySettings = {},
+  serveArgs: string[] = [],
+): Promise<T> {
   return withStore(kind, postgresUrl, (store) => withGatewayOn(store, work, settings, serveArgs));
 }
 
 /** Creates a test shop whose sandbox bank waits `latencyMs` on every call (admin API). */
-export async function createSlowBankShop(gateway: Gateway, shop: Merchant, latencyMs: number): Promise<void> {
+export async function createSlowBankShop(gateway: Gateway, shop: Credentials, latencyMs: number): Promise<void> {
   const response = await fetch(gateway.server.url + paths.adminShops, {
     method: 'POST',
     headers: { authorization: `Bearer ${gateway.adminToken}`, 'content-type': 'application/json' },
@@ -90,8 +106,14 @@ export async function createSlowBankShop(gateway: Gateway, shop: Merchant, laten
 }
 
 /** One request through the real API, to check the scenario's traffic is answered as expected before loading it. */
-export async function probe(gateway: Gateway, shop: Merchant, method: string, path: string, body?: string): Promise<{ status: number; json: Record<string, unknown> }> {
-  const response = await fetch(gateway.server.url + path, { method, headers: merchantHeaders(shop), body });
+export async function probe(
+  gateway: Gateway,
+  shop: Credentials,
+  method: string,
+  path: string,
+  body?: string,
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const response = await fetch(gateway.server.url + path, { method, headers: authHeaders(shop), body });
   return { status: response.status, json: (await response.json()) as Record<string, unknown> };
 }
 

@@ -1,5 +1,7 @@
 import type { Traffic } from './load.js';
-import { approvedCards, childRequestBody, type Merchant, merchantHeaders, paths, paymentRequestBodyFor } from './payments.js';
+import { childRequestBody, paths, paymentRequestBodyFor } from './payments.js';
+import { approvedCards } from '../test/support/cards.js';
+import { type Credentials, authHeaders } from '../test/support/http.js';
 
 /**
  * Connections that submit a fixed number of async payments (seeding, submit→completed, slow bank):
@@ -20,11 +22,11 @@ export function cycleCards(cardCount: number): () => string {
  * payments are on different cards, as a merchant's customers' are (autocannon's fixed request lists
  * would have all connections start on the same card together).
  */
-export function paymentTraffic(shop: Merchant, mode: 'sync' | 'async', cardCount: number): Traffic {
+export function paymentTraffic(shop: Credentials, mode: 'sync' | 'async', cardCount: number): Traffic {
   const nextCard = cycleCards(cardCount);
   return {
     method: 'POST',
-    headers: merchantHeaders(shop),
+    headers: authHeaders(shop),
     requests: [
       {
         path: mode === 'sync' ? paths.syncPayment : paths.asyncPayment,
@@ -35,8 +37,8 @@ export function paymentTraffic(shop: Merchant, mode: 'sync' | 'async', cardCount
 }
 
 /** Status polls cycling through known request ids (fixed paths: autocannon builds each once). */
-export function statusPollTraffic(shop: Merchant, requestIds: string[]): Traffic {
-  return { method: 'GET', headers: merchantHeaders(shop), requests: requestIds.map((id) => ({ path: paths.status(id) })) };
+export function statusPollTraffic(shop: Credentials, requestIds: string[]): Traffic {
+  return { method: 'GET', headers: authHeaders(shop), requests: requestIds.map((id) => ({ path: paths.status(id) })) };
 }
 
 /**
@@ -44,11 +46,11 @@ export function statusPollTraffic(shop: Merchant, requestIds: string[]): Traffic
  * authorization its connection was just answered (autocannon keeps a context per connection). Both
  * requests count in the rate.
  */
-export function authorizationCaptureTraffic(shop: Merchant, cardCount: number, amount: number): Traffic {
+export function authorizationCaptureTraffic(shop: Credentials, cardCount: number, amount: number): Traffic {
   const nextCard = cycleCards(cardCount);
   return {
     method: 'POST',
-    headers: merchantHeaders(shop),
+    headers: authHeaders(shop),
     requests: [
       {
         path: paths.authorization,
@@ -63,16 +65,16 @@ export function authorizationCaptureTraffic(shop: Merchant, cardCount: number, a
 }
 
 /** Partial refunds of one minor unit, cycling through successful payments (many refunds fit in each). */
-export function refundTraffic(shop: Merchant, paymentUids: string[]): Traffic {
+export function refundTraffic(shop: Credentials, paymentUids: string[]): Traffic {
   let next = 0;
   return {
     method: 'POST',
-    headers: merchantHeaders(shop),
+    headers: authHeaders(shop),
     requests: [{ path: paths.refund, setupRequest: (request) => ({ ...request, body: childRequestBody(paymentUids[next++ % paymentUids.length]!, 1, 'bench refund') }) }],
   };
 }
 
 /** GET /transactions/{uid}, cycling through known transactions. */
-export function queryByUidTraffic(shop: Merchant, uids: string[]): Traffic {
-  return { method: 'GET', headers: merchantHeaders(shop), requests: uids.map((uid) => ({ path: paths.transaction(uid) })) };
+export function queryByUidTraffic(shop: Credentials, uids: string[]): Traffic {
+  return { method: 'GET', headers: authHeaders(shop), requests: uids.map((uid) => ({ path: paths.transaction(uid) })) };
 }

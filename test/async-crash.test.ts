@@ -4,7 +4,9 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { describe } from 'node:test';
 import { bankAccountsQuery } from './support/bank.js';
 import { it } from './support/deadline.js';
-import { card, testStores } from './support/gateway.js';
+import { APPROVED_CARD, card, DECLINED_CARD } from './support/cards.js';
+import { testStores } from './support/gateway.js';
+import { apiRequest, type RequestOptions } from './support/http.js';
 import { kill, PROCESS_ADMIN_TOKEN, scratchDatabase, serve, type ServeProcess, stop } from './support/processes.js';
 
 /**
@@ -17,8 +19,6 @@ import { kill, PROCESS_ADMIN_TOKEN, scratchDatabase, serve, type ServeProcess, s
 
 const SHOP = { id: 5001, secret: 'crash-test-secret-key-0123456789' };
 const TASKS = 60;
-const APPROVED_CARD = '4200000000000000';
-const DECLINED_CARD = '4005550000000019';
 const LATENCY_MS = 400;
 const CONCURRENCY = 4;
 const LEASE_MS = 5000;
@@ -33,7 +33,7 @@ const SECOND_KILL_AT = 38;
 
 type Gateway = ServeProcess;
 
-function startGateway(databaseUrl: string, masterKey: string, overrides: Record<string, string> = {}): Promise<Gateway> {
+function serveWithCrashSettings(databaseUrl: string, masterKey: string, overrides: Record<string, string> = {}): Promise<Gateway> {
   return serve({
     databaseUrl,
     masterKey,
@@ -50,15 +50,8 @@ function startGateway(databaseUrl: string, masterKey: string, overrides: Record<
   });
 }
 
-async function call(gateway: Gateway, method: string, path: string, body?: unknown, auth = `Basic ${Buffer.from(`${SHOP.id}:${SHOP.secret}`).toString('base64')}`) {
-  const response = await fetch(gateway.url + path, {
-    method,
-    headers: { authorization: auth, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, text, body: text ? JSON.parse(text) : undefined };
-}
+const call = (gateway: Gateway, method: string, path: string, body?: unknown, auth: RequestOptions['auth'] = SHOP) =>
+  apiRequest(gateway.url, method, path, body, { auth });
 
 /** Status polls per round: a window over the open tasks, so the polling itself barely loads the gateway. */
 const POLL_WINDOW = 12;
@@ -105,14 +98,14 @@ for (const kind of testStores()) {
       const gateways: Gateway[] = [];
       try {
         // Run 1: the slow shop and the batch.
-        let gateway = await startGateway(db.url, masterKey);
+        let gateway = await serveWithCrashSettings(db.url, masterKey);
         gateways.push(gateway);
         const created = await call(
           gateway,
           'POST',
           '/admin/shops',
           { id: SHOP.id, secret_key: SHOP.secret, test: true, acquirer_settings: { latency_ms: LATENCY_MS } },
-          `Bearer ${PROCESS_ADMIN_TOKEN}`,
+          { bearer: PROCESS_ADMIN_TOKEN },
         );
         assert.equal(created.status, 201, created.text);
 
@@ -146,7 +139,7 @@ for (const kind of testStores()) {
 
         // Run 2, then kill 2: more done, still not all.
         const restart1 = performance.now();
-        gateway = await startGateway(db.url, masterKey);
+        gateway = await serveWithCrashSettings(db.url, masterKey);
         gateways.push(gateway);
         const seenBeforeKill2 = await waitForCompleted(gateway, progress, (n) => n >= SECOND_KILL_AT, 'before the second kill');
         await kill(gateway);
@@ -156,7 +149,7 @@ for (const kind of testStores()) {
 
         // Run 3: everything completes.
         const restart2 = performance.now();
-        gateway = await startGateway(db.url, masterKey);
+        gateway = await serveWithCrashSettings(db.url, masterKey);
         gateways.push(gateway);
         await waitForCompleted(gateway, progress, (n) => n === TASKS, 'after the last restart');
         const recoveryMs = performance.now() - restart2;
@@ -303,13 +296,14 @@ for (const kind of testStores()) {
       const db = await scratchDatabase(kind);
       let gateway: Gateway | undefined;
       try {
-        gateway = await startGateway(db.url, randomBytes(32).toString('base64'), {
+        gateway = await serveWithCrashSettings(db.url, randomBytes(32).toString('base64'), {
           ECOMGATE_ASYNC_LEASE_MS: '300',
           ECOMGATE_ACQUIRER_TIMEOUT_MS: '2000',
           ECOMGATE_INQUIRY_DELAY_MS: '500',
         });
         const live = gateway;
-        const created = await call(live, 'POST', '/admin/shops', { id: SHOP.id, secret_key: SHOP.secret, test: true, acquirer_settings: { latency_ms: 1000 } }, `Bearer ${PROCESS_ADMIN_TOKEN}`);
+        const slowBank = { id: SHOP.id, secret_key: SHOP.secret, test: true, acquirer_settings: { latency_ms: 1000 } };
+        const created = await call(live, 'POST', '/admin/shops', slowBank, { bearer: PROCESS_ADMIN_TOKEN });
         assert.equal(created.status, 201, created.text);
         const ids = await Promise.all(
           [0, 1, 2].map(async (i) => {

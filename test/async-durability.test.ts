@@ -4,6 +4,7 @@ import { describe } from 'node:test';
 import { it } from './support/deadline.js';
 import { card, connectionLost, DEMO_SHOP, testStores } from './support/gateway.js';
 import { kill, scratchDatabase, serve, type ServeProcess } from './support/processes.js';
+import { authHeaders, basicAuth } from './support/http.js';
 
 /**
  * DESIGN.md, Durability: a 200 for an async submit is sent only once its task is committed, also when
@@ -16,14 +17,14 @@ import { kill, scratchDatabase, serve, type ServeProcess } from './support/proce
 const SUBMITTERS = 40;
 /** Answers to collect before the kill (submits keep coming while it happens). */
 const KILL_AFTER = 400;
-const AUTH = `Basic ${Buffer.from(`${DEMO_SHOP.id}:${DEMO_SHOP.secret}`).toString('base64')}`;
+const AUTH = basicAuth(DEMO_SHOP);
 
 type Gateway = ServeProcess;
 
 function submit(gateway: Gateway, i: number, requestId?: string) {
   return fetch(`${gateway.url}/async/transactions/payments`, {
     method: 'POST',
-    headers: { authorization: AUTH, 'content-type': 'application/json', ...(requestId ? { RequestID: requestId } : {}) },
+    headers: { ...authHeaders(DEMO_SHOP), ...(requestId ? { RequestID: requestId } : {}) },
     body: JSON.stringify({ request: { amount: 100 + i, currency: 'EUR', description: `Durable order ${i}`, duplicate_check: false, credit_card: card() } }),
   });
 }

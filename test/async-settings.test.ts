@@ -2,15 +2,13 @@ import assert from 'node:assert/strict';
 import { describe } from 'node:test';
 import { it } from './support/deadline.js';
 import { readConfig } from '../src/config.js';
-import { ADMIN_TOKEN, DEMO_SHOP, paymentRequest, startGateway, type TestGateway, testStores } from './support/gateway.js';
+import { AS_OPERATOR, DEMO_SHOP, paymentRequest, startGateway, type TestGateway, testStores } from './support/gateway.js';
 
 /**
  * The async settings operators change: ECOMGATE_ASYNC_RETENTION (spec §4 says 24 h; an operator may keep
  * results shorter or longer) and ECOMGATE_ASYNC_MAX_QUEUED_PER_SHOP (one shop's flood must not take the
  * queue from the others). Each setting is read as `serve` reads it, from its environment variable.
  */
-
-const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
 
 async function completedPayment(gw: TestGateway): Promise<string> {
   const submitted = await gw.post('/async/transactions/payments', paymentRequest());
@@ -56,7 +54,7 @@ for (const kind of testStores()) {
       const gw = await startGateway(kind, { asyncMaxQueuedPerShop: config.asyncMaxQueuedPerShop });
       try {
         const other = { id: 7101, secret: 'per-shop-cap-other-secret' };
-        const created = await gw.request('POST', '/admin/shops', { id: other.id, secret_key: other.secret, test: true }, { auth: null, headers: admin });
+        const created = await gw.request('POST', '/admin/shops', { id: other.id, secret_key: other.secret, test: true }, AS_OPERATOR);
         assert.equal(created.status, 201, created.text);
         for (let i = 0; i < 3; i++) assert.equal((await gw.post('/async/transactions/payments', paymentRequest())).status, 200);
         const refused = await gw.post('/async/transactions/payments', paymentRequest());

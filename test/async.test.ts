@@ -1,9 +1,17 @@
 import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
 import { it, PATIENCE_MS, until } from './support/deadline.js';
-import { ADMIN_TOKEN, BankGate, card, DEMO_3DS_SHOP, paymentRequest, startGateway, testStores, type TestGateway } from './support/gateway.js';
-
-const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+import {
+  AS_OPERATOR,
+  BankGate,
+  card,
+  DEMO_3DS_SHOP,
+  paymentRequest,
+  startGateway,
+  type TestGateway,
+  testStores,
+} from './support/gateway.js';
+import { DECLINED_CARD } from './support/cards.js';
 
 /** Replaces what legitimately differs between two runs of the same request (ids, times, tokens). */
 function shapeOf(value: unknown): unknown {
@@ -51,7 +59,7 @@ for (const store of testStores()) {
       };
       const [successful, failed] = [await count('successful'), await count('failed')];
       const paid = await submit('/transactions/payments', paymentRequest());
-      const declined = await submit('/transactions/payments', paymentRequest({ credit_card: card('4005550000000019') }));
+      const declined = await submit('/transactions/payments', paymentRequest({ credit_card: card(DECLINED_CARD) }));
       assert.equal((await completed(paid.request_id)).body.transaction.status, 'successful');
       assert.equal((await completed(declined.request_id)).body.transaction.status, 'failed');
       assert.deepEqual([await count('successful'), await count('failed')], [successful + 1, failed + 1]);
@@ -109,7 +117,7 @@ for (const store of testStores()) {
         return result.body;
       };
       await both('/transactions/payments', () => paymentRequest());
-      await both('/transactions/payments', () => paymentRequest({ credit_card: card('4005550000000019') }));
+      await both('/transactions/payments', () => paymentRequest({ credit_card: card(DECLINED_CARD) }));
       await both('/transactions/authorizations', () => paymentRequest());
       await both('/transactions/tokenizations', () => paymentRequest());
       await both('/transactions/checkups', () => paymentRequest());
@@ -274,7 +282,7 @@ for (const store of testStores()) {
     after(() => gw.close());
 
     it('answers submits at once against a slow bank and runs many tasks concurrently', async () => {
-      const created = await gw.request('POST', '/admin/shops', { id: 7001, secret_key: 'slow-bank-shop-secret', test: true, acquirer_settings: { latency_ms: 1 } }, { auth: null, headers: admin });
+      const created = await gw.request('POST', '/admin/shops', { id: 7001, secret_key: 'slow-bank-shop-secret', test: true, acquirer_settings: { latency_ms: 1 } }, AS_OPERATOR);
       assert.equal(created.status, 201, created.text);
       const slowShop = { id: 7001, secret: 'slow-bank-shop-secret' };
       const tasks = await Promise.all(

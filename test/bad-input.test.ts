@@ -14,6 +14,7 @@ import {
   type RequestOptions,
   type TestGateway,
 } from './support/gateway.js';
+import { basicAuth } from './support/http.js';
 
 /**
  * Bad input on every merchant route (spec §1, §2.3): malformed JSON, a missing or non-object `request`
@@ -77,7 +78,7 @@ const yearNow = new Date().getUTCFullYear();
 const monthNow = new Date().getUTCMonth() + 1;
 const lastMonth = monthNow === 1 ? { exp_month: 12, exp_year: yearNow - 1 } : { exp_month: monthNow - 1, exp_year: yearNow };
 
-const basic = (user: string, password: string) => 'Basic ' + Buffer.from(`${user}:${password}`).toString('base64');
+const basic = (user: string, password: string) => basicAuth({ id: user, secret: password });
 
 /** Authorization headers that must all be refused with 401 (null: no header at all). */
 const badCredentials: [string, string | null][] = [

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
 import { it } from './support/deadline.js';
-import { ADMIN_TOKEN, DEMO_3DS_SHOP, paymentRequest, startGateway, type TestGateway, testStores } from './support/gateway.js';
+import { AS_OPERATOR, DEMO_3DS_SHOP, paymentRequest, startGateway, type TestGateway, testStores } from './support/gateway.js';
 
 /**
  * `POST /balance` (spec §2.1: `currency`, or `gateway_id`, or `account`): the shop's merchant account at
@@ -17,7 +17,7 @@ for (const kind of testStores()) {
     let gw: TestGateway;
     before(async () => {
       gw = await startGateway(kind);
-      const created = await gw.request('POST', '/admin/shops', { id: SHOP.id, secret_key: SHOP.secret, test: true }, { auth: null, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      const created = await gw.request('POST', '/admin/shops', { id: SHOP.id, secret_key: SHOP.secret, test: true }, AS_OPERATOR);
       assert.equal(created.status, 201, created.text);
       for (const [amount, currency] of [
         [1234, 'EUR'],

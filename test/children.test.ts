@@ -13,6 +13,7 @@ import {
   type HttpAnswer,
   type TestGateway,
 } from './support/gateway.js';
+import { DECLINED_CARD } from './support/cards.js';
 
 /**
  * Child money operations (capture, void, refund, chargeback) and the money rules of spec §2.4, through
@@ -164,7 +165,7 @@ for (const store of testStores()) {
       });
 
       it('refuses captures and voids of declined authorizations and of payments', async () => {
-        const declined = await parent('authorizations', 700, 'EUR', { credit_card: card('4005550000000019') });
+        const declined = await parent('authorizations', 700, 'EUR', { credit_card: card(DECLINED_CARD) });
         assert.equal(declined.status, 'failed');
         cannotBe(await capture(declined.uid, 100), 'captured');
         cannotBe(await voidOf(declined.uid, 700), 'voided');
@@ -233,7 +234,7 @@ for (const store of testStores()) {
       it('refuses to refund an authorization, a declined payment or an incomplete payment', async () => {
         const auth = await parent('authorizations', 400);
         cannotBe(await refund(auth.uid, 100), 'refunded');
-        const declined = await parent('payments', 400, 'EUR', { credit_card: card('4005550000000019') });
+        const declined = await parent('payments', 400, 'EUR', { credit_card: card(DECLINED_CARD) });
         assert.equal(declined.status, 'failed');
         cannotBe(await refund(declined.uid, 100), 'refunded');
         cannotBe(await chargeback(declined.uid, 100), 'charged back');
@@ -442,7 +443,7 @@ for (const store of testStores()) {
         const currency = 'PLN';
         assert.equal((await balanceOf(currency)).amount, 0);
         const payment = await parent('payments', 10_000, currency); // +10000
-        await parent('payments', 5_000, currency, { credit_card: card('4005550000000019') }); // declined: 0
+        await parent('payments', 5_000, currency, { credit_card: card(DECLINED_CARD) }); // declined: 0
         const auth = await parent('authorizations', 8_000, currency); // 0
         assert.equal((await balanceOf(currency)).amount, 10_000);
         const captured = successful(await capture(auth.uid, 3_000), 'capture', 3_000); // +3000

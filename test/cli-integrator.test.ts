@@ -2,9 +2,11 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { after, before, describe } from 'node:test';
 import { it, until } from './support/deadline.js';
-import { ADMIN_TOKEN, BankGate, DEMO_SHOP, startGateway, type TestGateway } from './support/gateway.js';
+import { ADMIN_TOKEN, AS_OPERATOR, BankGate, DEMO_SHOP, startGateway, type TestGateway } from './support/gateway.js';
 import { childEnv, CLI, type CliResult, runCli as runEcomgate } from './support/processes.js';
 import { type ReceivedWebhook, WebhookReceiver } from './support/webhookReceiver.js';
+import { basicAuth } from './support/http.js';
+import { DECLINED_CARD } from './support/cards.js';
 
 /**
  * The integrator's commands of `ecomgate` (pay, authorize, capture, refund, tx, balance, --async, listen),
@@ -138,11 +140,11 @@ describe('ecomgate CLI for integrators', () => {
     });
 
     it('a declined card exits 2 and says why', async () => {
-      const result = await runCli(['pay', '--amount', nextAmount(), '--currency', 'EUR', '--card', '4005550000000019']);
+      const result = await runCli(['pay', '--amount', nextAmount(), '--currency', 'EUR', '--card', DECLINED_CARD]);
       assert.equal(result.code, 2, result.stderr);
       assert.match(result.stdout, /^payment failed · /);
       assert.match(result.stdout, /Payment was declined/);
-      const tx = await cliJson(['pay', '--amount', nextAmount(), '--currency', 'EUR', '--card', '4005550000000019'], 2);
+      const tx = await cliJson(['pay', '--amount', nextAmount(), '--currency', 'EUR', '--card', DECLINED_CARD], 2);
       assert.equal(tx.status, 'failed');
     });
 
@@ -223,7 +225,7 @@ describe('ecomgate CLI for integrators', () => {
       assert.match(human.stdout, new RegExp(`uid\\s+${payment.uid}`));
       const json = await cliJson(['tx', payment.uid]);
       assert.deepEqual(json, (await gw.get(`/transactions/${payment.uid}`)).body.transaction);
-      const declined = await cliJson(['pay', '--amount', nextAmount(), '--currency', 'EUR', '--card', '4005550000000019'], 2);
+      const declined = await cliJson(['pay', '--amount', nextAmount(), '--currency', 'EUR', '--card', DECLINED_CARD], 2);
       assert.equal((await cliJson(['tx', declined.uid])).status, 'failed', 'a query that answered exits 0 whatever the status');
       const listed = await runCli(['tx', '--tracking-id', 'cli-tx-lookup', '--json']);
       assert.equal(listed.code, 0, listed.stderr);
@@ -250,7 +252,7 @@ describe('ecomgate CLI for integrators', () => {
   describe('--async', () => {
     before(async () => {
       // The sandbox's slow card answers after the shop's slow_ms: long enough to watch the task run.
-      const patched = await gw.request('PATCH', `/admin/shops/${DEMO_SHOP.id}`, { acquirer_settings: { slow_ms: 1500 } }, { auth: null, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      const patched = await gw.request('PATCH', `/admin/shops/${DEMO_SHOP.id}`, { acquirer_settings: { slow_ms: 1500 } }, AS_OPERATOR);
       assert.equal(patched.status, 200, patched.text);
     });
 
@@ -269,7 +271,7 @@ describe('ecomgate CLI for integrators', () => {
     });
 
     it('human output after following; a declined result exits 2; --wait running out exits 3', async () => {
-      const declined = await runCli(['pay', '--async', '--amount', nextAmount(), '--currency', 'EUR', '--card', '4005550000000019']);
+      const declined = await runCli(['pay', '--async', '--amount', nextAmount(), '--currency', 'EUR', '--card', DECLINED_CARD]);
       assert.equal(declined.code, 2, declined.stderr);
       assert.match(declined.stdout, /^payment failed · /);
       // The bank holds the payment: only --wait running out can end the command.
@@ -348,10 +350,10 @@ describe('ecomgate CLI for integrators', () => {
       assert.match(first, /Visa •••• 0000/);
       assert.match(first, /webhook \S+ {2}·  attempt 1/);
       // The listener answers before the gateway records the attempt: wait for the record, then read it.
-      let deliveries = await gw.get(`/admin/transactions/${payment.uid}/deliveries`, { auth: null, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      let deliveries = await gw.get(`/admin/transactions/${payment.uid}/deliveries`, AS_OPERATOR);
       await until(
         async () => {
-          deliveries = await gw.get(`/admin/transactions/${payment.uid}/deliveries`, { auth: null, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+          deliveries = await gw.get(`/admin/transactions/${payment.uid}/deliveries`, AS_OPERATOR);
           return deliveries.status !== 200 || JSON.stringify(deliveries.body).includes('"attempt_count":1');
         },
         () => `the delivery's first attempt recorded: ${deliveries.text}`,
@@ -369,7 +371,7 @@ describe('ecomgate CLI for integrators', () => {
       assert.match(third, /✘ INVALID: The webhook's Content-Signature does not match/);
       assert.match(third, /\(unverified\) payment successful · 0\.01 EUR/);
       // Right signature, wrong Basic credentials.
-      const wrongAuth = { ...captured, headers: { ...captured.headers, authorization: 'Basic ' + Buffer.from('361:nope').toString('base64') } };
+      const wrongAuth = { ...captured, headers: { ...captured.headers, authorization: basicAuth({ id: 361, secret: 'nope' }) } };
       assert.equal(await deliver(url, wrongAuth, captured.raw), 400);
       await listener.waitFor(/#4 .* ✘ INVALID: The webhook's Basic credentials are not the shop's/);
 
@@ -378,7 +380,7 @@ describe('ecomgate CLI for integrators', () => {
     });
 
     it('--json: each verified transaction on one line; invalid ones only on stderr', async () => {
-      const publicKey = (await gw.get(`/admin/shops/${DEMO_SHOP.id}`, { auth: null, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).body.public_key;
+      const publicKey = (await gw.get(`/admin/shops/${DEMO_SHOP.id}`, AS_OPERATOR)).body.public_key;
       const listener = new Running(['listen', '--port', '0', '--public-key', publicKey, '--json']);
       running.push(listener);
       const url = (await listener.waitFor(/listening on (http:\/\/\S+\/)/, 'stderr'))[1]!;

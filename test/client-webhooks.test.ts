@@ -3,8 +3,9 @@ import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { after, before, describe } from 'node:test';
 import { it } from './support/deadline.js';
 import { Gateway, GatewayError, type PaymentRequest, verifyWebhook, WebhookVerificationError } from '@ecomgate/client';
-import { ADMIN_TOKEN, card, DEMO_SHOP, startGateway, type TestGateway } from './support/gateway.js';
+import { AS_OPERATOR, card, DEMO_SHOP, startGateway, type TestGateway } from './support/gateway.js';
 import { type ReceivedWebhook, WebhookReceiver } from './support/webhookReceiver.js';
+import { DECLINED_CARD } from './support/cards.js';
 
 /** verifyWebhook over webhooks a real gateway delivered to a real HTTP endpoint. */
 
@@ -25,7 +26,7 @@ describe('@ecomgate/client: verifyWebhook', () => {
     gw = await startGateway('sqlite');
     gateway = new Gateway({ ...shop, baseUrl: gw.url, timeoutMs: 10_000 });
     receiver = await WebhookReceiver.start();
-    const answer = await gw.request('GET', `/admin/shops/${DEMO_SHOP.id}`, undefined, { auth: null, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    const answer = await gw.request('GET', `/admin/shops/${DEMO_SHOP.id}`, undefined, AS_OPERATOR);
     publicKey = answer.body.public_key;
   });
   after(async () => {
@@ -59,7 +60,7 @@ describe('@ecomgate/client: verifyWebhook', () => {
   });
 
   it('a declined payment notifies too, and verifies', async () => {
-    const { webhook } = await delivered({ credit_card: card('4005550000000019') });
+    const { webhook } = await delivered({ credit_card: card(DECLINED_CARD) });
     const transaction = verifyWebhook(webhook.raw, webhook.headers, { publicKey, ...shop });
     assert.equal(transaction.status, 'failed');
     assert.equal(transaction.message, 'Payment was declined');

@@ -12,7 +12,8 @@ import {
   RateLimitError,
   ValidationError,
 } from '@ecomgate/client';
-import { ADMIN_TOKEN, BankGate, card, DEMO_SHOP, startGateway, type TestGateway } from './support/gateway.js';
+import { AS_OPERATOR, BankGate, card, DEMO_SHOP, startGateway, type TestGateway } from './support/gateway.js';
+import { DECLINED_CARD } from './support/cards.js';
 
 /**
  * @ecomgate/client against a real gateway (in process, random port, demo shop 361): every operation once,
@@ -54,7 +55,7 @@ describe('@ecomgate/client: operations', () => {
   });
 
   it('a declined payment is not an error: it resolves with status failed', async () => {
-    const payment = await gateway.payment(order({ credit_card: card('4005550000000019') }));
+    const payment = await gateway.payment(order({ credit_card: card(DECLINED_CARD) }));
     assert.equal(payment.status, 'failed');
     assert.equal(payment.message, 'Payment was declined');
   });
@@ -132,7 +133,7 @@ describe('@ecomgate/client: operations', () => {
     const trackingId = `shared-${randomUUID()}`;
     const first = await gateway.payment(order({ tracking_id: trackingId }));
     gw.clock.advance(1000); // the test gateway's clock stands still unless moved: make "newest" mean something
-    const second = await gateway.payment(order({ tracking_id: trackingId, credit_card: card('4005550000000019') }));
+    const second = await gateway.payment(order({ tracking_id: trackingId, credit_card: card(DECLINED_CARD) }));
     const found = await gateway.transaction(first.uid);
     assert.equal(found.uid, first.uid);
     assert.equal(found.status, 'successful');
@@ -156,7 +157,6 @@ describe('@ecomgate/client: operations', () => {
 describe('@ecomgate/client: errors', () => {
   let gw: TestGateway;
   let gateway: Gateway;
-  const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
   const bank = new BankGate();
 
   before(async () => {
@@ -167,7 +167,7 @@ describe('@ecomgate/client: errors', () => {
 
   async function createShop(fields: Record<string, unknown>) {
     const secret = randomUUID();
-    const answer = await gw.request('POST', '/admin/shops', { secret_key: secret, ...fields }, { auth: null, headers: admin });
+    const answer = await gw.request('POST', '/admin/shops', { secret_key: secret, ...fields }, AS_OPERATOR);
     assert.equal(answer.status, 201, answer.text);
     return new Gateway({ shopId: fields.id as number, secretKey: secret, baseUrl: gw.url, timeoutMs: 10_000 });
   }

@@ -6,6 +6,8 @@ import { it } from './support/deadline.js';
 import type { Browser } from 'playwright-core';
 import { DEMO_3DS_SHOP } from './support/gateway.js';
 import { launchChromium, needsChromium } from './support/services.js';
+import { basicAuth } from './support/http.js';
+import { DECLINED_CARD } from './support/cards.js';
 
 /**
  * The example merchant (examples/merchant) end to end, started the way the README says (`npm run
@@ -76,7 +78,7 @@ describe('examples/merchant: checkout, 3-D Secure, return page, verified webhook
   /** What the gateway itself says (an authenticated status query as shop 362). */
   async function atGateway(uid: string) {
     const response = await fetch(`${gateway}/transactions/${uid}`, {
-      headers: { authorization: 'Basic ' + Buffer.from(`${DEMO_3DS_SHOP.id}:${DEMO_3DS_SHOP.secret}`).toString('base64') },
+      headers: { authorization: basicAuth(DEMO_3DS_SHOP) },
     });
     return ((await response.json()) as { transaction: { status: string; amount: number; tracking_id: string } }).transaction;
   }
@@ -146,7 +148,7 @@ describe('examples/merchant: checkout, 3-D Secure, return page, verified webhook
   });
 
   it('a card declined at once goes straight to the return page; a refused request re-shows the form', async () => {
-    const checkout = await fetch(`${shop}/checkout`, form(checkoutFields('4005550000000019', '3')));
+    const checkout = await fetch(`${shop}/checkout`, form(checkoutFields(DECLINED_CARD, '3')));
     assert.equal(checkout.status, 303);
     const back = new URL(checkout.headers.get('location')!, shop);
     assert.equal(back.pathname, '/return');
@@ -171,7 +173,7 @@ describe('examples/merchant: checkout, 3-D Secure, return page, verified webhook
       headers: {
         'content-type': 'application/json',
         'content-signature': Buffer.from('not a signature').toString('base64'),
-        authorization: 'Basic ' + Buffer.from(`${DEMO_3DS_SHOP.id}:${DEMO_3DS_SHOP.secret}`).toString('base64'),
+        authorization: basicAuth(DEMO_3DS_SHOP),
       },
       body: forged,
     });

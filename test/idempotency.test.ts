@@ -5,15 +5,17 @@ import { randomUUID } from 'node:crypto';
 import { ApiError } from '../src/domain/errors.js';
 import { ABANDONED_AFTER_MS } from '../src/processing/idempotency.js';
 import { payment } from '../src/processing/operations/payment.js';
-import { ADMIN_TOKEN, BankGate, card, type Credentials, DEMO_3DS_SHOP, paymentRequest, startGateway, type TestGateway, testStores } from './support/gateway.js';
-
-/** Creates a shop through the operator API and answers its credentials. */
-async function createShop(gw: TestGateway, id: number, fields: Record<string, unknown> = {}): Promise<Credentials> {
-  const secret = `secret-of-shop-${id}-0123456789`;
-  const answer = await gw.request('POST', '/admin/shops', { id, secret_key: secret, test: true, ...fields }, { auth: null, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
-  assert.equal(answer.status, 201, answer.text);
-  return { id, secret };
-}
+import {
+  BankGate,
+  card,
+  createShop,
+  type Credentials,
+  DEMO_3DS_SHOP,
+  paymentRequest,
+  startGateway,
+  type TestGateway,
+  testStores,
+} from './support/gateway.js';
 
 const withKey = (key: string, auth?: Credentials) => ({ headers: { RequestID: key }, auth });
 

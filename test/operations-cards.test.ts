@@ -3,15 +3,17 @@ import { after, before, describe } from 'node:test';
 import { it, until } from './support/deadline.js';
 import { newTransactionRow } from '../src/processing/pipeline.js';
 import { insertTransaction } from '../src/store/transactions.js';
-import { ADMIN_TOKEN, BankGate, card, type Credentials, DEMO_3DS_SHOP, paymentRequest, startGateway, type TestGateway, testStores } from './support/gateway.js';
-
-/** Creates a shop through the operator API and answers its credentials. */
-async function createShop(gw: TestGateway, id: number, fields: Record<string, unknown> = {}): Promise<Credentials> {
-  const secret = `secret-of-shop-${id}-0123456789`;
-  const answer = await gw.request('POST', '/admin/shops', { id, secret_key: secret, test: true, ...fields }, { auth: null, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
-  assert.equal(answer.status, 201, answer.text);
-  return { id, secret };
-}
+import {
+  BankGate,
+  card,
+  createShop,
+  type Credentials,
+  DEMO_3DS_SHOP,
+  paymentRequest,
+  startGateway,
+  type TestGateway,
+  testStores,
+} from './support/gateway.js';
 
 async function balanceOf(gw: TestGateway, currency = 'EUR', auth?: Credentials): Promise<number> {
   const answer = await gw.post('/balance', { currency }, { auth });

@@ -4,7 +4,6 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { after, before, describe } from 'node:test';
 import { it } from './support/deadline.js';
 import { sql } from 'kysely';
@@ -12,7 +11,21 @@ import { readConfig } from '../src/config.js';
 import { ApiError } from '../src/domain/errors.js';
 import { RateLimiter } from '../src/http/rateLimit.js';
 import { createLogger } from '../src/logger.js';
-import { ADMIN_TOKEN, DEMO_3DS_SHOP, DEMO_SHOP, card, paymentRequest, refusedByClient, startGateway, testStores, type TestGateway } from './support/gateway.js';
+import {
+  ADMIN_TOKEN,
+  AS_OPERATOR,
+  card,
+  DEMO_3DS_SHOP,
+  DEMO_SHOP,
+  paymentRequest,
+  refusedByClient,
+  startGateway,
+  type TestGateway,
+  testStores,
+} from './support/gateway.js';
+import { basicAuth } from './support/http.js';
+import { logCapture } from './support/logCapture.js';
+import { DECLINED_CARD } from './support/cards.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const PAN = '4200000000000000';
@@ -52,7 +65,7 @@ for (const kind of testStores()) {
       const before = (await gw.get('/metrics', { auth: null })).text;
       const paid = await gw.post('/transactions/payments', paymentRequest());
       assert.equal(paid.body.transaction.status, 'successful');
-      const declined = await gw.post('/transactions/payments', paymentRequest({ credit_card: card('4005550000000019') }));
+      const declined = await gw.post('/transactions/payments', paymentRequest({ credit_card: card(DECLINED_CARD) }));
       assert.equal(declined.body.transaction.status, 'failed');
       assert.equal((await gw.post('/transactions/payments', paymentRequest(), { auth: null })).status, 401);
 
@@ -213,7 +226,7 @@ for (const kind of testStores()) {
     });
     after(() => gw.close());
 
-    const basicHeader = 'Basic ' + Buffer.from(`${DEMO_SHOP.id}:${DEMO_SHOP.secret}`).toString('base64');
+    const basicHeader = basicAuth(DEMO_SHOP);
     const shopSecret = 'log-shop-secret-' + randomBytes(8).toString('hex');
 
     function assertCleanLogs() {
@@ -262,7 +275,7 @@ for (const kind of testStores()) {
       // A card number in the URL and query string of an unknown route.
       assert.equal((await gw.get(`/transactions/payments/${PAN}?number=${PAN}&verification_value=${CVC}`)).status, 404);
       // The operator's secret and token.
-      const created = await gw.request('POST', '/admin/shops', { id: 6001, secret_key: shopSecret }, { auth: null, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      const created = await gw.request('POST', '/admin/shops', { id: 6001, secret_key: shopSecret }, AS_OPERATOR);
       assert.equal(created.status, 201);
 
       const requestLines = gw.logs.filter((line) => line.includes('"msg":"request"'));
@@ -271,8 +284,8 @@ for (const kind of testStores()) {
     });
 
     it('the pino configuration redacts card fields, secrets and the Authorization header', () => {
-      const lines: string[] = [];
-      const log = createLogger('info', new Writable({ write: (chunk, _e, cb) => (lines.push(chunk.toString()), cb()) }));
+      const { lines, destination } = logCapture();
+      const log = createLogger('info', destination);
       log.info({ req: { headers: { authorization: basicHeader } }, headers: { authorization: basicHeader } }, 'headers');
       log.info({ request: { credit_card: { number: PAN, verification_value: CVC } }, secret_key: DEMO_SHOP.secret }, 'body');
       log.info({ body: { request: { credit_card: { number: PAN, verification_value: CVC } } } }, 'wrapped body');

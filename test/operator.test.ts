@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import { createHash, createPublicKey, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, describe } from 'node:test';
 import { it, PATIENCE_MS, within } from './support/deadline.js';
 import { sql } from 'kysely';
@@ -19,7 +18,6 @@ import {
   DEMO_SHOP,
   POSTGRES_URL,
   card,
-  exchange,
   paymentRequest,
   startGateway,
   testStores,
@@ -28,6 +26,8 @@ import {
   type TestGateway,
 } from './support/gateway.js';
 import { kill, runCli, scratchDatabase, serve, type ScratchDatabase, type ServeProcess } from './support/processes.js';
+import { apiRequest, basicAuth } from './support/http.js';
+import { logCapture } from './support/logCapture.js';
 
 async function cliJson(args: string[], env: Record<string, string>): Promise<any> {
   const result = await runCli(args, env);
@@ -72,26 +72,15 @@ interface Running {
 }
 
 async function gatewayOn(databaseUrl: string, masterKey: string | undefined, demoShops = false): Promise<Running> {
-  const logs: string[] = [];
-  const logDestination = new Writable({
-    write(chunk, _encoding, callback) {
-      logs.push(chunk.toString());
-      callback();
-    },
-  });
+  const { lines: logs, destination: logDestination } = logCapture();
   const config = readConfig({}, { host: '127.0.0.1', port: 0, databaseUrl, masterKey, adminToken: ADMIN_TOKEN, demoShops, logLevel: 'info', rateLimit: 0 });
   const app = await createApp({ config, logDestination, backgroundWork: false });
   const url = await app.listen();
   return { app, url, logs, close: () => app.close() };
 }
 
-async function call(base: string, method: string, path: string, body?: unknown, auth?: Credentials | { bearer: string }): Promise<HttpAnswer> {
-  const headers: Record<string, string> = {};
-  if (auth && 'bearer' in auth) headers.authorization = `Bearer ${auth.bearer}`;
-  else if (auth) headers.authorization = 'Basic ' + Buffer.from(`${auth.id}:${auth.secret}`).toString('base64');
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  return exchange(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-}
+const call = (base: string, method: string, path: string, body?: unknown, auth?: Credentials | { bearer: string }): Promise<HttpAnswer> =>
+  apiRequest(base, method, path, body, { auth });
 
 const pay = (base: string, shop: Credentials, request: unknown) => call(base, 'POST', '/transactions/payments', { request }, shop);
 
@@ -580,8 +569,8 @@ for (const kind of testStores()) {
         ['token with a suffix', { authorization: `Bearer ${ADMIN_TOKEN}x` }],
         ['token prefix', { authorization: `Bearer ${ADMIN_TOKEN.slice(0, -1)}` }],
         ['empty bearer', { authorization: 'Bearer ' }],
-        ['basic instead of bearer', { authorization: 'Basic ' + Buffer.from(`${DEMO_SHOP.id}:${DEMO_SHOP.secret}`).toString('base64') }],
-        ['token as basic password', { authorization: 'Basic ' + Buffer.from(`admin:${ADMIN_TOKEN}`).toString('base64') }],
+        ['basic instead of bearer', { authorization: basicAuth(DEMO_SHOP) }],
+        ['token as basic password', { authorization: basicAuth({ id: 'admin', secret: ADMIN_TOKEN }) }],
       ];
       for (const [what, headers] of attempts) {
         for (const [method, path] of [

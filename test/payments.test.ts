@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
 import { it } from './support/deadline.js';
 import { card, paymentRequest, startGateway, testStores, type TestGateway } from './support/gateway.js';
+import { DECLINED_CARD } from './support/cards.js';
 
 for (const store of testStores()) {
   describe(`payments [${store}]`, () => {
@@ -45,7 +46,7 @@ for (const store of testStores()) {
     });
 
     it('declines card 4005550000000019 with HTTP 200 and status failed', async () => {
-      const answer = await gw.post('/transactions/payments', paymentRequest({ credit_card: card('4005550000000019') }));
+      const answer = await gw.post('/transactions/payments', paymentRequest({ credit_card: card(DECLINED_CARD) }));
       assert.equal(answer.status, 200);
       assert.equal(answer.body.transaction.status, 'failed');
       assert.equal(answer.body.transaction.message, 'Payment was declined');
@@ -53,7 +54,7 @@ for (const store of testStores()) {
     });
 
     it('declines an authorization with "Authorization was declined"', async () => {
-      const answer = await gw.post('/transactions/authorizations', paymentRequest({ credit_card: card('4005550000000019') }));
+      const answer = await gw.post('/transactions/authorizations', paymentRequest({ credit_card: card(DECLINED_CARD) }));
       assert.equal(answer.body.transaction.message, 'Authorization was declined');
     });
 

@@ -5,6 +5,7 @@ import { it } from './support/deadline.js';
 import { card, DEMO_3DS_SHOP, DEMO_SHOP, paymentRequest, startGateway, type TestGateway, testStores } from './support/gateway.js';
 import { scratchDatabase, serve, stop } from './support/processes.js';
 import { WebhookReceiver } from './support/webhookReceiver.js';
+import { authHeaders } from './support/http.js';
 
 /**
  * ECOMGATE_PUBLIC_URL: behind a reverse proxy the gateway listens on one address and is reached at
@@ -97,7 +98,7 @@ describe('ECOMGATE_PUBLIC_URL and --public-url reach `ecomgate serve`', () => {
         assert.equal(listening.publicUrl, PUBLIC);
         const response = await fetch(`${gateway.url}/async/transactions/payments`, {
           method: 'POST',
-          headers: { authorization: `Basic ${Buffer.from(`${DEMO_SHOP.id}:${DEMO_SHOP.secret}`).toString('base64')}`, 'content-type': 'application/json' },
+          headers: authHeaders(DEMO_SHOP),
           body: JSON.stringify({ request: paymentRequest() }),
         });
         const body = await response.json();

@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import { PROCESS_ADMIN_TOKEN, scratchDatabase, serve, stop } from './support/processes.js';
 import { needs, REDIS_URL } from './support/services.js';
 import { it, until } from './support/deadline.js';
+import { apiRequest, basicAuth } from './support/http.js';
 
 /**
  * ECOMGATE_REDIS_URL reaches `ecomgate serve` (a child process on PostgreSQL): the per-shop rate limit is
@@ -30,13 +31,10 @@ async function closedPort(): Promise<number> {
 async function withShop(url: string): Promise<{ id: number; authorization: string }> {
   // A shop id of its own: every gateway on this Redis counts under the same key prefix.
   const shop = { id: randomInt(100_000, 2_000_000_000), secret: `redis-shop-${randomBytes(8).toString('hex')}` };
-  const created = await fetch(`${url}/admin/shops`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${PROCESS_ADMIN_TOKEN}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ id: shop.id, secret_key: shop.secret, test: true }),
-  });
-  assert.equal(created.status, 201, await created.text());
-  return { id: shop.id, authorization: `Basic ${Buffer.from(`${shop.id}:${shop.secret}`).toString('base64')}` };
+  const fields = { id: shop.id, secret_key: shop.secret, test: true };
+  const created = await apiRequest(url, 'POST', '/admin/shops', fields, { auth: { bearer: PROCESS_ADMIN_TOKEN } });
+  assert.equal(created.status, 201, created.text);
+  return { id: shop.id, authorization: basicAuth(shop) };
 }
 
 describe('ECOMGATE_REDIS_URL wired through `ecomgate serve` [postgres]', postgres, () => {

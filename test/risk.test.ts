@@ -1,18 +1,20 @@
 import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
 import { it } from './support/deadline.js';
-import { ADMIN_TOKEN, card, type Credentials, paymentRequest, startGateway, testStores, type TestGateway } from './support/gateway.js';
-
-/** Creates a shop through the operator API and answers its credentials. */
-async function createShop(gw: TestGateway, id: number, fields: Record<string, unknown> = {}): Promise<Credentials> {
-  const secret = `secret-of-shop-${id}-0123456789`;
-  const answer = await gw.request('POST', '/admin/shops', { id, secret_key: secret, test: true, ...fields }, { auth: null, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
-  assert.equal(answer.status, 201, answer.text);
-  return { id, secret };
-}
+import {
+  AS_OPERATOR,
+  card,
+  createShop,
+  type Credentials,
+  paymentRequest,
+  startGateway,
+  type TestGateway,
+  testStores,
+} from './support/gateway.js';
+import { DECLINED_CARD } from './support/cards.js';
 
 async function setRiskRules(gw: TestGateway, id: number, riskRules: Record<string, unknown>) {
-  const answer = await gw.request('PATCH', `/admin/shops/${id}`, { risk_rules: riskRules }, { auth: null, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+  const answer = await gw.request('PATCH', `/admin/shops/${id}`, { risk_rules: riskRules }, AS_OPERATOR);
   assert.equal(answer.status, 200, answer.text);
 }
 
@@ -94,12 +96,12 @@ for (const store of testStores()) {
 
     it('fails black-listed payments and authorizations without calling the acquirer', async () => {
       const shop = await newShop();
-      const blackStamp = await stampOf(gw, '4005550000000019', shop);
+      const blackStamp = await stampOf(gw, DECLINED_CARD, shop);
       await setRiskRules(gw, shop.id, { black_list: { emails: ['fraud@example.com'], ips: ['6.6.6.6'], card_stamps: [blackStamp] } });
       const calls = await gw.count('sandbox_operations');
       const ledger = await gw.count('ledger_entries');
       for (const path of ['/transactions/payments', '/transactions/authorizations']) {
-        for (const extra of [{ customer: { email: 'FRAUD@example.com' } }, { customer: { ip: '6.6.6.6' } }, { credit_card: card('4005550000000019') }]) {
+        for (const extra of [{ customer: { email: 'FRAUD@example.com' } }, { customer: { ip: '6.6.6.6' } }, { credit_card: card(DECLINED_CARD) }]) {
           const answer = await gw.post(path, paymentRequest(extra), { auth: shop });
           assert.equal(answer.status, 200, answer.text);
           const tx = answer.body.transaction;
@@ -143,8 +145,8 @@ for (const store of testStores()) {
       assert.equal(third.be_protected_verification.limit.current_count, 2);
       // Another card is not affected; a declined payment does not count.
       assert.equal((await pay('5555555555554444')).status, 'successful');
-      assert.equal((await pay('4005550000000019')).status, 'failed');
-      assert.equal((await pay('4005550000000019')).be_protected_verification.status, 'successful');
+      assert.equal((await pay(DECLINED_CARD)).status, 'failed');
+      assert.equal((await pay(DECLINED_CARD)).be_protected_verification.status, 'successful');
 
       gw.clock.advance(untilNextUtcDay(gw));
       const nextDay = await pay('4200000000000000');

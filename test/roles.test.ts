@@ -7,16 +7,18 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe } from 'node:test';
 import {
   ADMIN_TOKEN,
-  DEMO_SHOP,
+  AS_OPERATOR,
   card,
+  type Credentials,
+  DEMO_SHOP,
   paymentRequest,
   startGateway,
-  testStores,
-  type Credentials,
   type TestGateway,
+  testStores,
 } from './support/gateway.js';
 import { it, PATIENCE_MS, until, within } from './support/deadline.js';
 import { isRunning, runCli, scratchDatabase, serve, serveSettings, stop, type ScratchDatabase, type ServeProcess } from './support/processes.js';
+import { apiRequest } from './support/http.js';
 import { needs, REDIS_URL } from './support/services.js';
 
 const postgres = await needs('postgres');
@@ -53,14 +55,8 @@ async function logged(gateway: ServeProcess, msg: string, count = 1): Promise<an
   );
 }
 
-async function call(base: string, method: string, path: string, body?: unknown, auth: Credentials | null = DEMO_SHOP) {
-  const headers: Record<string, string> = {};
-  if (auth) headers.authorization = 'Basic ' + Buffer.from(`${auth.id}:${auth.secret}`).toString('base64');
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await response.text();
-  return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
-}
+const call = (base: string, method: string, path: string, body?: unknown, auth: Credentials | null = DEMO_SHOP) =>
+  apiRequest(base, method, path, body, { auth });
 
 describe('serve --role api / --role worker on one PostgreSQL', postgres, () => {
   const key = randomBytes(32).toString('base64');
@@ -211,16 +207,15 @@ for (const kind of testStores()) {
     };
 
     it('a transaction still pending past ECOMGATE_IN_DOUBT_DEADLINE is listed at /admin/in-doubt and counted by the gauge', async () => {
-      const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
       const secret = 'slow-bank-' + randomBytes(8).toString('hex');
-      const created = await gw.request('POST', '/admin/shops', { id: 7101, secret_key: secret, acquirer_settings: { settle_ms: 1e9 } }, { auth: null, headers: admin });
+      const created = await gw.request('POST', '/admin/shops', { id: 7101, secret_key: secret, acquirer_settings: { settle_ms: 1e9 } }, AS_OPERATOR);
       assert.equal(created.status, 201, created.text);
       const shop = { id: 7101, secret };
       const paid = await gw.post('/transactions/payments', paymentRequest({ credit_card: card('4000000000000606') }), { auth: shop });
       assert.equal(paid.body.transaction.status, 'pending', paid.text);
       const uid = paid.body.transaction.uid;
 
-      assert.deepEqual((await gw.request('GET', '/admin/in-doubt', undefined, { auth: null, headers: admin })).body.transactions, []);
+      assert.deepEqual((await gw.request('GET', '/admin/in-doubt', undefined, AS_OPERATOR)).body.transactions, []);
       assert.equal(await gauge('false'), 1);
       assert.equal(await gauge('true'), 0);
       assert.equal((await gw.request('GET', '/admin/in-doubt', undefined, { auth: null })).status, 401);
@@ -231,7 +226,7 @@ for (const kind of testStores()) {
       assert.equal(row.status, 'pending');
       assert.ok(row.next_inquiry_at && row.next_inquiry_at > gw.clock.now().toISOString(), 'the resolver keeps trying later');
 
-      const listed = await gw.request('GET', '/admin/in-doubt', undefined, { auth: null, headers: admin });
+      const listed = await gw.request('GET', '/admin/in-doubt', undefined, AS_OPERATOR);
       assert.equal(listed.status, 200, listed.text);
       assert.equal(listed.body.deadline_seconds, 3600);
       assert.equal(listed.body.transactions.length, 1);

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { after, before, describe } from 'node:test';
 import { it } from './support/deadline.js';
 import { readConfig } from '../src/config.js';
-import { ADMIN_TOKEN, card, paymentRequest, startGateway, type TestGateway, testStores } from './support/gateway.js';
+import { card, createShop, paymentRequest, startGateway, type TestGateway, testStores } from './support/gateway.js';
 
 /**
  * The sandbox's fault injection (README, shop `acquirer_settings`): `timeout_rate` of operations are
@@ -13,7 +13,6 @@ import { ADMIN_TOKEN, card, paymentRequest, startGateway, type TestGateway, test
  * back-off between inquiries doubles up to ECOMGATE_INQUIRY_MAX_DELAY_MS and stays there.
  */
 
-const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
 const TIMEOUT_RATE = 0.3;
 const ERROR_RATE = 0.3;
 const PAYMENTS = 40;
@@ -21,12 +20,7 @@ const PAYMENTS = 40;
 /** The documented draw, written out: a stable fraction in [0, 1) per reference. */
 const roll = (reference: string) => createHash('sha256').update(`${reference}:fault`).digest().readUInt32BE(0) / 2 ** 32;
 
-async function createShop(gw: TestGateway, id: number, settings: Record<string, unknown>) {
-  const secret = `sandbox-faults-${id}-secret`;
-  const created = await gw.request('POST', '/admin/shops', { id, secret_key: secret, test: true, acquirer_settings: settings }, { auth: null, headers: admin });
-  assert.equal(created.status, 201, created.text);
-  return { id, secret };
-}
+const createSandboxShop = (gw: TestGateway, id: number, settings: Record<string, unknown>) => createShop(gw, id, { acquirer_settings: settings });
 
 const rowOf = (gw: TestGateway, uid: string) => gw.app.store.db.selectFrom('transactions').selectAll().where('uid', '=', uid).executeTakeFirstOrThrow();
 
@@ -39,7 +33,7 @@ for (const kind of testStores()) {
     after(() => gw.close());
 
     it('timeout_rate and error_rate: each payment meets the fate its reference draws, and its inquiry the same', async () => {
-      const shop = await createShop(gw, 7401, { timeout_rate: TIMEOUT_RATE, error_rate: ERROR_RATE });
+      const shop = await createSandboxShop(gw, 7401, { timeout_rate: TIMEOUT_RATE, error_rate: ERROR_RATE });
       const fates = { timeout: [] as string[], error: [] as string[], none: [] as string[] };
       let expectedBalance = 0;
       for (let i = 0; i < PAYMENTS; i++) {
@@ -80,7 +74,7 @@ for (const kind of testStores()) {
     });
 
     it('ECOMGATE_INQUIRY_MAX_DELAY_MS caps the back-off between inquiries', async () => {
-      const shop = await createShop(gw, 7402, { settle_ms: 3_600_000 });
+      const shop = await createSandboxShop(gw, 7402, { settle_ms: 3_600_000 });
       const paid = await gw.post('/transactions/payments', paymentRequest({ credit_card: card('4000000000000606') }), { auth: shop });
       assert.equal(paid.body.transaction.status, 'pending', paid.text);
       const uid = paid.body.transaction.uid;

@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe } from 'node:test';
 import { it } from './support/deadline.js';
-import { ADMIN_TOKEN, DEMO_3DS_SHOP, DEMO_SHOP, startGateway, testStores, type TestGateway } from './support/gateway.js';
+import { AS_OPERATOR, DEMO_3DS_SHOP, DEMO_SHOP, startGateway, type TestGateway, testStores } from './support/gateway.js';
 import { runCli } from './support/processes.js';
+import { basicAuth } from './support/http.js';
 
 /**
  * One secret-key policy (16 to 255 characters) wherever a secret is set, and failed shop authentication
@@ -24,7 +25,7 @@ interface Answer {
 /** GET `path` from the loopback address `from` (Linux answers all of 127/8), with Basic credentials. */
 function getFrom(from: string, gatewayUrl: string, path: string, user: string | number, secret: string, forwardedFor?: string): Promise<Answer> {
   const { hostname, port } = new URL(gatewayUrl);
-  const authorization = 'Basic ' + Buffer.from(`${user}:${secret}`).toString('base64');
+  const authorization = basicAuth({ id: user, secret });
   const headers: http.OutgoingHttpHeaders = { authorization, ...(forwardedFor ? { 'x-forwarded-for': forwardedFor } : {}) };
   return new Promise((resolve, reject) => {
     const request = http.request({ host: hostname, port, path, method: 'GET', localAddress: from, agent: false, headers }, (response) => {
@@ -38,8 +39,6 @@ function getFrom(from: string, gatewayUrl: string, path: string, user: string | 
 }
 
 const SHORT_SECRET_ERROR = { message: 'Secret key must be 16 to 255 characters.', errors: { secret_key: ['must be 16 to 255 characters'] } };
-const admin = { auth: null, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } };
-
 for (const kind of testStores()) {
   describe(`shop secret policy [${kind}]`, () => {
     let gateway: TestGateway;
@@ -49,15 +48,15 @@ for (const kind of testStores()) {
     after(() => gateway.close());
 
     it('refuses a secret key under 16 characters on creation and on the admin rotate_secret, changing nothing', async () => {
-      const created = await gateway.request('POST', '/admin/shops', { id: 4101, secret_key: 'x' }, admin);
+      const created = await gateway.request('POST', '/admin/shops', { id: 4101, secret_key: 'x' }, AS_OPERATOR);
       assert.equal(created.status, 422);
       assert.deepEqual(created.body, { ...SHORT_SECRET_ERROR, response: SHORT_SECRET_ERROR });
-      assert.equal((await gateway.request('GET', '/admin/shops/4101', undefined, admin)).status, 404);
+      assert.equal((await gateway.request('GET', '/admin/shops/4101', undefined, AS_OPERATOR)).status, 404);
 
-      const rotated = await gateway.request('POST', '/admin/shops/361/rotate_secret', { secret_key: 'x' }, admin);
+      const rotated = await gateway.request('POST', '/admin/shops/361/rotate_secret', { secret_key: 'x' }, AS_OPERATOR);
       assert.equal(rotated.status, 422);
       assert.deepEqual(rotated.body, { ...SHORT_SECRET_ERROR, response: SHORT_SECRET_ERROR });
-      const tooLong = await gateway.request('POST', '/admin/shops/361/rotate_secret', { secret_key: 'y'.repeat(256) }, admin);
+      const tooLong = await gateway.request('POST', '/admin/shops/361/rotate_secret', { secret_key: 'y'.repeat(256) }, AS_OPERATOR);
       assert.equal(tooLong.status, 422);
       assert.equal((await gateway.get('/transactions/some-uid')).status, 404, 'the old secret still authenticates');
     });

@@ -1,30 +1,26 @@
 import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
 import { it } from './support/deadline.js';
-import { ADMIN_TOKEN, card, type Credentials, paymentRequest, startGateway, testStores, type TestGateway } from './support/gateway.js';
+import {
+  AS_OPERATOR,
+  card,
+  createShop,
+  type Credentials,
+  paymentRequest,
+  startGateway,
+  type TestGateway,
+  testStores,
+} from './support/gateway.js';
 import { runCli } from './support/processes.js';
 import { WebhookReceiver } from './support/webhookReceiver.js';
+import { luhnComplete, luhnValid } from './support/cards.js';
 
 /**
  * Card data in what a shop is given (security review items 1 and 2). A stamp is a shop's own: a second
  * shop that knows a card's bin_8 and last_4 and tokenizes every number behind them learns nothing it can
  * match against the first shop's answers. Within one shop, the card guard stops such a search before it
- * finds the number, and flags it to the operator. Short numbers are truncated by their length.
+ * finds the number, and flags it to the AS_OPERATOR. Short numbers are truncated by their length.
  */
-
-function luhnComplete(partial: string): string {
-  let sum = 0;
-  for (let i = 0; i < partial.length; i++) {
-    let digit = Number(partial[partial.length - 1 - i]);
-    if (i % 2 === 0) digit = digit * 2 > 9 ? digit * 2 - 9 : digit * 2;
-    sum += digit;
-  }
-  return partial + String((10 - (sum % 10)) % 10);
-}
-
-function luhnValid(number: string): boolean {
-  return luhnComplete(number.slice(0, -1)) === number;
-}
 
 /** Every Luhn-valid 16-digit number with these first 8 and last 4 digits, in ascending order (1,000 of them). */
 function numbersBehind(bin8: string, last4: string): string[] {
@@ -38,15 +34,6 @@ function numbersBehind(bin8: string, last4: string): string[] {
 
 /** The victim's card: its hidden digits (7931) sit far into the ascending search. */
 const VICTIM = luhnComplete('414725307931286');
-
-const operator = { auth: null, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } };
-
-async function createShop(gw: TestGateway, id: number): Promise<Credentials> {
-  const secret = `secret-of-shop-${id}-0123456789`;
-  const answer = await gw.request('POST', '/admin/shops', { id, secret_key: secret, test: true }, operator);
-  assert.equal(answer.status, 201, answer.text);
-  return { id, secret };
-}
 
 /** Runs the calls with at most `width` in flight, answers in order. */
 async function inParallel<T, R>(items: T[], width: number, call: (item: T) => Promise<R>): Promise<R[]> {
@@ -184,13 +171,13 @@ for (const store of testStores()) {
       const customer = await other.post('/transactions/payments', paymentRequest({ credit_card: card(VICTIM) }), { auth: shop });
       assert.equal(customer.body.transaction?.status, 'successful', customer.text);
 
-      // The operator sees it: an alert, a counter, a log line without card data.
-      const alerts = await gw.request('GET', `/admin/alerts?shop_id=${shop.id}`, undefined, operator);
+      // The AS_OPERATOR sees it: an alert, a counter, a log line without card data.
+      const alerts = await gw.request('GET', `/admin/alerts?shop_id=${shop.id}`, undefined, AS_OPERATOR);
       assert.equal(alerts.status, 200, alerts.text);
       assert.ok(alerts.body.alerts.length >= 1);
       for (const alert of alerts.body.alerts) assert.deepEqual([alert.shop_id, alert.kind], [shop.id, 'card_enumeration']);
       assert.equal(alerts.body.alerts.reduce((sum: number, a: { refused: number }) => sum + a.refused, 0), refused);
-      const everyShop = await gw.request('GET', '/admin/alerts', undefined, operator);
+      const everyShop = await gw.request('GET', '/admin/alerts', undefined, AS_OPERATOR);
       assert.ok(everyShop.body.alerts.some((a: { shop_id: number }) => a.shop_id === shop.id));
       let counted = 0;
       for (const g of new Set(gateways)) {

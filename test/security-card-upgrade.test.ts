@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe } from 'node:test';
 import { it } from './support/deadline.js';
-import { ADMIN_TOKEN, card, DEMO_SHOP, paymentRequest, startGateway, testStores, type TestGateway } from './support/gateway.js';
+import { AS_OPERATOR, card, DEMO_SHOP, paymentRequest, startGateway, type TestGateway, testStores } from './support/gateway.js';
 import { WebhookReceiver } from './support/webhookReceiver.js';
 
 /**
@@ -12,7 +12,6 @@ import { WebhookReceiver } from './support/webhookReceiver.js';
  * and queued webhooks show the new stamp and the truncated digits. No old stamp survives anywhere.
  */
 
-const operator = { auth: null, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } };
 const LONG = '4147253012345675';
 const SHORT = '271828182847';
 const OTHER_SHOP = { id: 8301, secret: 'secret-of-shop-8301-0123456789' };
@@ -27,7 +26,7 @@ for (const store of testStores()) {
     before(async () => {
       endpoint = await WebhookReceiver.start();
       const old = await startGateway(store);
-      const created = await old.request('POST', '/admin/shops', { id: OTHER_SHOP.id, secret_key: OTHER_SHOP.secret, test: true }, operator);
+      const created = await old.request('POST', '/admin/shops', { id: OTHER_SHOP.id, secret_key: OTHER_SHOP.secret, test: true }, AS_OPERATOR);
       assert.equal(created.status, 201, created.text);
       const paid = await old.post('/transactions/payments', paymentRequest({ amount: 4242, credit_card: card(LONG), notification_url: endpoint.url }));
       const shortPaid = await old.post('/transactions/payments', paymentRequest({ credit_card: card(SHORT) }));
@@ -52,7 +51,7 @@ for (const store of testStores()) {
         }
       }
       for (const [shop, stamp] of [[OTHER_SHOP.id, legacy.long], [DEMO_SHOP.id, legacy.short]] as const) {
-        const patched = await old.request('PATCH', `/admin/shops/${shop}`, { risk_rules: { black_list: { card_stamps: [stamp, 'a-stamp-of-no-card'] } } }, operator);
+        const patched = await old.request('PATCH', `/admin/shops/${shop}`, { risk_rules: { black_list: { card_stamps: [stamp, 'a-stamp-of-no-card'] } } }, AS_OPERATOR);
         assert.equal(patched.status, 200, patched.text);
       }
       await old.close({ keepDatabase: true });
@@ -88,7 +87,7 @@ for (const store of testStores()) {
       assert.equal(blocked.body.transaction.be_protected_verification.white_black_list.card_number, 'black');
       const ownShort = await gw.post('/transactions/payments', paymentRequest({ credit_card: card(SHORT) }));
       assert.equal(ownShort.body.transaction.be_protected_verification.white_black_list.card_number, 'black');
-      const shop = await gw.request('GET', `/admin/shops/${OTHER_SHOP.id}`, undefined, operator);
+      const shop = await gw.request('GET', `/admin/shops/${OTHER_SHOP.id}`, undefined, AS_OPERATOR);
       assert.deepEqual(shop.body.risk_rules.black_list.card_stamps, [blocked.body.transaction.credit_card.stamp, 'a-stamp-of-no-card']);
       assert.notEqual(blocked.body.transaction.credit_card.stamp, (await gw.post('/credit_cards', card(LONG))).body.stamp, 'per shop');
     });

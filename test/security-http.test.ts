@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe } from 'node:test';
-import { it, within } from './support/deadline.js';
-import { eventually } from './chaos/workload.js';
+import { it, until, within } from './support/deadline.js';
 import { DEMO_SHOP, startGateway, type TestGateway } from './support/gateway.js';
+import { basicAuth } from './support/http.js';
 
 /**
  * Transport hardening: requests that stall are answered 408 and their sockets closed, open connections are
@@ -55,7 +55,6 @@ async function stall(url: string, head: string): Promise<RawAnswer> {
   return untilClosed(socket);
 }
 
-const basic = (user: string, secret: string) => 'Basic ' + Buffer.from(`${user}:${secret}`).toString('base64');
 
 describe('stalled requests and idle connections', () => {
   let gateway: TestGateway;
@@ -75,7 +74,7 @@ describe('stalled requests and idle connections', () => {
   });
 
   it('answers 408 when the headers never finish', async () => {
-    const answer = await stall(gateway.url, `GET /transactions/some-uid HTTP/1.1\r\nHost: gateway\r\nAuthorization: ${basic('361', DEMO_SHOP.secret)}\r\n`);
+    const answer = await stall(gateway.url, `GET /transactions/some-uid HTTP/1.1\r\nHost: gateway\r\nAuthorization: ${basicAuth(DEMO_SHOP)}\r\n`);
     assert.equal(answer.status, 408, answer.text);
     assert.equal(answer.body.message, 'Request timed out');
   });
@@ -100,7 +99,7 @@ describe('the connection cap', () => {
     const held = [await connect(gateway.url), await connect(gateway.url)];
     t.after(() => held.forEach((socket) => socket.destroy()));
     const openOnServer = () => new Promise<number>((resolve, reject) => gateway.app.server.server.getConnections((err, n) => (err ? reject(err) : resolve(n))));
-    await eventually(async () => (await openOnServer()) === 2, 10_000, 'the server never saw both held connections');
+    await until(async () => (await openOnServer()) === 2, () => 'the server never saw both held connections', 10_000, 100);
 
     const extra = await connect(gateway.url);
     extra.write('GET /healthz HTTP/1.1\r\nHost: gateway\r\n\r\n');
@@ -110,7 +109,7 @@ describe('the connection cap', () => {
     assert.equal(dropped.values[0]?.value, 1);
 
     for (const socket of held) socket.destroy();
-    await eventually(async () => (await openOnServer()) === 0, 10_000, 'the held connections never closed on the server');
+    await until(async () => (await openOnServer()) === 0, () => 'the held connections never closed on the server', 10_000, 100);
     assert.equal((await gateway.get('/healthz', { auth: null })).status, 200);
   });
 });
@@ -133,21 +132,22 @@ describe('client aborts, shop ids and async ids', () => {
       'POST /process/some-uid HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/x-www-form-urlencoded\r\n' +
         'Content-Length: 500\r\nExpect: 100-continue\r\n\r\n',
     );
-    await eventually(async () => received.includes('100 Continue'), 10_000, 'no 100 Continue');
+    await until(async () => received.includes('100 Continue'), () => 'no 100 Continue', 10_000, 100);
     socket.write('PaRes=abc');
     socket.resetAndDestroy();
     const aborted = () => gateway.logs.find((line) => line.includes('"msg":"client aborted the request"'));
-    await eventually(async () => aborted() !== undefined, 10_000, () => `no client-abort line in:\n${gateway.logs.join('')}`);
+    await until(async () => aborted() !== undefined, () => `no client-abort line in:\n${gateway.logs.join('')}`, 10_000, 100);
     assert.ok(!gateway.logs.some((line) => line.includes('database unavailable')), 'a client abort is not a store fault');
     assert.equal(JSON.parse(aborted()!).level, 30, 'a client abort is logged at info');
   });
 
   it('refuses a shop id with a leading zero (0361 is not shop 361)', async () => {
-    const padded = await gateway.get('/transactions/some-uid', { auth: null, headers: { authorization: basic('0361', DEMO_SHOP.secret) } });
+    const zeroPadded = basicAuth({ id: '0361', secret: DEMO_SHOP.secret });
+    const padded = await gateway.get('/transactions/some-uid', { auth: null, headers: { authorization: zeroPadded } });
     assert.equal(padded.status, 401);
     assert.equal(padded.body.message, 'Invalid shop_id/secret_key.');
     assert.equal(padded.headers.get('www-authenticate'), 'Basic realm="ecomgate"');
-    const plain = await gateway.get('/transactions/some-uid', { auth: null, headers: { authorization: basic('361', DEMO_SHOP.secret) } });
+    const plain = await gateway.get('/transactions/some-uid', { auth: null, headers: { authorization: basicAuth(DEMO_SHOP) } });
     assert.equal(plain.status, 404, 'the same secret with the plain id authenticates');
     const admin = await gateway.request('GET', '/admin/shops/0361', undefined, { auth: null, headers: { authorization: 'Bearer test-admin-token' } });
     assert.equal(admin.status, 404);

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
 import { OPENING_KIND } from '../src/store/sandbox.js';
 import { it } from './support/deadline.js';
-import { ADMIN_TOKEN, DEMO_SHOP, exchange, paymentRequest, startGateway, testStores, type TestGateway } from './support/gateway.js';
+import { AS_OPERATOR, DEMO_SHOP, exchange, paymentRequest, startGateway, type TestGateway, testStores } from './support/gateway.js';
+import { basicAuth } from './support/http.js';
 
-const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
-const basic = 'Basic ' + Buffer.from(`${DEMO_SHOP.id}:${DEMO_SHOP.secret}`).toString('base64');
+const basic = basicAuth(DEMO_SHOP);
 const EMOJI = '💳';
 
 for (const store of testStores()) {
@@ -87,7 +87,7 @@ for (const store of testStores()) {
 
     it('validates acquirer_settings on create and PATCH: known settings only, each in its range', async () => {
       const createShop = (settings: unknown) =>
-        gw.request('POST', '/admin/shops', { id: 9701, secret_key: 'settings-shop-secret-key', test: true, acquirer_settings: settings }, { auth: null, headers: admin });
+        gw.request('POST', '/admin/shops', { id: 9701, secret_key: 'settings-shop-secret-key', test: true, acquirer_settings: settings }, AS_OPERATOR);
       const cases: [Record<string, unknown>, Record<string, string[]>][] = [
         [{ timeout_rate: 5 }, { timeout_rate: ['must be a number from 0 to 1'] }],
         [{ error_rate: -0.1 }, { error_rate: ['must be a number from 0 to 1'] }],
@@ -103,7 +103,7 @@ for (const store of testStores()) {
         assert.equal(answer.status, 422, `${JSON.stringify(settings)}: ${answer.text}`);
         assert.deepEqual(answer.body.errors, { acquirer_settings: errors });
         assert.equal(answer.body.response.message, answer.body.message);
-        assert.equal((await gw.request('GET', '/admin/shops/9701', undefined, { auth: null, headers: admin })).status, 404);
+        assert.equal((await gw.request('GET', '/admin/shops/9701', undefined, AS_OPERATOR)).status, 404);
       }
       const notAnObject = await createShop([1]);
       assert.equal(notAnObject.status, 422);
@@ -114,11 +114,11 @@ for (const store of testStores()) {
       assert.deepEqual(created.body.acquirer_settings, valid);
 
       for (const [settings, errors] of cases) {
-        const patched = await gw.request('PATCH', '/admin/shops/9701', { acquirer_settings: settings }, { auth: null, headers: admin });
+        const patched = await gw.request('PATCH', '/admin/shops/9701', { acquirer_settings: settings }, AS_OPERATOR);
         assert.equal(patched.status, 422, patched.text);
         assert.deepEqual(patched.body.errors, { acquirer_settings: errors });
       }
-      const unchanged = await gw.request('GET', '/admin/shops/9701', undefined, { auth: null, headers: admin });
+      const unchanged = await gw.request('GET', '/admin/shops/9701', undefined, AS_OPERATOR);
       assert.deepEqual(unchanged.body.acquirer_settings, valid);
     });
 

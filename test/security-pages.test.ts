@@ -4,10 +4,9 @@ import { it } from './support/deadline.js';
 import { randomBytes } from 'node:crypto';
 import { challengeToken, submitChallenge } from './support/challenge.js';
 import { runCli, scratchDatabase } from './support/processes.js';
-import { ADMIN_TOKEN, card, DEMO_3DS_SHOP, paymentRequest, startGateway, testStores, type TestGateway } from './support/gateway.js';
+import { AS_OPERATOR, card, DEMO_3DS_SHOP, paymentRequest, startGateway, type TestGateway, testStores } from './support/gateway.js';
 
 const threeDs = { auth: DEMO_3DS_SHOP };
-const admin = { auth: null, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } };
 const RETURN_URL = 'https://merchant.example/return?order=7';
 
 for (const store of testStores()) {
@@ -165,7 +164,7 @@ for (const store of testStores()) {
     after(() => gw.close());
 
     async function createShop(fields: Record<string, unknown>) {
-      const created = await gw.request('POST', '/admin/shops', fields, admin);
+      const created = await gw.request('POST', '/admin/shops', fields, AS_OPERATOR);
       assert.equal(created.status, 201, created.text);
       return { id: created.body.id as number, secret: created.body.secret_key as string, view: created.body };
     }
@@ -193,29 +192,29 @@ for (const store of testStores()) {
       assert.equal((await pay(shop, 'https://evil.example/back')).status, 422);
       assert.equal((await pay(shop, 'https://shop.example.evil.example/')).status, 422);
 
-      const patched = await gw.request('PATCH', '/admin/shops/7103', { return_hosts: ['pay.shop.example', '[2001:db8::1]'] }, admin);
+      const patched = await gw.request('PATCH', '/admin/shops/7103', { return_hosts: ['pay.shop.example', '[2001:db8::1]'] }, AS_OPERATOR);
       assert.equal(patched.status, 200, patched.text);
       assert.deepEqual(patched.body.return_hosts, ['pay.shop.example', '[2001:db8::1]']);
       assert.equal((await pay(shop, 'https://shop.example/back')).status, 422);
       assert.equal((await pay(shop, 'https://PAY.shop.example:8443/back')).status, 200);
       assert.equal((await pay(shop, 'http://[2001:db8::1]/back')).status, 200);
 
-      const opened = await gw.request('PATCH', '/admin/shops/7103', { return_hosts: null }, admin);
+      const opened = await gw.request('PATCH', '/admin/shops/7103', { return_hosts: null }, AS_OPERATOR);
       assert.equal(opened.body.return_hosts, null);
       assert.equal((await pay(shop, 'https://evil.example/back')).status, 200);
-      assert.equal((await gw.request('PATCH', '/admin/shops/7103', { name: 'Renamed' }, admin)).body.return_hosts, null, 'absent: unchanged');
+      assert.equal((await gw.request('PATCH', '/admin/shops/7103', { name: 'Renamed' }, AS_OPERATOR)).body.return_hosts, null, 'absent: unchanged');
     });
 
     it('refuses malformed host lists with 422, changing nothing', async () => {
       for (const hosts of ['shop.example', [1], ['Shop.Example'], ['shop.example:443'], ['shop.example/path'], ['']]) {
-        const answer = await gw.request('PATCH', `/admin/shops/${DEMO_3DS_SHOP.id}`, { return_hosts: hosts }, admin);
+        const answer = await gw.request('PATCH', `/admin/shops/${DEMO_3DS_SHOP.id}`, { return_hosts: hosts }, AS_OPERATOR);
         assert.equal(answer.status, 422, JSON.stringify(hosts));
         assert.ok(answer.body.errors.return_hosts, answer.text);
         assert.equal(answer.body.response.message, answer.body.message);
       }
-      assert.equal((await gw.request('GET', `/admin/shops/${DEMO_3DS_SHOP.id}`, undefined, admin)).body.return_hosts, null);
-      assert.equal((await gw.request('POST', '/admin/shops', { id: 7104, return_hosts: ['a b'] }, admin)).status, 422);
-      assert.equal((await gw.request('GET', '/admin/shops/7104', undefined, admin)).status, 404);
+      assert.equal((await gw.request('GET', `/admin/shops/${DEMO_3DS_SHOP.id}`, undefined, AS_OPERATOR)).body.return_hosts, null);
+      assert.equal((await gw.request('POST', '/admin/shops', { id: 7104, return_hosts: ['a b'] }, AS_OPERATOR)).status, 422);
+      assert.equal((await gw.request('GET', '/admin/shops/7104', undefined, AS_OPERATOR)).status, 404);
     });
   });
 }

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe } from 'node:test';
-import { it } from './support/deadline.js';
-import { eventually } from './chaos/workload.js';
+import { it, until } from './support/deadline.js';
 import { DEMO_SHOP, exchange, paymentRequest, POSTGRES_URL, startGateway, testStores } from './support/gateway.js';
 import { scratchDatabase, serve, stop } from './support/processes.js';
 import { TcpProxy } from './support/tcpProxy.js';
+import { apiRequest } from './support/http.js';
 
 /**
  * A database that cannot be reached is the same event at start and later: `serve` waits for it (with
@@ -31,7 +31,7 @@ describe('starting while PostgreSQL is unreachable [postgres]', { skip }, () => 
     try {
       const starting = serve({ databaseUrl: db.url, masterKey: randomBytes(32).toString('base64'), startMs: 45_000 });
       // Two connection attempts refused: the gateway is retrying, not exiting.
-      await eventually(async () => proxy.dropped >= 2, 30_000, 'the gateway never tried the database twice');
+      await until(async () => proxy.dropped >= 2, () => 'the gateway never tried the database twice', 30_000, 100);
       proxy.restore();
       const gateway = await starting;
       try {
@@ -39,12 +39,7 @@ describe('starting while PostgreSQL is unreachable [postgres]', { skip }, () => 
         assert.ok(retries.length >= 2, gateway.lines.join('\n'));
         assert.ok(retries.every((entry) => entry.level === 40 && entry.retry_in_ms > 0));
         assert.equal((await exchange(`${gateway.url}/readyz`, {})).status, 200);
-        const authorization = 'Basic ' + Buffer.from(`${DEMO_SHOP.id}:${DEMO_SHOP.secret}`).toString('base64');
-        const payment = await exchange(`${gateway.url}/transactions/payments`, {
-          method: 'POST',
-          headers: { authorization, 'content-type': 'application/json' },
-          body: JSON.stringify({ request: paymentRequest() }),
-        });
+        const payment = await apiRequest(gateway.url, 'POST', '/transactions/payments', { request: paymentRequest() }, { auth: DEMO_SHOP });
         assert.equal(payment.status, 200, payment.text);
         assert.equal(payment.body.transaction.status, 'successful');
       } finally {
@@ -66,7 +61,7 @@ describe('a database outage seen by the HTTP side and by the workers [postgres]'
       const answer = await gateway.post('/transactions/payments', paymentRequest());
       assert.equal(answer.status, 503);
       const claimFailed = () => entries(gateway.logs).find((entry) => entry.msg === 'claiming async tasks failed');
-      await eventually(async () => claimFailed() !== undefined, 30_000, 'the workers never met the outage');
+      await until(async () => claimFailed() !== undefined, () => 'the workers never met the outage', 30_000, 100);
       const http = entries(gateway.logs).find((entry) => entry.msg === 'database unavailable');
       assert.ok(http, 'the HTTP side logged the outage');
       assert.equal(http.level, 40);

@@ -5,6 +5,7 @@ import { describe } from 'node:test';
 import { it } from './support/deadline.js';
 import { card, DEMO_SHOP, startGateway, testStores } from './support/gateway.js';
 import { runCli, scratchDatabase, serve, stop } from './support/processes.js';
+import { apiRequest } from './support/http.js';
 
 /**
  * Key rotation as the README describes it: put the new key first, keep the old one after it, run
@@ -14,20 +15,11 @@ import { runCli, scratchDatabase, serve, stop } from './support/processes.js';
  * queued payments are processed by a restarted `ecomgate serve` that knows only the new key.
  */
 
-const AUTH = `Basic ${Buffer.from(`${DEMO_SHOP.id}:${DEMO_SHOP.secret}`).toString('base64')}`;
 /** More than one rotation batch, so the batching itself is exercised. */
 const QUEUED = 130;
 const keyIdOf = (key: string) => createHash('sha256').update(Buffer.from(key, 'base64')).digest('hex').slice(0, 8);
 
-async function call(base: string, method: string, path: string, body?: unknown) {
-  const response = await fetch(base + path, {
-    method,
-    headers: { authorization: AUTH, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, text, body: text ? JSON.parse(text) : undefined };
-}
+const call = (base: string, method: string, path: string, body?: unknown) => apiRequest(base, method, path, body, { auth: DEMO_SHOP });
 
 for (const kind of testStores()) {
   describe(`vault rotate with queued async tasks [${kind}]`, () => {

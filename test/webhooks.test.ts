@@ -1,11 +1,21 @@
 import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
 import { it } from './support/deadline.js';
-import { ADMIN_TOKEN, card, DEMO_3DS_SHOP, DEMO_SHOP, paymentRequest, startGateway, testStores, type TestGateway } from './support/gateway.js';
+import {
+  AS_OPERATOR,
+  card,
+  DEMO_3DS_SHOP,
+  DEMO_SHOP,
+  paymentRequest,
+  startGateway,
+  type TestGateway,
+  testStores,
+} from './support/gateway.js';
 import { submitChallenge } from './support/challenge.js';
 import { type Answer, type ReceivedWebhook, signatureIsValid, WebhookReceiver } from './support/webhookReceiver.js';
+import { basicAuth } from './support/http.js';
+import { DECLINED_CARD } from './support/cards.js';
 
-const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
 /** Every gateway here draws the same jitter: rand(0..29) = floor(0.5 · 30) = 15. */
 const random = () => 0.5;
 const JITTER = 15;
@@ -23,7 +33,7 @@ for (const store of testStores()) {
 
     before(async () => {
       gw = await startGateway(store, { webhookTimeoutMs: TIMEOUT_MS }, { random });
-      const shop = await gw.request('GET', `/admin/shops/${DEMO_SHOP.id}`, undefined, { auth: null, headers: admin });
+      const shop = await gw.request('GET', `/admin/shops/${DEMO_SHOP.id}`, undefined, AS_OPERATOR);
       publicKey = shop.body.public_key;
     });
     after(async () => {
@@ -51,7 +61,7 @@ for (const store of testStores()) {
 
     /** What a merchant checks: the shop's Basic credentials, JSON, and the signature over the raw body. */
     function assertAuthentic(webhook: ReceivedWebhook, key = publicKey) {
-      assert.equal(webhook.headers.authorization, 'Basic ' + Buffer.from(`${DEMO_SHOP.id}:${DEMO_SHOP.secret}`).toString('base64'));
+      assert.equal(webhook.headers.authorization, basicAuth(DEMO_SHOP));
       assert.equal(webhook.headers['content-type'], 'application/json');
       assert.ok(signatureIsValid(webhook.raw, webhook.headers['content-signature'], key), 'Content-Signature verifies with the shop public key');
       assert.match(String(webhook.headers['x-request-id']), UUID);
@@ -88,7 +98,7 @@ for (const store of testStores()) {
 
     it('notifies a failed payment', async () => {
       const endpoint = await receiver();
-      const payment = await pay(endpoint, { credit_card: card('4005550000000019') });
+      const payment = await pay(endpoint, { credit_card: card(DECLINED_CARD) });
       assert.equal(payment.status, 'failed');
       await deliver();
       assert.equal(endpoint.received.length, 1);
@@ -130,7 +140,7 @@ for (const store of testStores()) {
     });
 
     it('notifies the end of a 3-D Secure challenge and an expiry, signed with the 3-D Secure shop key', async () => {
-      const shop362 = await gw.request('GET', `/admin/shops/${DEMO_3DS_SHOP.id}`, undefined, { auth: null, headers: admin });
+      const shop362 = await gw.request('GET', `/admin/shops/${DEMO_3DS_SHOP.id}`, undefined, AS_OPERATOR);
       const endpoint = await receiver();
       const challenge = async () =>
         (await gw.post('/transactions/payments', paymentRequest({ credit_card: card('4012000000003010'), notification_url: endpoint.url }), { auth: DEMO_3DS_SHOP })).body
@@ -153,7 +163,7 @@ for (const store of testStores()) {
         const webhook = byUid.get(uid);
         assert.ok(webhook, `webhook for ${status}`);
         assert.equal(webhook.body.transaction.status, status);
-        assert.equal(webhook.headers.authorization, 'Basic ' + Buffer.from(`${DEMO_3DS_SHOP.id}:${DEMO_3DS_SHOP.secret}`).toString('base64'));
+        assert.equal(webhook.headers.authorization, basicAuth(DEMO_3DS_SHOP));
         assert.ok(signatureIsValid(webhook.raw, webhook.headers['content-signature'], shop362.body.public_key));
       }
     });
@@ -221,7 +231,7 @@ for (const store of testStores()) {
       await deliver();
       assert.equal(endpoint.received.length, 16, 'a dead delivery is not attempted again by itself');
 
-      const history = await gw.request('GET', `/admin/transactions/${payment.uid}/deliveries`, undefined, { auth: null, headers: admin });
+      const history = await gw.request('GET', `/admin/transactions/${payment.uid}/deliveries`, undefined, AS_OPERATOR);
       assert.equal(history.status, 200, history.text);
       assert.equal(history.body.deliveries.length, 1);
       const view = history.body.deliveries[0];
@@ -240,7 +250,7 @@ for (const store of testStores()) {
 
       // The merchant fixed the endpoint: the operator re-queues the dead delivery, and it goes out at once.
       endpoint.answer = () => 200;
-      const retried = await gw.request('POST', `/admin/deliveries/${delivery.id}/retry`, undefined, { auth: null, headers: admin });
+      const retried = await gw.request('POST', `/admin/deliveries/${delivery.id}/retry`, undefined, AS_OPERATOR);
       assert.equal(retried.status, 200, retried.text);
       assert.equal(retried.body.state, 'pending');
       await deliver();
@@ -251,17 +261,17 @@ for (const store of testStores()) {
       const [done] = await deliveriesOf(payment.uid);
       assert.equal(done.state, 'delivered');
 
-      const again = await gw.request('POST', `/admin/deliveries/${delivery.id}/retry`, undefined, { auth: null, headers: admin });
+      const again = await gw.request('POST', `/admin/deliveries/${delivery.id}/retry`, undefined, AS_OPERATOR);
       assert.equal(again.status, 409);
-      const unknown = await gw.request('POST', '/admin/deliveries/999999999/retry', undefined, { auth: null, headers: admin });
+      const unknown = await gw.request('POST', '/admin/deliveries/999999999/retry', undefined, AS_OPERATOR);
       assert.equal(unknown.status, 404);
-      const malformed = await gw.request('POST', '/admin/deliveries/abc/retry', undefined, { auth: null, headers: admin });
+      const malformed = await gw.request('POST', '/admin/deliveries/abc/retry', undefined, AS_OPERATOR);
       assert.equal(malformed.status, 404);
       const anonymous = await gw.request('GET', `/admin/transactions/${payment.uid}/deliveries`, undefined, { auth: null });
       assert.equal(anonymous.status, 401);
       const merchant = await gw.request('GET', `/admin/transactions/${payment.uid}/deliveries`);
       assert.equal(merchant.status, 401);
-      const none = await gw.request('GET', '/admin/transactions/00000000-0000-4000-8000-000000000000/deliveries', undefined, { auth: null, headers: admin });
+      const none = await gw.request('GET', '/admin/transactions/00000000-0000-4000-8000-000000000000/deliveries', undefined, AS_OPERATOR);
       assert.equal(none.status, 404);
     });
 
@@ -410,7 +420,7 @@ for (const store of testStores()) {
       let second: TestGateway | undefined;
       let firstOpen = true;
       try {
-        const shop = await first.request('GET', `/admin/shops/${DEMO_SHOP.id}`, undefined, { auth: null, headers: admin });
+        const shop = await first.request('GET', `/admin/shops/${DEMO_SHOP.id}`, undefined, AS_OPERATOR);
         const scheduled = await first.post('/transactions/payments', paymentRequest({ notification_url: endpoint.url }));
         await first.app.webhooks.drain();
         assert.equal(endpoint.received.length, 1, 'first attempt failed, retry scheduled');
@@ -539,7 +549,7 @@ for (const store of testStores()) {
       assert.ok((await gw.app.webhooks.purgeFinished()) >= 1);
       assert.deepEqual(await deliveriesOf(delivered.uid), []);
       assert.deepEqual(await attemptsOf(done.id), [], 'its attempts went with it');
-      const history = await gw.request('GET', `/admin/transactions/${delivered.uid}/deliveries`, undefined, { auth: null, headers: admin });
+      const history = await gw.request('GET', `/admin/transactions/${delivered.uid}/deliveries`, undefined, AS_OPERATOR);
       assert.equal(history.status, 200, history.text);
       assert.deepEqual(history.body.deliveries, []);
       assert.equal((await deliveriesOf(retrying.uid)).length, 1, 'a delivery still being retried is never removed');

@@ -1,7 +1,8 @@
 import { type Gateway, probe, waitForTasksDone } from '../gateway.js';
 import { sendCount, type Traffic } from '../load.js';
 import type { BenchOptions, StoreKind } from '../options.js';
-import { childRequestBody, DEMO_SHOP, paths, paymentRequestBody } from '../payments.js';
+import { childRequestBody, paths, paymentRequestBody } from '../payments.js';
+import { DEMO_SHOP } from '../../test/support/shops.js';
 import { WaitSampler } from '../waits.js';
 import { authorizationCaptureTraffic, paymentTraffic, queryByUidTraffic, refundTraffic, statusPollTraffic, SUBMIT_CONNECTIONS } from '../traffic.js';
 import { measureGatewayReads, measureGatewayThroughput } from './throughput.js';
@@ -116,5 +117,5 @@ export function measureQueryByUid(kind: StoreKind, options: BenchOptions) {
 /** Async submit served by `ecomgate serve --cluster 2` (PostgreSQL only): what a second process adds. */
 export function measureClusterSubmit(kind: StoreKind, options: BenchOptions) {
   if (kind !== 'postgres') throw new Error('--cluster needs PostgreSQL');
-  return measureGatewayThroughput(kind, options, (gateway) => checkedAsyncSubmit(gateway, options), {}, ['serve', '--cluster', '2']);
+  return measureGatewayThroughput(kind, options, (gateway) => checkedAsyncSubmit(gateway, options), {}, ['--cluster', '2']);
 }

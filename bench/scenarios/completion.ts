@@ -4,7 +4,7 @@ import { waitForTasksDone, withGateway } from '../gateway.js';
 import { sendCount } from '../load.js';
 import type { BenchOptions, StoreKind } from '../options.js';
 import { CpuMeter, type CpuShare } from '../proc.js';
-import { DEMO_SHOP } from '../payments.js';
+import { DEMO_SHOP } from '../../test/support/shops.js';
 import { medianOf, percentile } from '../stats.js';
 import type { TaskLog, TaskTimes } from '../stores.js';
 import { paymentTraffic, SUBMIT_CONNECTIONS } from '../traffic.js';

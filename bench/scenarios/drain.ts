@@ -3,7 +3,9 @@ import type { SpawnedServer } from '../child.js';
 import { createSlowBankShop, spawnGateway, waitForTasksDone, withGatewayOn, withStore } from '../gateway.js';
 import { sendCount } from '../load.js';
 import type { BenchOptions, StoreKind } from '../options.js';
-import { DEMO_SHOP, type Merchant, SLOW_BANK_SHOP } from '../payments.js';
+import { SLOW_BANK_SHOP } from '../payments.js';
+import { type Credentials } from '../../test/support/http.js';
+import { DEMO_SHOP } from '../../test/support/shops.js';
 import { CpuMeter, type CpuShare, peakRssMb } from '../proc.js';
 import { medianOf, percentile } from '../stats.js';
 import type { BenchStore, TaskLog } from '../stores.js';
@@ -52,7 +54,7 @@ export interface DrainScenario {
 export const PRELOAD_CONNECTIONS = 50;
 const PRELOAD_MAX_SECONDS = 120;
 
-async function preload(store: BenchStore, shop: Merchant, count: number, options: BenchOptions, bankLatencyMs: number) {
+async function preload(store: BenchStore, shop: Credentials, count: number, options: BenchOptions, bankLatencyMs: number) {
   return withGatewayOn(
     store,
     async (accepting) => {

@@ -4,7 +4,7 @@ import { type ServerProcess, spawnServer, startServer } from '../child.js';
 import { withStore } from '../gateway.js';
 import { sendCount } from '../load.js';
 import type { BenchOptions } from '../options.js';
-import { DEMO_SHOP } from '../payments.js';
+import { DEMO_SHOP } from '../../test/support/shops.js';
 import { medianOf } from '../stats.js';
 import type { BenchStore, TaskLog, TaskTimes } from '../stores.js';
 import { paymentTraffic } from '../traffic.js';

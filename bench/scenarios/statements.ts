@@ -1,7 +1,9 @@
 import { type Gateway, waitForTasksDone, withGateway } from '../gateway.js';
 import { sendCount, type Traffic } from '../load.js';
 import type { BenchOptions, StoreKind } from '../options.js';
-import { childRequestBody, DEMO_SHOP, merchantHeaders, paths } from '../payments.js';
+import { childRequestBody, paths } from '../payments.js';
+import { authHeaders } from '../../test/support/http.js';
+import { DEMO_SHOP } from '../../test/support/shops.js';
 import { sleep } from '../stats.js';
 import { cycleCards, paymentTraffic } from '../traffic.js';
 
@@ -54,7 +56,7 @@ const minus = (a: Counts, b: Counts): Counts => ({ statements: a.statements - b.
 function operations(path: string, body: () => string, uids?: string[]): Traffic {
   return {
     method: 'POST',
-    headers: merchantHeaders(DEMO_SHOP),
+    headers: authHeaders(DEMO_SHOP),
     requests: [
       {
         path,

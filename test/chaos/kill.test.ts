@@ -5,10 +5,10 @@ import { it } from '../support/deadline.js';
 import { testStores } from '../support/gateway.js';
 import { PROCESS_ADMIN_TOKEN, scratchDatabase } from '../support/processes.js';
 import { WebhookReceiver } from '../support/webhookReceiver.js';
-import { auditBooks, findCardNumbers } from './books.js';
-import { Fleet } from './fleet.js';
-import { RoundRobin } from './roundRobin.js';
-import { type ChaosShop, checkAcknowledged, checkWebhooks, createShops, MixedLoad } from './workload.js';
+import { auditBooks, findCardNumbers } from './support/books.js';
+import { Fleet } from './support/fleet.js';
+import { RoundRobin } from './support/roundRobin.js';
+import { type ChaosShop, checkAcknowledged, checkWebhooks, createShops, MixedLoad } from './support/workload.js';
 
 /**
  * Three gateway processes on one PostgreSQL behind the test's round-robin client; 2,000 mixed sync and

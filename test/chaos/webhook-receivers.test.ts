@@ -1,15 +1,16 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe } from 'node:test';
-import { it } from '../support/deadline.js';
-import { approvedCards } from '../../bench/payments.js';
-import { card, testStores } from '../support/gateway.js';
+import { it, until } from '../support/deadline.js';
+import { approvedCards, card } from '../support/cards.js';
+import { testStores } from '../support/gateway.js';
+import { basicAuth } from '../support/http.js';
 import { PROCESS_ADMIN_TOKEN, scratchDatabase } from '../support/processes.js';
 import { WebhookReceiver } from '../support/webhookReceiver.js';
-import { auditBooks } from './books.js';
-import { Fleet } from './fleet.js';
-import { basicAuth, RoundRobin } from './roundRobin.js';
-import { type ChaosShop, createShops, eventually } from './workload.js';
+import { auditBooks } from './support/books.js';
+import { Fleet } from './support/fleet.js';
+import { RoundRobin } from './support/roundRobin.js';
+import { type ChaosShop, createShops } from './support/workload.js';
 
 /**
  * Merchants' webhook endpoints misbehave — one holds every request open (slow: the gateway's attempt
@@ -73,7 +74,7 @@ describe('chaos: slow, dead and failing webhook receivers [postgres]', { skip: o
                     credit_card: card(CARDS[i]!),
                   },
                 },
-                { auth: basicAuth(SHOP.id, SHOP.secret), requestId: `hook-${randomBytes(8).toString('hex')}` },
+                { auth: basicAuth(SHOP), requestId: `hook-${randomBytes(8).toString('hex')}` },
               );
               latencies.push(performance.now() - started);
               assert.equal(answer.status, 200, answer.text);
@@ -86,14 +87,15 @@ describe('chaos: slow, dead and failing webhook receivers [postgres]', { skip: o
       };
 
       const baseline = await pay([healthy.url]);
-      await eventually(async () => baseline.uids.every((uid) => healthy.received.some((w) => w.body?.transaction?.uid === uid)), 60_000, 'healthy webhooks missing');
+      const deliveredHealthy = () => baseline.uids.every((uid) => healthy.received.some((w) => w.body?.transaction?.uid === uid));
+      await until(async () => deliveredHealthy(), () => 'healthy webhooks missing', 60_000, 100);
 
       const hostile = await pay([slow.url, dead, failing.url]);
       // Every payment has been answered, and the slow endpoint still holds deliveries it never answered:
       // the payments did not wait for them.
       assert.ok(slow.pending > 0, 'the slow endpoint holds deliveries open while the payments completed');
       assert.ok(slow.maxInFlight <= HOST_CAP * PROCESSES, `the per-host cap held: ${slow.maxInFlight} open at once`);
-      await eventually(async () => failing.received.length > 0, 30_000, 'the failing endpoint was never tried');
+      await until(async () => failing.received.length > 0, () => 'the failing endpoint was never tried', 30_000, 100);
       const refused = async () =>
         Number(
           (
@@ -103,7 +105,7 @@ describe('chaos: slow, dead and failing webhook receivers [postgres]', { skip: o
             )
           )[0]!.n,
         );
-      await eventually(async () => (await refused()) > 0, 30_000, 'the dead endpoint was never tried');
+      await until(async () => (await refused()) > 0, () => 'the dead endpoint was never tried', 30_000, 100);
       const failed = await db.rows("select count(*) as n from webhook_deliveries where state = 'pending' and attempts > 0");
 
       t.diagnostic(

@@ -22,13 +22,21 @@ export async function within<T>(promise: Promise<T>, ms: number, message: () => 
   }
 }
 
-/** Polls `check` until it gives a value (not undefined, not false); fails with `what()` after `ms`. */
-export async function until<T>(check: () => Promise<T | undefined | false> | T | undefined | false, what: () => string, ms = PATIENCE_MS, everyMs = 20): Promise<T> {
+/**
+ * Polls `check` until it gives a value (not undefined, not false); fails with `what()` after `ms`. A
+ * `what` may read the state it reports (the rows still open), hence it may be async.
+ */
+export async function until<T>(
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  what: () => string | Promise<string>,
+  ms = PATIENCE_MS,
+  everyMs = 20,
+): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const value = await check();
     if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`still waiting after ${ms} ms: ${what()}`);
+    if (Date.now() > deadline) throw new Error(`still waiting after ${ms} ms: ${await what()}`);
     await delay(everyMs);
   }
 }

@@ -1,12 +1,21 @@
+import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
 import { createApp, type App } from '../../src/app.js';
 import { type Config, readConfig } from '../../src/config.js';
+import { card } from './cards.js';
+import { apiRequest, type Credentials, type HttpAnswer, type RequestOptions } from './http.js';
+import { logCapture } from './logCapture.js';
+import { DEMO_SHOP } from './shops.js';
+
+// Re-exported: a test gets a gateway and the fixtures it is driven with from one import.
+export { card } from './cards.js';
+export { connectionLost, type Credentials, exchange, type HttpAnswer, refusedByClient, type RequestOptions } from './http.js';
+export { DEMO_3DS_SHOP, DEMO_SHOP } from './shops.js';
 
 export type StoreKind = 'sqlite' | 'postgres';
 
@@ -18,9 +27,9 @@ export function testStores(): StoreKind[] {
   return wanted ? (wanted.split(',').map((s) => s.trim()) as StoreKind[]) : ['sqlite', 'postgres'];
 }
 
-export const DEMO_SHOP = { id: 361, secret: 'b8647b68898b084b836474ed8d61ffe117c9a01168d867f24953b776ddcb134d' };
-export const DEMO_3DS_SHOP = { id: 362, secret: '9ad8ad735945919845b9a1996af72d886ab43d3375502256dbf8dd16bca59a4e' };
 export const ADMIN_TOKEN = 'test-admin-token';
+/** Request options of the operator: the admin token instead of the demo shop's credentials. */
+export const AS_OPERATOR: RequestOptions = { auth: { bearer: ADMIN_TOKEN } };
 
 /** A clock the test moves by hand. */
 export class TestClock {
@@ -59,52 +68,6 @@ export class BankGate {
   }
 
   sleep = (ms: number): Promise<void> => (this.held ? new Promise((resolve) => this.parked.push(resolve)) : delay(ms));
-}
-
-export interface Credentials {
-  id: number;
-  secret: string;
-}
-
-export interface HttpAnswer {
-  status: number;
-  headers: Headers;
-  text: string;
-  body: any;
-}
-
-/** One HTTP exchange; the body is parsed when it is JSON, and kept as text either way. */
-export async function exchange(url: string, init: RequestInit): Promise<HttpAnswer> {
-  const response = await fetch(url, init);
-  const text = await response.text();
-  let parsed: unknown;
-  try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch {
-    parsed = undefined;
-  }
-  return { status: response.status, headers: response.headers, text, body: parsed };
-}
-
-/**
- * True when fetch refused to send a request (a header value it will not put on the wire). A server that
- * hangs up without answering is another TypeError, `fetch failed` with the socket error as its cause, and
- * is not this: a test must not take a dropped connection for a request that was never sent.
- */
-export function refusedByClient(error: unknown): boolean {
-  return error instanceof TypeError && !connectionLost(error);
-}
-
-/** True when fetch lost its connection: the server hung up before answering, or in the middle of the body. */
-export function connectionLost(error: unknown): boolean {
-  return error instanceof TypeError && (error.message === 'fetch failed' || error.message === 'terminated');
-}
-
-export interface RequestOptions {
-  auth?: Credentials | null;
-  headers?: Record<string, string>;
-  /** Sent as is (malformed JSON tests); otherwise `body` is JSON-encoded. */
-  raw?: string;
 }
 
 export interface TestGateway {
@@ -168,13 +131,7 @@ export async function startGateway(kind: StoreKind, overrides: Partial<Config> =
       await client.end();
     };
   }
-  const logs: string[] = [];
-  const logDestination = new Writable({
-    write(chunk, _encoding, callback) {
-      logs.push(chunk.toString());
-      callback();
-    },
-  });
+  const { lines: logs, destination: logDestination } = logCapture();
   const config = readConfig(
     {},
     {
@@ -208,15 +165,8 @@ export async function startGateway(kind: StoreKind, overrides: Partial<Config> =
   const address = await app.listen();
   const url = address;
 
-  async function request(method: string, path: string, body?: unknown, options: RequestOptions = {}): Promise<HttpAnswer> {
-    const headers: Record<string, string> = { ...(options.headers ?? {}) };
-    const auth = options.auth === undefined ? DEMO_SHOP : options.auth;
-    if (auth) headers.authorization = 'Basic ' + Buffer.from(`${auth.id}:${auth.secret}`).toString('base64');
-    let payload: string | undefined = options.raw;
-    if (payload === undefined && body !== undefined) payload = JSON.stringify(body);
-    if (payload !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
-    return exchange(url + path, { method, headers, body: payload, redirect: 'manual' });
-  }
+  const request = (method: string, path: string, body?: unknown, options: RequestOptions = {}): Promise<HttpAnswer> =>
+    apiRequest(url, method, path, body, { ...options, auth: options.auth === undefined ? DEMO_SHOP : options.auth });
 
   return {
     app,
@@ -238,9 +188,12 @@ export async function startGateway(kind: StoreKind, overrides: Partial<Config> =
   };
 }
 
-/** A card that expires a few years from now. */
-export function card(number = '4200000000000000', extra: Record<string, unknown> = {}) {
-  return { number, verification_value: '123', holder: 'John Doe', exp_month: '05', exp_year: new Date().getUTCFullYear() + 3, ...extra };
+/** Creates a test shop through the operator API and answers its credentials. */
+export async function createShop(gw: TestGateway, id: number, fields: Record<string, unknown> = {}): Promise<Credentials> {
+  const secret = `secret-of-shop-${id}-0123456789`;
+  const answer = await gw.request('POST', '/admin/shops', { id, secret_key: secret, test: true, ...fields }, AS_OPERATOR);
+  assert.equal(answer.status, 201, answer.text);
+  return { id, secret };
 }
 
 let counter = 0;

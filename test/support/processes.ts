@@ -108,6 +108,9 @@ export interface ServeProcess {
   exited: Promise<unknown>;
 }
 
+/** A `serve` process just spawned: `listening` settles with its address (or fails when it cannot start). */
+export type SpawnedServe = Omit<ServeProcess, 'url'> & { listening: Promise<string> };
+
 export interface ServeOptions {
   databaseUrl: string;
   masterKey: string;
@@ -117,6 +120,11 @@ export interface ServeOptions {
   env?: Record<string, string | undefined>;
   /** How long it may take to listen (default 15 s). */
   startMs?: number;
+  /**
+   * Where it listens, found another way than its "listening" log line (which a log level above info does
+   * not write): the port of process `pid`, or undefined while it has none. Polled every 50 ms.
+   */
+  portOf?: (pid: number) => number | undefined;
 }
 
 /** The ECOMGATE_* settings `serve` starts a gateway with (for `runCli(['serve', ...], ...)` where it must not start). */
@@ -138,8 +146,8 @@ export function serveSettings(options: Pick<ServeOptions, 'databaseUrl' | 'maste
   };
 }
 
-/** Starts `ecomgate serve` in a scratch working directory and waits for its "listening" line. */
-export async function serve(options: ServeOptions): Promise<ServeProcess> {
+/** Spawns `ecomgate serve` in a scratch working directory; `listening` waits for it to listen. */
+export function spawnServe(options: ServeOptions): SpawnedServe {
   const env = childEnv(serveSettings(options));
   // Nothing may land in the repository's ./data.
   const cwd = mkdtempSync(join(tmpdir(), 'ecomgate-process-cwd-'));
@@ -147,8 +155,13 @@ export async function serve(options: ServeOptions): Promise<ServeProcess> {
   const exited = once(proc, 'exit').finally(() => rmSync(cwd, { recursive: true, force: true }));
   const lines: string[] = [];
   let pending = '';
-  let listening: (url: string) => void;
-  const address = new Promise<string>((resolve) => (listening = resolve));
+  let address: string | undefined;
+  let listened: (url: string) => void;
+  const listeningAt = new Promise<string>((resolve) => (listened = resolve));
+  const found = (url: string) => {
+    address = url;
+    listened(url);
+  };
   proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
     pending += chunk;
     let end: number;
@@ -156,51 +169,74 @@ export async function serve(options: ServeOptions): Promise<ServeProcess> {
       const line = pending.slice(0, end);
       pending = pending.slice(end + 1);
       lines.push(line);
+      // Once it listens, lines are only kept: a benchmark's load generator must not parse them.
+      if (address !== undefined) continue;
       try {
         const entry = JSON.parse(line);
-        if (entry.msg === 'ecomgate listening') listening(entry.address);
+        if (entry.msg === 'ecomgate listening') found(entry.address);
       } catch {
         // not a log line
       }
     }
   });
   proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => lines.push(`stderr: ${chunk}`));
+  const { portOf } = options;
+  const poll = portOf
+    ? setInterval(() => {
+        const port = portOf(proc.pid!);
+        if (port !== undefined) found(`http://127.0.0.1:${port}`);
+      }, 50)
+    : undefined;
   const startMs = options.startMs ?? 15_000;
-  const url = await within(
+  const listening = within(
     Promise.race([
-      address,
+      listeningAt,
       exited.then(() => {
         throw new Error(`gateway exited before listening:\n${lines.join('\n')}`);
       }),
     ]),
     startMs,
     () => `gateway did not start in ${startMs} ms:\n${lines.join('\n')}`,
-  ).catch(async (error: unknown) => {
-    proc.kill('SIGKILL');
-    throw error;
-  });
-  return { proc, url, lines, exited };
+  ).finally(() => clearInterval(poll));
+  // Whoever does not wait for the address must not get an unhandled rejection.
+  listening.catch(() => {});
+  return { proc, lines, exited, listening };
 }
 
-export function isRunning(gateway: ServeProcess): boolean {
+/** Starts `ecomgate serve` and waits until it listens; one that cannot start is killed. */
+export async function serve(options: ServeOptions): Promise<ServeProcess> {
+  const { listening, ...spawned } = spawnServe(options);
+  const url = await listening.catch(async (error: unknown) => {
+    spawned.proc.kill('SIGKILL');
+    throw error;
+  });
+  return { ...spawned, url };
+}
+
+export function isRunning(gateway: Pick<ServeProcess, 'proc'>): boolean {
   return gateway.proc.exitCode === null && gateway.proc.signalCode === null;
 }
 
 /** SIGKILL: no shutdown hook runs, exactly as after a crash. */
-export async function kill(gateway: ServeProcess): Promise<void> {
+export async function kill(gateway: Pick<ServeProcess, 'proc' | 'exited'>): Promise<void> {
   if (!isRunning(gateway)) return;
   gateway.proc.kill('SIGKILL');
   await gateway.exited;
 }
 
-/** Graceful stop (SIGTERM), SIGKILL if it hangs; asserts it stopped within 10 s. */
-export async function stop(gateway: ServeProcess): Promise<void> {
-  if (!isRunning(gateway)) return;
+/** Graceful stop (SIGTERM), SIGKILL if it hangs for 10 s; answers whether it stopped by itself. */
+export async function terminate(gateway: Pick<ServeProcess, 'proc' | 'exited'>): Promise<boolean> {
+  if (!isRunning(gateway)) return true;
   gateway.proc.kill('SIGTERM');
   const stopped = await within(gateway.exited, 10_000, () => 'no exit').then(
     () => true,
     () => false,
   );
   if (!stopped) await kill(gateway);
-  assert.ok(stopped, 'the gateway stops within 10 s of SIGTERM');
+  return stopped;
+}
+
+/** Graceful stop; asserts it stopped within 10 s of SIGTERM. */
+export async function stop(gateway: Pick<ServeProcess, 'proc' | 'exited'>): Promise<void> {
+  assert.ok(await terminate(gateway), 'the gateway stops within 10 s of SIGTERM');
 }

@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { isRunning, kill, serve, type ServeProcess, stop } from '../support/processes.js';
+import { isRunning, kill, serve, type ServeProcess, stop } from '../../support/processes.js';
 
 /**
  * Settings every chaos gateway runs with: short timeouts, leases and polls so that what a crash leaves

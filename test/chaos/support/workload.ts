@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { setTimeout as delay } from 'node:timers/promises';
-import { approvedCards } from '../../bench/payments.js';
-import { card } from '../support/gateway.js';
-import type { ScratchDatabase } from '../support/processes.js';
-import type { WebhookReceiver } from '../support/webhookReceiver.js';
-import { basicAuth, type RoundRobin } from './roundRobin.js';
+import { approvedCards, card, DECLINED_CARD } from '../../support/cards.js';
+import { until } from '../../support/deadline.js';
+import type { ScratchDatabase } from '../../support/processes.js';
+import type { WebhookReceiver } from '../../support/webhookReceiver.js';
+import { basicAuth } from '../../support/http.js';
+import type { RoundRobin } from './roundRobin.js';
 
 export interface ChaosShop {
   id: number;
@@ -14,7 +14,6 @@ export interface ChaosShop {
   settings: Record<string, unknown>;
 }
 
-export const DECLINED_CARD = '4005550000000019';
 const CARDS = approvedCards(500);
 const FINAL = new Set(['successful', 'failed']);
 
@@ -136,7 +135,7 @@ export class MixedLoad {
     const isAsync = operation.startsWith('async');
     this.acked.requests++;
     const answer = await this.client.send('POST', (isAsync ? '/async' : '') + path, { request }, {
-      auth: basicAuth(shop.id, shop.secret),
+      auth: basicAuth(shop),
       requestId: `chaos-${randomUUID()}`,
       patienceMs: this.patienceMs,
     });
@@ -167,19 +166,6 @@ export class MixedLoad {
 }
 
 /**
- * Polls until `ready()` answers true, or fails with `what()` after `timeoutMs`. The checks wait for
- * background work (resolver, task workers, webhook deliveries) this way: on a condition, never a fixed time.
- */
-export async function eventually(ready: () => Promise<boolean>, timeoutMs: number, what: string | (() => Promise<string> | string)): Promise<number> {
-  const started = performance.now();
-  while (!(await ready())) {
-    if (performance.now() - started > timeoutMs) assert.fail(typeof what === 'string' ? what : await what());
-    await delay(100);
-  }
-  return performance.now() - started;
-}
-
-/**
  * Every acknowledged promise kept: each accepted async request has exactly one result (read once here, an
  * API answer, never a 500), each synchronous answer's transaction exists and, if the client was told a
  * final status, still has it; nothing is left in doubt.
@@ -187,19 +173,23 @@ export async function eventually(ready: () => Promise<boolean>, timeoutMs: numbe
 export async function checkAcknowledged(db: ScratchDatabase, client: RoundRobin, shops: ChaosShop[], acked: Acknowledged, timeoutMs: number): Promise<{ settleMs: number }> {
   const secretOf = new Map(shops.map((shop) => [shop.id, shop.secret]));
   const ids = [...acked.asyncRequests.keys()];
-  const settleMs = await eventually(
+  const started = performance.now();
+  // Every 100 ms: each poll is two counts on a database the fleet is still working on.
+  await until(
     async () => {
       const open = await db.rows("select count(*) as n from transactions where status in ('pending', 'processing')");
       const tasks = await db.rows("select count(*) as n from async_tasks where state <> 'done'");
       return Number(open[0]!.n) === 0 && Number(tasks[0]!.n) === 0;
     },
-    timeoutMs,
     async () => {
       const open = await db.rows("select uid, type, status, inquiry_attempts, next_inquiry_at from transactions where status in ('pending', 'processing') limit 5");
       const tasks = await db.rows("select id, state, attempts, lease_expires_at from async_tasks where state <> 'done' limit 5");
-      return `still open after ${timeoutMs} ms: ${JSON.stringify(open)} ${JSON.stringify(tasks)}`;
+      return `still open: ${JSON.stringify(open)} ${JSON.stringify(tasks)}`;
     },
+    timeoutMs,
+    100,
   );
+  const settleMs = performance.now() - started;
 
   const tasks = await db.rows('select id, state, status_code from async_tasks');
   const taskById = new Map(tasks.map((task) => [task.id as string, task]));
@@ -208,7 +198,7 @@ export async function checkAcknowledged(db: ScratchDatabase, client: RoundRobin,
     assert.ok(task, `accepted async request ${id} has no task`);
     assert.equal(task.state, 'done');
     const shopId = acked.asyncRequests.get(id)!;
-    const result = await client.send('GET', `/async/result/${id}`, undefined, { auth: basicAuth(shopId, secretOf.get(shopId)!) });
+    const result = await client.send('GET', `/async/result/${id}`, undefined, { auth: basicAuth({ id: shopId, secret: secretOf.get(shopId)! }) });
     assert.equal(result.status, Number(task.status_code), `result of ${id}: ${result.text}`);
     assert.ok(result.status === 200 || (result.status >= 400 && result.status < 500), `result of ${id} is an API answer: ${result.text}`);
   }
@@ -233,10 +223,11 @@ export async function checkWebhooks(db: ScratchDatabase, receiver: WebhookReceiv
     const seen = new Set(receiver.received.map((webhook) => `${webhook.body?.transaction?.uid} ${webhook.body?.transaction?.status}`));
     return { rows, missing: rows.filter((row) => !seen.has(`${row.uid} ${row.status}`)) };
   };
-  await eventually(
+  await until(
     async () => (await missing()).missing.length === 0,
-    timeoutMs,
     async () => `webhooks never received: ${JSON.stringify((await missing()).missing.slice(0, 5))}`,
+    timeoutMs,
+    100,
   );
   const { rows } = await missing();
   const ids = receiver.received.map((webhook) => webhook.headers['x-webhook-id']);

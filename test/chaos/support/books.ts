@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { bankAccountsQuery } from '../support/bank.js';
-import type { ScratchDatabase } from '../support/processes.js';
+import { bankAccountsQuery } from '../../support/bank.js';
+import type { ScratchDatabase } from '../../support/processes.js';
 
 const SIGN: Record<string, number> = { payment: 1, capture: 1, refund: -1, payout: -1, credit: -1, chargeback: -1 };
 

@@ -63,7 +63,3 @@ export class RoundRobin {
     }
   }
 }
-
-export function basicAuth(shopId: number, secret: string): string {
-  return `Basic ${Buffer.from(`${shopId}:${secret}`).toString('base64')}`;
-}
