@@ -12,14 +12,6 @@ import type { ProcessingContext } from './context.js';
  * operator. The count is read from the cards table, so it holds across processes; on PostgreSQL the
  * caller holds lockCardOperations (keyed by the same digits), so concurrent requests cannot both pass.
  */
-export interface CardGuardSettings {
-  windowMs: number;
-  /** 0 turns the guard off. */
-  maxNumbers: number;
-  /** The operator's signal (log line, metric); called after the alert row is written. */
-  onRefused(shopId: number): void;
-}
-
 export const CARD_ENUMERATION_ALERT = 'card_enumeration';
 
 const refusals = new WeakSet<ApiError>();

@@ -2,7 +2,6 @@ import type { AcquirerConnector } from '../acquirers/connector.js';
 import type { Shop } from '../domain/shop.js';
 import type { Store } from '../store/db.js';
 import type { Vault } from '../vault/vault.js';
-import type { CardGuardSettings } from './cardGuard.js';
 
 /** What every operation needs, wired once by the app. */
 export interface ProcessingContext {
@@ -45,4 +44,13 @@ export interface TaskCompletion {
 export interface ApiResponse {
   statusCode: number;
   body: unknown;
+}
+
+/** The card-enumeration guard (cardGuard.ts): at most `maxNumbers` different numbers behind one shown pair. */
+export interface CardGuardSettings {
+  windowMs: number;
+  /** 0 turns the guard off. */
+  maxNumbers: number;
+  /** The operator's signal (log line, metric); called after the alert row is written. */
+  onRefused(shopId: number): void;
 }

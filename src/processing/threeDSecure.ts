@@ -2,11 +2,17 @@ import type { AcquirerCall, AcquirerOutcome } from '../acquirers/connector.js';
 import { results } from '../domain/codes.js';
 import type { Shop } from '../domain/shop.js';
 import { declineMessage } from '../domain/transaction.js';
+import { isCanonicalUid } from '../domain/uid.js';
 import type { TransactionTable } from '../store/schema.js';
 import { findTransactionByUid, settleTransaction } from '../store/transactions.js';
 import { findCard } from '../store/cards.js';
 import type { ProcessingContext } from './context.js';
 import { callAcquirer, recordOutcome } from './pipeline.js';
+
+/** The transaction a customer-facing page (challenge, receipt) names in its path; a malformed uid names none. */
+export async function transactionOfPage(ctx: ProcessingContext, uid: string): Promise<TransactionTable | undefined> {
+  return isCanonicalUid(uid) ? findTransactionByUid(ctx.store.sql, uid) : undefined;
+}
 
 /**
  * The end of a 3-D Secure challenge (spec §6). The page's submit first moves the transaction from

@@ -6,10 +6,10 @@ import { parseShopId, type RiskRules } from '../../domain/shop.js';
 import { shopView } from '../../operator/shops.js';
 import { chargeback } from '../../processing/operations/chargeback.js';
 import { listInDoubt } from '../../processing/inDoubt.js';
-import { listShopAlerts } from '../../store/alerts.js';
 import { retryDelivery, transactionDeliveries } from '../../webhooks/history.js';
 import { authenticateOperator } from '../auth.js';
 import type { HttpServices } from '../services.js';
+import { shopAlerts } from '../../operator/alerts.js';
 
 function bodyOf(body: unknown): RequestReader {
   if (!isPlainObject(body)) throw validationError([{ path: ['base'], message: 'Request body must be a JSON object' }]);
@@ -126,8 +126,7 @@ export async function adminRoutes(app: FastifyInstance, services: HttpServices) 
     const raw = request.query.shop_id;
     const shopId = raw === undefined || raw === '' ? undefined : (parseShopId(raw) ?? NaN);
     if (Number.isNaN(shopId)) throw validationError([{ path: ['shop_id'], message: 'is invalid' }]);
-    const alerts = await listShopAlerts(services.ctx.store, shopId, 100);
-    return { alerts: alerts.map((a) => ({ id: Number(a.id), shop_id: Number(a.shop_id), kind: a.kind, refused: Number(a.refused), first_at: a.first_at, last_at: a.last_at })) };
+    return { alerts: await shopAlerts(services.ctx.store, shopId) };
   });
 
   /** Puts a dead delivery back in line, due now (the merchant fixed their endpoint). */

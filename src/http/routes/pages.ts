@@ -3,9 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { challengePage, outcomePage, refusedPage, unknownTransactionPage } from '../../pages/challenge.js';
 import { receiptPage } from '../../pages/receipt.js';
 import { expireIfDue } from '../../processing/expiry.js';
-import { completeChallenge } from '../../processing/threeDSecure.js';
-import { isCanonicalUid } from '../../domain/uid.js';
-import { findTransactionByUid } from '../../store/transactions.js';
+import { completeChallenge, transactionOfPage } from '../../processing/threeDSecure.js';
 import { PAGE_FORM_LIMIT } from '../limits.js';
 import type { HttpServices } from '../services.js';
 
@@ -49,7 +47,7 @@ export async function pageRoutes(app: FastifyInstance, services: HttpServices) {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
   });
 
-  const load = async (uid: string) => (isCanonicalUid(uid) ? findTransactionByUid(ctx.store.sql, uid) : undefined);
+  const load = (uid: string) => transactionOfPage(ctx, uid);
   const formToken = (uid: string) => ctx.vault.linkToken('challenge-form', uid);
   /**
    * CSRF: the submit must come from the challenge page. A browser names the page's origin in `Origin`
