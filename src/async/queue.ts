@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ApiError } from '../domain/errors.js';
+import { asyncBacklogFull } from '../domain/errors.js';
 import { isCanonicalUid } from '../domain/uid.js';
 import type { Shop } from '../domain/shop.js';
 import type { ApiResponse, ProcessingContext } from '../processing/context.js';
@@ -69,7 +69,7 @@ export class AsyncQueue {
     }
     const shopCount = this.counted.perShop.get(shop.id) ?? 0;
     if (this.counted.total >= this.options.maxQueued || shopCount >= this.options.maxQueuedPerShop) {
-      throw new ApiError(429, 'Too many unfinished asynchronous requests, retry later', undefined, { 'retry-after': '1' });
+      throw asyncBacklogFull();
     }
     this.counted.total++;
     this.counted.perShop.set(shop.id, shopCount + 1);

@@ -78,6 +78,8 @@ function retryAfter(seconds: number): Record<string, string> {
 }
 
 export const rateLimitExceeded = (retryAfterSeconds: number) => new ApiError(429, 'Rate limit exceeded', undefined, retryAfter(retryAfterSeconds));
+/** Async back-pressure (spec §4): the queue, or the shop's share of it, is full. */
+export const asyncBacklogFull = () => new ApiError(429, 'Too many unfinished asynchronous requests, retry later', undefined, retryAfter(1));
 export const tooManyFailedAuthentications = (retryAfterSeconds: number) =>
   new ApiError(429, 'Too many failed authentication attempts', undefined, retryAfter(retryAfterSeconds));
 export const parentNotFound = () =>
