@@ -5,7 +5,7 @@ import { createApp, openApp } from '../app.js';
 import { type Config, readConfig } from '../config.js';
 import { createLogger } from '../logger.js';
 import { shopView } from '../operator/shops.js';
-import { migrate, openStore, parseStoreUrl } from '../store/db.js';
+import { migrate, openStore } from '../store/db.js';
 import { runCluster } from './cluster.js';
 import { registerIntegratorCommands } from './integrator/index.js';
 
@@ -54,7 +54,7 @@ program
     const processes = options.cluster === undefined ? 1 : Number(options.cluster);
     if (!Number.isInteger(processes) || processes < 1) throw new Error(`--cluster must be a whole number of processes, got "${options.cluster}"`);
     if (processes > 1 && cluster.isPrimary) {
-      if (parseStoreUrl(cfg.databaseUrl).dialect !== 'postgres') throw new Error('--cluster needs PostgreSQL (ECOMGATE_DATABASE_URL=postgres://...): SQLite is served by one process');
+      if (cfg.store.dialect !== 'postgres') throw new Error('--cluster needs PostgreSQL (ECOMGATE_DATABASE_URL=postgres://...): SQLite is served by one process');
       return runCluster(processes, createLogger(cfg.logLevel));
     }
     const app = await createApp({ config: cfg });
