@@ -13,7 +13,7 @@ import { AuthThrottle, createFailureCounter } from './http/authThrottle.js';
 import { Metrics } from './http/metrics.js';
 import { createShopRateLimiter } from './http/sharedRateLimit.js';
 import { registerInDoubtGauge } from './processing/inDoubt.js';
-import { createLogger } from './logger.js';
+import { chooseLogFormat, createLogger } from './logger.js';
 import { seedDemoShops, ShopService } from './operator/shops.js';
 import type { ProcessingContext } from './processing/context.js';
 import { resolveInDoubt } from './processing/resolver.js';
@@ -119,7 +119,9 @@ export async function openApp(store: Store, options: AppOptions, log: Logger, wa
 
 export async function createApp(options: AppOptions): Promise<App> {
   const { config } = options;
-  const log = createLogger(config.logLevel, options.logDestination);
+  // A destination handed in (tests) is no terminal; without one the logs go to stdout.
+  const isTerminal = options.logDestination === undefined && process.stdout.isTTY === true;
+  const log = createLogger(config.logLevel, options.logDestination, chooseLogFormat(config.logFormat, isTerminal));
   const role = config.role;
   const store = await openStore({ url: config.databaseUrl, schema: options.schema, namedStatements: config.namedStatements });
   const { vault, shops, now, acquirers } = await openApp(store, options, log, true);

@@ -1,4 +1,5 @@
 import ipaddr from 'ipaddr.js';
+import { LOG_FORMATS, type LogFormat } from './logger.js';
 import { type Dialect, parseStoreUrl } from './store/db.js';
 /**
  * The one place that reads the environment. Everything else receives a Config.
@@ -19,6 +20,8 @@ export interface Config {
   adminToken: string | undefined;
   demoShops: boolean;
   logLevel: string;
+  /** ECOMGATE_LOG_FORMAT: json or pretty; unset, readable on a terminal and JSON elsewhere (logger.ts). */
+  logFormat: LogFormat | undefined;
   /** Requests per second per shop; 0 turns the limit off. */
   rateLimit: number;
   /** How long the core waits for an acquirer before the outcome is in doubt. */
@@ -122,6 +125,12 @@ function flag(value: string | undefined, fallback: boolean): boolean {
   return !['0', 'false', 'no', 'off'].includes(value.toLowerCase());
 }
 
+function logFormat(value: string | undefined): LogFormat | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!LOG_FORMATS.includes(value as LogFormat)) throw new Error(`ECOMGATE_LOG_FORMAT must be one of ${LOG_FORMATS.join(', ')}, got "${value}"`);
+  return value as LogFormat;
+}
+
 function role(value: string | undefined): Role {
   if (value === undefined || value === '') return 'all';
   if (!ROLES.includes(value as Role)) throw new Error(`ECOMGATE_ROLE must be one of ${ROLES.join(', ')}, got "${value}"`);
@@ -158,6 +167,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     adminToken: overrides.adminToken ?? (env.ECOMGATE_ADMIN_TOKEN || undefined),
     demoShops: overrides.demoShops ?? flag(env.ECOMGATE_DEMO_SHOPS, embedded),
     logLevel: overrides.logLevel ?? env.ECOMGATE_LOG_LEVEL ?? 'info',
+    logFormat: 'logFormat' in overrides ? overrides.logFormat : logFormat(env.ECOMGATE_LOG_FORMAT),
     rateLimit: overrides.rateLimit ?? integer('ECOMGATE_RATE_LIMIT', env.ECOMGATE_RATE_LIMIT, 1000),
     acquirerTimeoutMs,
     inquiryDelayMs: overrides.inquiryDelayMs ?? integer('ECOMGATE_INQUIRY_DELAY_MS', env.ECOMGATE_INQUIRY_DELAY_MS, 5_000),
