@@ -1,4 +1,3 @@
-import ipaddr from 'ipaddr.js';
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import { AcquirerRegistry } from './acquirers/registry.js';
@@ -14,7 +13,7 @@ import { Metrics } from './http/metrics.js';
 import { createShopRateLimiter } from './http/sharedRateLimit.js';
 import { registerInDoubtGauge } from './processing/inDoubt.js';
 import { chooseLogFormat, createLogger } from './logger.js';
-import { seedDemoShops, ShopService } from './operator/shops.js';
+import { seedDemoShops, ShopService, warnIfDemoShopsExposed } from './operator/shops.js';
 import type { ProcessingContext } from './processing/context.js';
 import { resolveInDoubt } from './processing/resolver.js';
 import { expireIncomplete } from './processing/expiry.js';
@@ -66,12 +65,6 @@ export interface App {
   webhooks: DeliveryWorkers;
   listen(): Promise<string>;
   close(): Promise<void>;
-}
-
-/** `localhost`, 127.0.0.0/8 or ::1: only this machine can reach the server. */
-function isLoopbackHost(host: string): boolean {
-  const literal = host.replace(/^\[|\]$/g, '');
-  return literal === 'localhost' || (ipaddr.isValid(literal) && ipaddr.process(literal).range() === 'loopback');
 }
 
 const RESOLVER_INTERVAL_MS = 1000;
@@ -275,9 +268,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       const address = await server.listen({ host: config.host, port: config.port });
       if (config.publicUrlFromAddress) publicUrl = address;
       log.info({ address, store: store.location, publicUrl }, 'ecomgate listening');
-      if (config.demoShops && !isLoopbackHost(config.host)) {
-        log.warn({ host: config.host }, 'demo shops 361 and 362, whose credentials are public, are served on a non-loopback address: anyone who reaches it can use them (ECOMGATE_DEMO_SHOPS=0)');
-      }
+      if (config.demoShops) warnIfDemoShopsExposed(config.host, log);
       return address;
     },
     /** Graceful: stop accepting, let in-flight requests finish, then close the store. */

@@ -1,4 +1,5 @@
 import { createHash, generateKeyPairSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import ipaddr from 'ipaddr.js';
 import type { Logger } from 'pino';
 import { ApiError, validationError, type FieldError } from '../domain/errors.js';
 import { type RiskRules, type Shop, secretKeyError } from '../domain/shop.js';
@@ -205,4 +206,16 @@ export async function seedDemoShops(shops: ShopService, log: Logger): Promise<vo
     if (!(await shops.find(demo.id))) await shops.create(demo).catch(async (err) => { if (!(await shops.find(demo.id))) throw err; });
   }
   log.warn({ shops: demoShops.map((s) => s.id) }, 'demo shops 361 and 362 are enabled with their public credentials (ECOMGATE_DEMO_SHOPS=0 turns them off)');
+}
+
+/** `localhost`, 127.0.0.0/8 or ::1: only this machine can reach the server. */
+function isLoopbackHost(host: string): boolean {
+  const literal = host.replace(/^\[|\]$/g, '');
+  return literal === 'localhost' || (ipaddr.isValid(literal) && ipaddr.process(literal).range() === 'loopback');
+}
+
+/** Public credentials on an address others can reach: said once the server listens there. */
+export function warnIfDemoShopsExposed(host: string, log: Logger): void {
+  if (isLoopbackHost(host)) return;
+  log.warn({ host }, 'demo shops 361 and 362, whose credentials are public, are served on a non-loopback address: anyone who reaches it can use them (ECOMGATE_DEMO_SHOPS=0)');
 }
