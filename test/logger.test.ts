@@ -37,7 +37,9 @@ describe('log format', () => {
     log.warn({ shop: 361, reason: 'two words', nested: { a: 1 } }, 'card guard refused a request');
     log.error({ err: new TypeError('simulated fault') }, 'request failed');
     assert.equal(lines.length, 2);
-    assert.match(lines[0]!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z WARN  card guard refused a request shop=361 reason="two words" nested=\{"a":1\}\n$/);
+    const fields = 'shop=361 reason="two words" nested={"a":1}';
+    assert.ok(lines[0]!.endsWith(` WARN  card guard refused a request ${fields}\n`), lines[0]);
+    assert.match(lines[0]!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z /);
     const [first, ...stack] = lines[1]!.trimEnd().split('\n');
     assert.match(first!, / ERROR request failed err\.message="simulated fault"$/);
     assert.match(stack[0]!, /^ {4}TypeError: simulated fault$/);
@@ -54,7 +56,8 @@ describe('log format', () => {
       log.info({ number: PAN, verification_value: CVC }, 'flat');
       assert.equal(lines.length, 3, format);
       for (const line of lines) {
-        assert.ok(!line.includes(PAN) && !line.includes(CVC) && !line.includes('shop-secret') && !line.includes(header.slice(6)), `${format}: ${line}`);
+        const leaks = [PAN, CVC, 'shop-secret', header.slice(6)].filter((secret) => line.includes(secret));
+        assert.deepEqual(leaks, [], `${format}: ${line}`);
         assert.match(line, /\[redacted\]/);
       }
       if (format === 'json') for (const line of lines) assert.equal(JSON.parse(line).service, 'ecomgate');

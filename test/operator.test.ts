@@ -626,7 +626,7 @@ for (const kind of testStores()) {
       assert.equal((await adminCall('GET', '/admin/shops/5100')).status, 404);
     });
 
-    it("a shop's acquirer connector: the registry's names are accepted, others refused with 422; a stored unknown one fails its requests", async () => {
+    it("a shop's acquirer connector: a known one accepted, others refused with 422; a stored unknown one fails requests", async () => {
       const secret = 'connector-shop-' + randomBytes(8).toString('hex');
       const created = await adminCall('POST', '/admin/shops', { id: 5200, secret_key: secret, acquirer: 'sandbox', test: true });
       assert.equal(created.status, 201, created.text);

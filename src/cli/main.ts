@@ -55,7 +55,9 @@ program
     const processes = options.cluster === undefined ? 1 : Number(options.cluster);
     if (!Number.isInteger(processes) || processes < 1) throw new Error(`--cluster must be a whole number of processes, got "${options.cluster}"`);
     if (processes > 1 && cluster.isPrimary) {
-      if (cfg.store.dialect !== 'postgres') throw new Error('--cluster needs PostgreSQL (ECOMGATE_DATABASE_URL=postgres://...): SQLite is served by one process');
+      if (cfg.store.dialect !== 'postgres') {
+        throw new Error('--cluster needs PostgreSQL (ECOMGATE_DATABASE_URL=postgres://...): SQLite is served by one process');
+      }
       return runCluster(processes, createLogger(cfg.logLevel, undefined, chooseLogFormat(cfg.logFormat, process.stdout.isTTY === true)));
     }
     const app = await createApp({ config: cfg });

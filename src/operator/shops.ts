@@ -205,7 +205,10 @@ export async function seedDemoShops(shops: ShopService, log: Logger): Promise<vo
   for (const demo of demoShops) {
     if (!(await shops.find(demo.id))) await shops.create(demo).catch(async (err) => { if (!(await shops.find(demo.id))) throw err; });
   }
-  log.warn({ shops: demoShops.map((s) => s.id) }, 'demo shops 361 and 362 are enabled with their public credentials (ECOMGATE_DEMO_SHOPS=0 turns them off)');
+  log.warn(
+    { shops: demoShops.map((s) => s.id) },
+    'demo shops 361 and 362 are enabled with their public credentials (ECOMGATE_DEMO_SHOPS=0 turns them off)',
+  );
 }
 
 /** `localhost`, 127.0.0.0/8 or ::1: only this machine can reach the server. */
@@ -217,5 +220,8 @@ function isLoopbackHost(host: string): boolean {
 /** Public credentials on an address others can reach: said once the server listens there. */
 export function warnIfDemoShopsExposed(host: string, log: Logger): void {
   if (isLoopbackHost(host)) return;
-  log.warn({ host }, 'demo shops 361 and 362, whose credentials are public, are served on a non-loopback address: anyone who reaches it can use them (ECOMGATE_DEMO_SHOPS=0)');
+  log.warn(
+    { host },
+    'demo shops 361 and 362, whose credentials are public, are served on a non-loopback address: anyone who reaches it can use them (ECOMGATE_DEMO_SHOPS=0)',
+  );
 }

@@ -31,9 +31,7 @@ export class PeriodicJob<Result = unknown> {
 
   /** One run now, after the one in flight; its failure is the caller's (the timer's runs log theirs). */
   runNow(): Promise<Result> {
-    const next = this.running.catch(() => {}).then(() => this.options.run());
-    this.running = next;
-    return next;
+    return this.after(() => this.options.run());
   }
 
   /** No further runs; waits for the one in flight, so nothing touches the store after close. */
@@ -44,11 +42,18 @@ export class PeriodicJob<Result = unknown> {
     await this.running.catch(() => {});
   }
 
+  private after<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.running.catch(() => {}).then(work);
+    this.running = next;
+    return next;
+  }
+
   private schedule(): void {
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       const { log, name } = this.options;
-      this.runNow()
+      // Queued behind a run by hand, it may begin after stop(): then it does nothing.
+      this.after(async () => (this.started ? this.options.run() : undefined))
         .catch((err) => log[faultLevel(err)]({ err, job: name }, `${name} failed`))
         .finally(() => {
           if (this.started) this.schedule();

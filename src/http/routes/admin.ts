@@ -70,7 +70,8 @@ export async function adminRoutes(app: FastifyInstance, services: HttpServices) 
     const acquirerSettings = readAcquirerSettings(reader);
     const returnHosts = readReturnHosts(reader);
     reader.check();
-    const { shop, secret: secretKey } = await shops.create({ id: id!, secret, name, test, threeDSecure, acquirer, riskRules, acquirerSettings, returnHosts });
+    const created = { id: id!, secret, name, test, threeDSecure, acquirer, riskRules, acquirerSettings, returnHosts };
+    const { shop, secret: secretKey } = await shops.create(created);
     // The secret key is shown once, to the operator who created the shop.
     return reply.code(201).send({ ...shopView(shop), secret_key: secretKey });
   });
