@@ -15,6 +15,9 @@ export interface PeriodicJobOptions<Result> {
  * sweepers). The next run is scheduled only when the previous one ended, so a slow database never piles
  * runs up; a run started by hand (tests, `runNow`) waits for the one in flight instead of racing it. The
  * timer is unref'd: a job alone never keeps the process alive.
+ *
+ * The claim loops (claimLoop.ts) are not built on it: they are not periodic but sleep until woken (new
+ * work, a NOTIFY, a freed slot), claim again at once after a full batch, and poll only as a fallback.
  */
 export class PeriodicJob<Result = unknown> {
   private timer: NodeJS.Timeout | undefined;
