@@ -1,7 +1,6 @@
-import { dirname, resolve } from 'node:path';
-import ipaddr from 'ipaddr.js';
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
+import { AcquirerRegistry } from './acquirers/registry.js';
 import { SandboxAcquirer } from './acquirers/sandbox.js';
 import { AsyncMetrics } from './async/metrics.js';
 import { TaskNotifier } from './async/notifier.js';
@@ -9,25 +8,25 @@ import { AsyncQueue } from './async/queue.js';
 import { TaskWorkers } from './async/workers.js';
 import type { Config } from './config.js';
 import { buildServer } from './http/server.js';
-import { AuthThrottle, DatabaseFailureCounter, MemoryFailureCounter } from './http/authThrottle.js';
+import { AuthThrottle, createFailureCounter } from './http/authThrottle.js';
 import { Metrics } from './http/metrics.js';
-import { RateLimiter } from './http/rateLimit.js';
-import { DatabaseRateLimiter, RedisRateLimiter, type ShopRateLimiter } from './http/sharedRateLimit.js';
+import { createShopRateLimiter } from './http/sharedRateLimit.js';
 import { registerInDoubtGauge } from './processing/inDoubt.js';
-import { createLogger } from './logger.js';
-import { demoShops, ShopService } from './operator/shops.js';
+import { chooseLogFormat, createLogger } from './logger.js';
+import { seedDemoShops, ShopService, warnIfDemoShopsExposed } from './operator/shops.js';
 import type { ProcessingContext } from './processing/context.js';
 import { resolveInDoubt } from './processing/resolver.js';
 import { expireIncomplete } from './processing/expiry.js';
-import { faultLevel, isStoreUnavailable, migrate, openStore, parseStoreUrl, type Store } from './store/db.js';
+import { isStoreUnavailable, migrate, openStore, type Store } from './store/db.js';
 import { pingStore } from './store/health.js';
 import { sendNotify } from './store/notify.js';
 import { registerQueryCounters } from './store/queryCounts.js';
-import { loadOrCreateDevKey, parseMasterKeys, type MasterKey } from './vault/keys.js';
+import { masterKeysFor } from './vault/keys.js';
 import { restampLegacyCards } from './vault/restamp.js';
 import { Vault } from './vault/vault.js';
 import { WebhookMetrics } from './webhooks/metrics.js';
 import { DeliveryWorkers } from './webhooks/workers.js';
+import { PeriodicJob } from './workers/periodicJob.js';
 
 export interface AppOptions {
   config: Config;
@@ -68,26 +67,9 @@ export interface App {
   close(): Promise<void>;
 }
 
-/** `localhost`, 127.0.0.0/8 or ::1: only this machine can reach the server. */
-function isLoopbackHost(host: string): boolean {
-  const literal = host.replace(/^\[|\]$/g, '');
-  return literal === 'localhost' || (ipaddr.isValid(literal) && ipaddr.process(literal).range() === 'loopback');
-}
-
 const RESOLVER_INTERVAL_MS = 1000;
 const SWEEPER_INTERVAL_MS = 60_000;
 const EXPIRY_INTERVAL_MS = 10_000;
-
-/** Embedded default: a dev key beside the database; PostgreSQL: ECOMGATE_MASTER_KEY or refuse to start. */
-function masterKeys(config: Config, log: Logger): MasterKey[] {
-  if (config.masterKey) return parseMasterKeys(config.masterKey);
-  const { dialect, target } = parseStoreUrl(config.databaseUrl);
-  if (dialect === 'postgres') throw new Error('ECOMGATE_MASTER_KEY is required with PostgreSQL (32 bytes in base64: openssl rand -base64 32)');
-  const path = target === ':memory:' ? resolve('data', 'master.key') : resolve(dirname(target), 'master.key');
-  const { keys, created } = loadOrCreateDevKey(path);
-  log.warn({ path, created }, 'using a development master key kept in the data folder; set ECOMGATE_MASTER_KEY in production');
-  return keys;
-}
 
 const STARTUP_RETRY_FIRST_MS = 250;
 const STARTUP_RETRY_MAX_MS = 10_000;
@@ -109,47 +91,48 @@ async function untilStoreReachable<T>(work: () => Promise<T>, log: Logger): Prom
   }
 }
 
-/** Keys, migrations, vault and shops; `waitForStore` retries an unreachable database instead of failing (serve). */
+/**
+ * Keys, migrations, vault, acquirers and shops; `waitForStore` retries an unreachable database instead of
+ * failing (serve).
+ */
 export async function openApp(store: Store, options: AppOptions, log: Logger, waitForStore = false) {
+  const { config } = options;
   // Keys first: PostgreSQL without ECOMGATE_MASTER_KEY must refuse before touching the database.
-  const keys = masterKeys(options.config, log);
+  const keys = masterKeysFor(config.masterKey, config.store, log);
   await (waitForStore ? untilStoreReachable(() => migrate(store), log) : migrate(store));
   const vault = await Vault.open(store, keys);
   const restamped = await restampLegacyCards(store, vault);
   if (restamped) log.info({ cards: restamped }, 'cards stored with installation-wide stamps now carry their shop\'s own');
   const now = options.now ?? (() => new Date());
-  const shops = new ShopService(store, vault, now);
-  return { vault, shops, now };
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const acquirers = new AcquirerRegistry([new SandboxAcquirer({ store, now, sleep })]);
+  const shops = new ShopService(store, vault, now, acquirers.names);
+  return { vault, shops, now, acquirers };
 }
 
 export async function createApp(options: AppOptions): Promise<App> {
   const { config } = options;
-  const log = createLogger(config.logLevel, options.logDestination);
+  // A destination handed in (tests) is no terminal; without one the logs go to stdout.
+  const isTerminal = options.logDestination === undefined && process.stdout.isTTY === true;
+  const log = createLogger(config.logLevel, options.logDestination, chooseLogFormat(config.logFormat, isTerminal));
   const role = config.role;
-  if (role !== 'all' && parseStoreUrl(config.databaseUrl).dialect !== 'postgres') {
-    throw new Error(`--role ${role} needs PostgreSQL (ECOMGATE_DATABASE_URL=postgres://...): SQLite is served by one process with role all`);
-  }
   const store = await openStore({ url: config.databaseUrl, schema: options.schema, namedStatements: config.namedStatements });
-  const { vault, shops, now } = await openApp(store, options, log, true);
-  if (config.demoShops) {
-    for (const demo of demoShops) {
-      // Several processes starting on one database at once: another may create it between find and create.
-      if (!(await shops.find(demo.id))) await shops.create(demo).catch(async (err) => { if (!(await shops.find(demo.id))) throw err; });
-    }
-    log.warn({ shops: demoShops.map((s) => s.id) }, 'demo shops 361 and 362 are enabled with their public credentials (ECOMGATE_DEMO_SHOPS=0 turns them off)');
-  }
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  const sandbox = new SandboxAcquirer({ store, now, sleep });
+  const { vault, shops, now, acquirers } = await openApp(store, options, log, true);
+  if (config.demoShops) await seedDemoShops(shops, log);
+  // Follows the bound address once listening when no public URL was configured (port 0).
+  let publicUrl = config.publicUrl;
   const ctx: ProcessingContext = {
     store,
     vault,
     now,
-    publicUrl: config.publicUrl,
+    get publicUrl() {
+      return publicUrl;
+    },
     acquirerTimeoutMs: config.acquirerTimeoutMs,
     inquiryDelayMs: config.inquiryDelayMs,
     inquiryMaxDelayMs: config.inquiryMaxDelayMs,
     renotifyLimit: { count: config.renotifyLimit, windowMs: config.renotifyWindowMs },
-    acquirerFor: () => sandbox,
+    acquirerFor: (shop) => acquirers.connectorFor(shop),
     cardGuard: {
       windowMs: config.cardGuardWindowMs,
       maxNumbers: config.cardGuardMaxNumbers,
@@ -184,7 +167,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   });
   let notifier: TaskNotifier | undefined;
   if (store.dialect === 'postgres') {
-    notifier = new TaskNotifier(parseStoreUrl(config.databaseUrl).target, () => sendNotify(store, TaskNotifier.notifyStatement), log);
+    notifier = new TaskNotifier(config.store.target, () => sendNotify(store, TaskNotifier.notifyStatement), log);
   }
   const asyncQueue = new AsyncQueue({
     ctx,
@@ -211,23 +194,20 @@ export async function createApp(options: AppOptions): Promise<App> {
     retentionMs: config.webhookRetentionMs,
     allowPrivate: config.webhookAllowPrivate,
   });
-  // SQLite is one process: its in-memory bucket is exact and ~1000x cheaper. PostgreSQL may be several
-  // processes: the limit is counted where they all see it (Redis if configured, else the database).
-  let rateLimiter: ShopRateLimiter = new RateLimiter(config.rateLimit);
-  if (store.dialect === 'postgres' && config.rateLimit > 0 && role !== 'worker') {
-    rateLimiter = config.redisUrl
-      ? new RedisRateLimiter(config.rateLimit, config.redisUrl, options.schema ? `ecomgate:${options.schema}` : 'ecomgate', undefined, (err) =>
-          log.warn({ err }, 'shared rate limit unavailable (Redis); request let through'),
-        )
-      : DatabaseRateLimiter.overPostgres(config.rateLimit, parseStoreUrl(config.databaseUrl).target, options.schema);
-  }
-  // Failed authentications are counted where every process sees them: memory on SQLite (one process),
-  // the database on PostgreSQL.
+  const rateLimiter = createShopRateLimiter({
+    perSecond: config.rateLimit,
+    dialect: store.dialect,
+    databaseTarget: config.store.target,
+    role,
+    redisUrl: config.redisUrl,
+    schema: options.schema,
+    log,
+  });
   const authThrottle = new AuthThrottle({
     limitPerAddress: config.authFailureLimit,
     limitPerShop: config.authFailureLimitPerShop,
     windowMs: config.authFailureWindowMs,
-    counter: store.dialect === 'postgres' ? new DatabaseFailureCounter(store, config.authFailureWindowMs) : new MemoryFailureCounter(),
+    counter: createFailureCounter(store, config.authFailureWindowMs),
     now: () => now().getTime(),
     log,
     metrics,
@@ -241,36 +221,28 @@ export async function createApp(options: AppOptions): Promise<App> {
   );
   if (!config.adminToken) log.info('admin API closed: set ECOMGATE_ADMIN_TOKEN to open /admin');
 
-  const runResolver = async () => {
-    const settled = await resolveInDoubt(ctx, shopOf);
-    if (settled) metrics.inDoubtResolved.inc(settled);
-    return settled;
-  };
-  const timers: NodeJS.Timeout[] = [];
-  let resolving: Promise<unknown> = Promise.resolve();
-  let sweeping: Promise<unknown> = Promise.resolve();
-  let expiring: Promise<unknown> = Promise.resolve();
+  const resolver = new PeriodicJob({
+    name: 'in-doubt resolver',
+    intervalMs: RESOLVER_INTERVAL_MS,
+    log,
+    run: async () => {
+      const settled = await resolveInDoubt(ctx, shopOf);
+      if (settled) metrics.inDoubtResolved.inc(settled);
+      return settled;
+    },
+  });
+  const expiry = new PeriodicJob({ name: 'expiry sweeper', intervalMs: EXPIRY_INTERVAL_MS, log, run: () => expireIncomplete(ctx) });
+  const jobs = [
+    resolver,
+    expiry,
+    new PeriodicJob({ name: 'async result sweeper', intervalMs: SWEEPER_INTERVAL_MS, log, run: () => asyncQueue.purgeExpired() }),
+    new PeriodicJob({ name: 'webhook retention sweeper', intervalMs: SWEEPER_INTERVAL_MS, log, run: () => webhooks.purgeFinished() }),
+  ];
   // --role api: HTTP only. Its submits still wake the other processes' workers (NOTIFY after commit).
   const background = role !== 'api' && options.backgroundWork !== false;
   const runAsyncWorkers = role !== 'api' && (options.asyncWorkers ?? options.backgroundWork !== false);
   const runWebhookDelivery = role !== 'api' && (options.webhookDelivery ?? options.backgroundWork !== false);
-  if (background) {
-    timers.push(
-      setInterval(() => {
-        resolving = runResolver().catch((err) => log[faultLevel(err)]({ err }, 'in-doubt resolver failed'));
-      }, RESOLVER_INTERVAL_MS),
-      setInterval(() => {
-        sweeping = Promise.all([
-          asyncQueue.purgeExpired().catch((err) => log[faultLevel(err)]({ err }, 'async result sweeper failed')),
-          webhooks.purgeFinished().catch((err) => log[faultLevel(err)]({ err }, 'webhook retention sweeper failed')),
-        ]);
-      }, SWEEPER_INTERVAL_MS),
-      setInterval(() => {
-        expiring = expireIncomplete(ctx).catch((err) => log[faultLevel(err)]({ err }, 'expiry sweeper failed'));
-      }, EXPIRY_INTERVAL_MS),
-    );
-    for (const timer of timers) timer.unref();
-  }
+  if (background) for (const job of jobs) job.start();
   if (runAsyncWorkers) {
     await notifier?.listen(() => workers.wake(), { schema: options.schema });
     workers.start();
@@ -287,27 +259,25 @@ export async function createApp(options: AppOptions): Promise<App> {
     server,
     log,
     metrics,
-    resolveInDoubt: runResolver,
-    expireIncomplete: () => expireIncomplete(ctx),
+    resolveInDoubt: () => resolver.runNow(),
+    expireIncomplete: () => expiry.runNow(),
     asyncQueue,
     workers,
     webhooks,
     async listen() {
       const address = await server.listen({ host: config.host, port: config.port });
-      if (config.publicUrlFromAddress) config.publicUrl = ctx.publicUrl = address;
-      log.info({ address, store: store.location, publicUrl: config.publicUrl }, 'ecomgate listening');
-      if (config.demoShops && !isLoopbackHost(config.host)) {
-        log.warn({ host: config.host }, 'demo shops 361 and 362, whose credentials are public, are served on a non-loopback address: anyone who reaches it can use them (ECOMGATE_DEMO_SHOPS=0)');
-      }
+      if (config.publicUrlFromAddress) publicUrl = address;
+      log.info({ address, store: store.location, publicUrl }, 'ecomgate listening');
+      if (config.demoShops) warnIfDemoShopsExposed(config.host, log);
       return address;
     },
     /** Graceful: stop accepting, let in-flight requests finish, then close the store. */
     async close() {
-      for (const timer of timers) clearInterval(timer);
+      const jobsStopped = Promise.all(jobs.map((job) => job.stop()));
       await server.close();
       await workers.stop();
       await webhooks.stop();
-      await Promise.all([resolving, sweeping, expiring]);
+      await jobsStopped;
       await notifier?.close();
       await rateLimiter.close?.();
       await store.close();

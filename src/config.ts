@@ -1,4 +1,6 @@
 import ipaddr from 'ipaddr.js';
+import { LOG_FORMATS, type LogFormat } from './logger.js';
+import { type Dialect, parseStoreUrl } from './store/db.js';
 /**
  * The one place that reads the environment. Everything else receives a Config.
  */
@@ -9,6 +11,8 @@ export interface Config {
   /** No public URL was configured: it follows the address the server actually listens on (port 0). */
   publicUrlFromAddress: boolean;
   databaseUrl: string;
+  /** `databaseUrl` parsed once: which store, and its file or connection string. */
+  store: { dialect: Dialect; target: string };
   /** PostgreSQL: named prepared statements (off behind a pooler that cannot carry them; docs/performance.md). */
   namedStatements: boolean;
   /** Comma-separated base64 keys; undefined means "embedded default: use the dev key in the data folder". */
@@ -16,6 +20,8 @@ export interface Config {
   adminToken: string | undefined;
   demoShops: boolean;
   logLevel: string;
+  /** ECOMGATE_LOG_FORMAT: json or pretty; unset, readable on a terminal and JSON elsewhere (logger.ts). */
+  logFormat: LogFormat | undefined;
   /** Requests per second per shop; 0 turns the limit off. */
   rateLimit: number;
   /** How long the core waits for an acquirer before the outcome is in doubt. */
@@ -119,6 +125,12 @@ function flag(value: string | undefined, fallback: boolean): boolean {
   return !['0', 'false', 'no', 'off'].includes(value.toLowerCase());
 }
 
+function logFormat(value: string | undefined): LogFormat | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!LOG_FORMATS.includes(value as LogFormat)) throw new Error(`ECOMGATE_LOG_FORMAT must be one of ${LOG_FORMATS.join(', ')}, got "${value}"`);
+  return value as LogFormat;
+}
+
 function role(value: string | undefined): Role {
   if (value === undefined || value === '') return 'all';
   if (!ROLES.includes(value as Role)) throw new Error(`ECOMGATE_ROLE must be one of ${ROLES.join(', ')}, got "${value}"`);
@@ -129,7 +141,12 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const host = overrides.host ?? env.ECOMGATE_HOST ?? '127.0.0.1';
   const port = overrides.port ?? integer('ECOMGATE_PORT', env.ECOMGATE_PORT, 8080);
   const databaseUrl = overrides.databaseUrl ?? env.ECOMGATE_DATABASE_URL ?? DEFAULT_DATABASE_URL;
-  const embedded = databaseUrl.startsWith('sqlite:');
+  const store = parseStoreUrl(databaseUrl);
+  const embedded = store.dialect === 'sqlite';
+  const serveRole = overrides.role ?? role(env.ECOMGATE_ROLE);
+  if (serveRole !== 'all' && embedded) {
+    throw new Error(`--role ${serveRole} needs PostgreSQL (ECOMGATE_DATABASE_URL=postgres://...): SQLite is served by one process with role all`);
+  }
   const acquirerTimeoutMs = overrides.acquirerTimeoutMs ?? integer('ECOMGATE_ACQUIRER_TIMEOUT_MS', env.ECOMGATE_ACQUIRER_TIMEOUT_MS, 30_000);
   const requestTimeoutMs = overrides.requestTimeoutMs ?? duration('ECOMGATE_REQUEST_TIMEOUT', env.ECOMGATE_REQUEST_TIMEOUT, 30_000);
   const headersTimeoutMs = overrides.headersTimeoutMs ?? duration('ECOMGATE_HEADERS_TIMEOUT', env.ECOMGATE_HEADERS_TIMEOUT, Math.min(10_000, requestTimeoutMs));
@@ -144,11 +161,13 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     publicUrl,
     publicUrlFromAddress: (overrides.publicUrl ?? env.ECOMGATE_PUBLIC_URL) === undefined,
     databaseUrl,
+    store,
     namedStatements: overrides.namedStatements ?? flag(env.ECOMGATE_DATABASE_NAMED_STATEMENTS, true),
     masterKey: overrides.masterKey ?? (env.ECOMGATE_MASTER_KEY || undefined),
     adminToken: overrides.adminToken ?? (env.ECOMGATE_ADMIN_TOKEN || undefined),
     demoShops: overrides.demoShops ?? flag(env.ECOMGATE_DEMO_SHOPS, embedded),
     logLevel: overrides.logLevel ?? env.ECOMGATE_LOG_LEVEL ?? 'info',
+    logFormat: 'logFormat' in overrides ? overrides.logFormat : logFormat(env.ECOMGATE_LOG_FORMAT),
     rateLimit: overrides.rateLimit ?? integer('ECOMGATE_RATE_LIMIT', env.ECOMGATE_RATE_LIMIT, 1000),
     acquirerTimeoutMs,
     inquiryDelayMs: overrides.inquiryDelayMs ?? integer('ECOMGATE_INQUIRY_DELAY_MS', env.ECOMGATE_INQUIRY_DELAY_MS, 5_000),
@@ -167,7 +186,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     webhookHostConcurrency:
       overrides.webhookHostConcurrency ?? integer('ECOMGATE_WEBHOOK_HOST_CONCURRENCY', env.ECOMGATE_WEBHOOK_HOST_CONCURRENCY, 8),
     webhookPollMs: overrides.webhookPollMs ?? integer('ECOMGATE_WEBHOOK_POLL_MS', env.ECOMGATE_WEBHOOK_POLL_MS, 1000),
-    role: overrides.role ?? role(env.ECOMGATE_ROLE),
+    role: serveRole,
     redisUrl: overrides.redisUrl ?? (env.ECOMGATE_REDIS_URL || undefined),
     inDoubtDeadlineMs: overrides.inDoubtDeadlineMs ?? duration('ECOMGATE_IN_DOUBT_DEADLINE', env.ECOMGATE_IN_DOUBT_DEADLINE, 24 * 3_600_000),
     cardGuardMaxNumbers: overrides.cardGuardMaxNumbers ?? integer('ECOMGATE_CARD_GUARD_MAX_NUMBERS', env.ECOMGATE_CARD_GUARD_MAX_NUMBERS, 5),

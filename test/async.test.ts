@@ -70,8 +70,8 @@ for (const store of testStores()) {
       const bankCalls = await gw.count('sandbox_operations');
       const task = await submit('/transactions/payments', paymentRequest());
       assert.match(task.request_id, /^[0-9a-f-]{36}$/);
-      assert.equal(task.status_url, `${gw.app.config.publicUrl}/async/status/${task.request_id}`);
-      assert.equal(task.response_url, `${gw.app.config.publicUrl}/async/result/${task.request_id}`);
+      assert.equal(task.status_url, `${gw.app.ctx.publicUrl}/async/status/${task.request_id}`);
+      assert.equal(task.response_url, `${gw.app.ctx.publicUrl}/async/result/${task.request_id}`);
       assert.equal(await gw.count('async_tasks'), before + 1);
       const status = await gw.get(`/async/status/${task.request_id}`);
       assert.deepEqual(status.body, { status: 'processing', request_id: task.request_id });

@@ -92,7 +92,7 @@ for (const store of testStores()) {
       assert.equal(tx.status, 'incomplete');
       assert.ok('message' in tx, 'message is present');
       assert.equal(tx.message, null);
-      assert.equal(tx.redirect_url, `${gw.app.config.publicUrl}/process/${tx.uid}`);
+      assert.equal(tx.redirect_url, `${gw.app.ctx.publicUrl}/process/${tx.uid}`);
       assert.ok(tx.three_d_secure_verification, 'three_d_secure_verification is present');
       assert.equal(typeof tx.three_d_secure_verification.status, 'string');
       assert.ok(tx.credit_card.token);
@@ -115,7 +115,7 @@ for (const store of testStores()) {
         assert.equal(tx.status, 'incomplete', `challenge ${number}`);
         assert.ok('message' in tx);
         assert.equal(tx.message, null);
-        assert.equal(tx.redirect_url, `${gw.app.config.publicUrl}/process/${tx.uid}`);
+        assert.equal(tx.redirect_url, `${gw.app.ctx.publicUrl}/process/${tx.uid}`);
         assert.ok(tx.three_d_secure_verification);
       }
       for (const number of ['4012000000001022', '5204240000015045', '4012000000001014', '5204240000015060']) {

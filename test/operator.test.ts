@@ -12,6 +12,7 @@ import { sql } from 'kysely';
 import { createApp, type App } from '../src/app.js';
 import { readConfig } from '../src/config.js';
 import { openStore } from '../src/store/db.js';
+import { updateShop } from '../src/store/shops.js';
 import {
   ADMIN_TOKEN,
   DEMO_3DS_SHOP,
@@ -612,6 +613,34 @@ for (const kind of testStores()) {
       const notObject = await call(gw.url, 'POST', '/admin/shops', [1, 2], admin);
       assert.equal(notObject.status, 422);
       assert.equal((await adminCall('GET', '/admin/shops/5100')).status, 404);
+    });
+
+    it("a shop's acquirer connector: a known one accepted, others refused with 422; a stored unknown one fails requests", async () => {
+      const secret = 'connector-shop-' + randomBytes(8).toString('hex');
+      const created = await adminCall('POST', '/admin/shops', { id: 5200, secret_key: secret, acquirer: 'sandbox', test: true });
+      assert.equal(created.status, 201, created.text);
+      assert.equal(created.body.acquirer, 'sandbox');
+      assert.equal((await adminCall('GET', '/admin/shops/5201')).status, 404);
+      const unknown = await adminCall('POST', '/admin/shops', { id: 5201, acquirer: 'no-such-bank' });
+      assert.equal(unknown.status, 422, unknown.text);
+      assert.deepEqual(unknown.body.errors, { acquirer: ['is not a known connector'] });
+      assert.equal(unknown.body.response.message, unknown.body.message);
+      assert.equal((await adminCall('GET', '/admin/shops/5201')).status, 404);
+      const patched = await adminCall('PATCH', '/admin/shops/5200', { acquirer: 'no-such-bank' });
+      assert.equal(patched.status, 422, patched.text);
+      assert.deepEqual(patched.body.errors, { acquirer: ['is not a known connector'] });
+      assert.equal((await adminCall('GET', '/admin/shops/5200')).body.acquirer, 'sandbox');
+      const auth = { id: 5200, secret };
+      assert.equal((await gw.request('POST', '/transactions/payments', { request: paymentRequest() }, { auth })).status, 200);
+
+      // A row naming a connector this gateway lacks (written by another version): never the sandbox instead.
+      await gw.app.store.transaction((tx) => updateShop(tx, 5200, { acquirer: 'retired-bank', updated_at: new Date(Date.now() + 1000).toISOString() }));
+      const stored = await gw.count('transactions');
+      const refused = await gw.request('POST', '/transactions/payments', { request: paymentRequest() }, { auth });
+      assert.equal(refused.status, 500, refused.text);
+      assert.equal(refused.body.message, "We're sorry, but something went wrong");
+      assert.equal(await gw.count('transactions'), stored, 'no transaction waits for a connector that is not there');
+      assert.ok(gw.logs.some((line) => line.includes('names the acquirer connector \\"retired-bank\\", which this gateway does not have')));
     });
 
     it('demo shops 361 and 362 exist in the embedded default, announced in the log', async () => {

@@ -38,7 +38,7 @@ for (const store of testStores()) {
       assert.equal(tx.avs_cvc_verification.avs_verification.result_code, 'M');
       assert.deepEqual(tx.additional_data, { meta: [], contract: ['recurring'] });
       assert.equal(tx.be_protected_verification.status, 'successful');
-      assert.ok(tx.receipt_url.startsWith(gw.app.config.publicUrl + '/receipts/'));
+      assert.ok(tx.receipt_url.startsWith(gw.app.ctx.publicUrl + '/receipts/'));
       assert.ok(!answer.text.includes('4200000000000000'));
       assert.ok(!answer.text.includes('"123"'));
       assert.match(answer.headers.get('x-request-id') ?? '', /.+/);

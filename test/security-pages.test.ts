@@ -112,7 +112,7 @@ for (const store of testStores()) {
       const accepted = await gw.request('POST', `/process/${tx.uid}`, undefined, {
         auth: null,
         raw: new URLSearchParams({ outcome: 'authenticate', token }).toString(),
-        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: new URL(gw.app.config.publicUrl).origin },
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: new URL(gw.app.ctx.publicUrl).origin },
       });
       assert.equal(accepted.status, 303);
       assert.equal(await statusOf(tx.uid), 'successful');

@@ -26,7 +26,7 @@ for (const store of testStores()) {
       assert.equal(tx.status, 'incomplete');
       assert.equal(tx.message, null);
       assert.ok('message' in tx);
-      assert.equal(tx.redirect_url, `${gw.app.config.publicUrl}/process/${tx.uid}`);
+      assert.equal(tx.redirect_url, `${gw.app.ctx.publicUrl}/process/${tx.uid}`);
       assert.ok(tx.three_d_secure_verification);
       return tx;
     }

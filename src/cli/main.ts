@@ -3,9 +3,9 @@ import cluster from 'node:cluster';
 import { Command } from 'commander';
 import { createApp, openApp } from '../app.js';
 import { type Config, readConfig } from '../config.js';
-import { createLogger } from '../logger.js';
+import { chooseLogFormat, createLogger } from '../logger.js';
 import { shopView } from '../operator/shops.js';
-import { migrate, openStore, parseStoreUrl } from '../store/db.js';
+import { migrate, openStore } from '../store/db.js';
 import { runCluster } from './cluster.js';
 import { registerIntegratorCommands } from './integrator/index.js';
 
@@ -30,7 +30,8 @@ function config(): Config {
 /** Opens the store and vault for a one-off operator command, and closes them after. */
 async function withOperator<T>(work: (tools: Awaited<ReturnType<typeof openApp>> & { store: Awaited<ReturnType<typeof openStore>> }) => Promise<T>): Promise<T> {
   const cfg = config();
-  const log = createLogger(process.env.ECOMGATE_LOG_LEVEL ?? 'warn', process.stderr as never);
+  const format = chooseLogFormat(cfg.logFormat, process.stderr.isTTY === true);
+  const log = createLogger(process.env.ECOMGATE_LOG_LEVEL ?? 'warn', process.stderr as never, format);
   const store = await openStore({ url: cfg.databaseUrl, namedStatements: cfg.namedStatements });
   try {
     return await work({ ...(await openApp(store, { config: cfg }, log)), store });
@@ -54,8 +55,10 @@ program
     const processes = options.cluster === undefined ? 1 : Number(options.cluster);
     if (!Number.isInteger(processes) || processes < 1) throw new Error(`--cluster must be a whole number of processes, got "${options.cluster}"`);
     if (processes > 1 && cluster.isPrimary) {
-      if (parseStoreUrl(cfg.databaseUrl).dialect !== 'postgres') throw new Error('--cluster needs PostgreSQL (ECOMGATE_DATABASE_URL=postgres://...): SQLite is served by one process');
-      return runCluster(processes, createLogger(cfg.logLevel));
+      if (cfg.store.dialect !== 'postgres') {
+        throw new Error('--cluster needs PostgreSQL (ECOMGATE_DATABASE_URL=postgres://...): SQLite is served by one process');
+      }
+      return runCluster(processes, createLogger(cfg.logLevel, undefined, chooseLogFormat(cfg.logFormat, process.stdout.isTTY === true)));
     }
     const app = await createApp({ config: cfg });
     await app.listen();

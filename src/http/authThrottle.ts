@@ -63,6 +63,14 @@ export class DatabaseFailureCounter implements FailureCounter {
   }
 }
 
+/**
+ * Failed authentications are counted where every process sees them: memory on SQLite (one process), the
+ * database on PostgreSQL (several processes may serve one shop).
+ */
+export function createFailureCounter(store: Store, windowMs: number): FailureCounter {
+  return store.dialect === 'postgres' ? new DatabaseFailureCounter(store, windowMs) : new MemoryFailureCounter();
+}
+
 export interface AuthThrottleOptions {
   limitPerAddress: number;
   limitPerShop: number;

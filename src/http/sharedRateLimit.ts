@@ -1,6 +1,9 @@
 import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Role } from '../config.js';
 import { rateLimitExceeded } from '../domain/errors.js';
-import type { Store } from '../store/db.js';
+import type { Dialect, Store } from '../store/db.js';
+import { RateLimiter } from './rateLimit.js';
 import { countRateLimitHit, forgetRateLimitWindowsBefore, openRateLimitPool } from '../store/rateLimits.js';
 
 /**
@@ -11,6 +14,34 @@ import { countRateLimitHit, forgetRateLimitWindowsBefore, openRateLimitPool } fr
 export interface ShopRateLimiter {
   take(shopId: number): void | Promise<void>;
   close?(): Promise<void>;
+}
+
+export interface RateLimiterChoice {
+  /** Requests per second per shop; 0 turns the limit off. */
+  perSecond: number;
+  dialect: Dialect;
+  /** The PostgreSQL connection string (the shared database counter has its own small pool). */
+  databaseTarget: string;
+  role: Role;
+  redisUrl: string | undefined;
+  /** PostgreSQL schema (tests isolate themselves with one); it also separates their Redis keys. */
+  schema: string | undefined;
+  log: Logger;
+}
+
+/**
+ * SQLite is one process: its in-memory bucket is exact and ~1000x cheaper. PostgreSQL may be several
+ * processes: the limit is counted where they all see it (Redis if configured, else the database). A
+ * worker serves no merchant route, so it counts nothing.
+ */
+export function createShopRateLimiter(choice: RateLimiterChoice): ShopRateLimiter {
+  const { perSecond, schema, log } = choice;
+  if (choice.dialect !== 'postgres' || perSecond <= 0 || choice.role === 'worker') return new RateLimiter(perSecond);
+  if (!choice.redisUrl) return DatabaseRateLimiter.overPostgres(perSecond, choice.databaseTarget, schema);
+  const prefix = schema ? `ecomgate:${schema}` : 'ecomgate';
+  return new RedisRateLimiter(perSecond, choice.redisUrl, prefix, undefined, (err) =>
+    log.warn({ err }, 'shared rate limit unavailable (Redis); request let through'),
+  );
 }
 
 /** How long counter windows are kept before a take deletes them (seconds), and how often that runs. */

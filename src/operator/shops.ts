@@ -1,4 +1,6 @@
 import { createHash, generateKeyPairSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import ipaddr from 'ipaddr.js';
+import type { Logger } from 'pino';
 import { recordNotFound, validationError, type FieldError } from '../domain/errors.js';
 import { type RiskRules, type Shop, secretKeyError } from '../domain/shop.js';
 import type { Store } from '../store/db.js';
@@ -14,6 +16,8 @@ export interface NewShop {
   name?: string;
   test?: boolean;
   threeDSecure?: boolean;
+  /** The acquirer connector serving the shop, by name (default: the sandbox). */
+  acquirer?: string;
   acquirerSettings?: Record<string, unknown>;
   riskRules?: RiskRules;
   /** Hosts a return_url may name; null: any. Default: [] for a live shop (listed by the operator), null for a test shop. */
@@ -53,6 +57,9 @@ export function shopView(shop: Shop) {
   };
 }
 
+/** The built-in connector, serving every shop created without naming another. */
+const DEFAULT_ACQUIRER = 'sandbox';
+
 const sha256 = (value: string) => createHash('sha256').update(value).digest();
 
 export class ShopService {
@@ -63,7 +70,13 @@ export class ShopService {
     private readonly store: Store,
     private readonly vault: Vault,
     private readonly now: () => Date,
+    /** Connector names a shop may be given: the gateway's acquirer registry. */
+    private readonly acquirers: readonly string[] = [DEFAULT_ACQUIRER],
   ) {}
+
+  private acquirerErrors(acquirer: string | undefined): FieldError[] {
+    return acquirer === undefined || this.acquirers.includes(acquirer) ? [] : [{ path: ['acquirer'], message: 'is not a known connector' }];
+  }
 
   /** Creates a shop; answers the shop and its secret (shown once, to the operator who created it). */
   async create(input: NewShop): Promise<{ shop: Shop; secret: string }> {
@@ -71,7 +84,7 @@ export class ShopService {
     if (!Number.isSafeInteger(input.id) || input.id <= 0) errors.push({ path: ['id'], message: 'must be a positive integer' });
     const secretError = input.secret === undefined ? undefined : secretKeyError(input.secret);
     if (secretError) errors.push(secretError);
-    errors.push(...returnHostErrors(input.returnHosts));
+    errors.push(...returnHostErrors(input.returnHosts), ...this.acquirerErrors(input.acquirer));
     if (errors.length) throw validationError(errors);
     const secret = input.secret ?? randomBytes(32).toString('hex');
     const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -85,7 +98,7 @@ export class ShopService {
       three_d_secure: input.threeDSecure ? 1 : 0,
       public_key: publicKey.export({ type: 'spki', format: 'der' }).toString('base64'),
       private_key_enc: this.vault.encrypt(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()),
-      acquirer: 'sandbox',
+      acquirer: input.acquirer ?? DEFAULT_ACQUIRER,
       acquirer_settings: JSON.stringify(input.acquirerSettings ?? {}),
       risk_rules: JSON.stringify(input.riskRules ?? {}),
       return_hosts: returnHostsColumn(input.returnHosts !== undefined ? input.returnHosts : input.test ? null : []),
@@ -148,15 +161,22 @@ export class ShopService {
 
   async update(
     id: number,
-    changes: { name?: string; test?: boolean; threeDSecure?: boolean; acquirerSettings?: Record<string, unknown>; riskRules?: RiskRules; returnHosts?: string[] | null },
+    changes: {
+      name?: string;
+      test?: boolean;
+      threeDSecure?: boolean;
+      acquirer?: string;
+      acquirerSettings?: Record<string, unknown>; riskRules?: RiskRules; returnHosts?: string[] | null;
+    },
   ): Promise<Shop> {
-    const errors = returnHostErrors(changes.returnHosts);
+    const errors = [...returnHostErrors(changes.returnHosts), ...this.acquirerErrors(changes.acquirer)];
     if (errors.length) throw validationError(errors);
     const row = await this.store.transaction((tx) =>
       updateShop(tx, id, {
         ...(changes.name !== undefined ? { name: changes.name } : {}),
         ...(changes.test !== undefined ? { test: changes.test ? 1 : 0 } : {}),
         ...(changes.threeDSecure !== undefined ? { three_d_secure: changes.threeDSecure ? 1 : 0 } : {}),
+        ...(changes.acquirer !== undefined ? { acquirer: changes.acquirer } : {}),
         ...(changes.acquirerSettings !== undefined ? { acquirer_settings: JSON.stringify(changes.acquirerSettings) } : {}),
         ...(changes.riskRules !== undefined ? { risk_rules: JSON.stringify(changes.riskRules) } : {}),
         ...(changes.returnHosts !== undefined ? { return_hosts: returnHostsColumn(changes.returnHosts) } : {}),
@@ -179,3 +199,33 @@ export const demoShops: NewShop[] = [
   { id: 361, secret: 'b8647b68898b084b836474ed8d61ffe117c9a01168d867f24953b776ddcb134d', name: 'Demo shop 361', test: true, threeDSecure: false },
   { id: 362, secret: '9ad8ad735945919845b9a1996af72d886ab43d3375502256dbf8dd16bca59a4e', name: 'Demo shop 362 (3-D Secure)', test: true, threeDSecure: true },
 ];
+
+/**
+ * The embedded default's demo shops, created when missing and announced, since their credentials are
+ * public. Several processes starting on one database at once: another may create one between find and
+ * create, which is not a failure.
+ */
+export async function seedDemoShops(shops: ShopService, log: Logger): Promise<void> {
+  for (const demo of demoShops) {
+    if (!(await shops.find(demo.id))) await shops.create(demo).catch(async (err) => { if (!(await shops.find(demo.id))) throw err; });
+  }
+  log.warn(
+    { shops: demoShops.map((s) => s.id) },
+    'demo shops 361 and 362 are enabled with their public credentials (ECOMGATE_DEMO_SHOPS=0 turns them off)',
+  );
+}
+
+/** `localhost`, 127.0.0.0/8 or ::1: only this machine can reach the server. */
+function isLoopbackHost(host: string): boolean {
+  const literal = host.replace(/^\[|\]$/g, '');
+  return literal === 'localhost' || (ipaddr.isValid(literal) && ipaddr.process(literal).range() === 'loopback');
+}
+
+/** Public credentials on an address others can reach: said once the server listens there. */
+export function warnIfDemoShopsExposed(host: string, log: Logger): void {
+  if (isLoopbackHost(host)) return;
+  log.warn(
+    { host },
+    'demo shops 361 and 362, whose credentials are public, are served on a non-loopback address: anyone who reaches it can use them (ECOMGATE_DEMO_SHOPS=0)',
+  );
+}

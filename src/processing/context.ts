@@ -8,7 +8,8 @@ export interface ProcessingContext {
   store: Store;
   vault: Vault;
   now: () => Date;
-  publicUrl: string;
+  /** Base of every URL handed out; without a configured one it follows the bound address (read, never kept). */
+  readonly publicUrl: string;
   acquirerTimeoutMs: number;
   inquiryDelayMs: number;
   inquiryMaxDelayMs: number;

@@ -102,6 +102,8 @@ export async function execute(
   invocation: Invocation,
   prepare: (tx: Tx) => Promise<Prepared>,
 ): Promise<TransactionTable> {
+  // Before transaction A: a shop whose connector this gateway lacks must leave no row waiting for it.
+  const connector = ctx.acquirerFor(invocation.shop);
   const prepared = await ctx.store.transaction(async (tx) => {
     const plan = await prepare(tx);
     if (!plan.call) plan.row.next_inquiry_at = null;
@@ -121,7 +123,6 @@ export async function execute(
     return plan;
   });
   if (!prepared.call) return prepared.row;
-  const connector = ctx.acquirerFor(invocation.shop);
   const outcome = await callAcquirer(ctx, connector, invocation.shop.acquirerSettings, prepared.row, prepared.call);
   return recordOutcome(ctx, prepared.row, outcome, prepared.reservation ?? 0, invocation.task);
 }

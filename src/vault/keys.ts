@@ -1,6 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
+import type { Logger } from 'pino';
+import type { Dialect } from '../store/db.js';
 
 export interface MasterKey {
   /** Short fingerprint stored next to every ciphertext, so old keys keep decrypting after rotation. */
@@ -31,4 +33,18 @@ export function loadOrCreateDevKey(path: string): { keys: MasterKey[]; created: 
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, randomBytes(32).toString('base64') + '\n', { mode: 0o600 });
   return { keys: parseMasterKeys(readFileSync(path, 'utf8')), created: true };
+}
+
+/**
+ * The keys a gateway opens its vault with. Configured keys win. Without them the embedded default keeps a
+ * development key beside its database (created on first start, announced as such); PostgreSQL is
+ * production, where a key on the server's disk would sit beside the data it protects: refuse to start.
+ */
+export function masterKeysFor(configured: string | undefined, store: { dialect: Dialect; target: string }, log: Logger): MasterKey[] {
+  if (configured) return parseMasterKeys(configured);
+  if (store.dialect === 'postgres') throw new Error('ECOMGATE_MASTER_KEY is required with PostgreSQL (32 bytes in base64: openssl rand -base64 32)');
+  const path = store.target === ':memory:' ? resolve('data', 'master.key') : resolve(dirname(store.target), 'master.key');
+  const { keys, created } = loadOrCreateDevKey(path);
+  log.warn({ path, created }, 'using a development master key kept in the data folder; set ECOMGATE_MASTER_KEY in production');
+  return keys;
 }

@@ -65,11 +65,13 @@ export async function adminRoutes(app: FastifyInstance, services: HttpServices) 
     const name = reader.string('name');
     const test = reader.boolean('test');
     const threeDSecure = reader.boolean('three_d_secure');
+    const acquirer = reader.string('acquirer');
     const riskRules = readRiskRules(reader);
     const acquirerSettings = readAcquirerSettings(reader);
     const returnHosts = readReturnHosts(reader);
     reader.check();
-    const { shop, secret: secretKey } = await shops.create({ id: id!, secret, name, test, threeDSecure, riskRules, acquirerSettings, returnHosts });
+    const created = { id: id!, secret, name, test, threeDSecure, acquirer, riskRules, acquirerSettings, returnHosts };
+    const { shop, secret: secretKey } = await shops.create(created);
     // The secret key is shown once, to the operator who created the shop.
     return reply.code(201).send({ ...shopView(shop), secret_key: secretKey });
   });
@@ -85,6 +87,7 @@ export async function adminRoutes(app: FastifyInstance, services: HttpServices) 
       name: reader.string('name'),
       test: reader.boolean('test'),
       threeDSecure: reader.boolean('three_d_secure'),
+      acquirer: reader.string('acquirer'),
       riskRules: readRiskRules(reader),
       acquirerSettings: readAcquirerSettings(reader),
       returnHosts: readReturnHosts(reader),
