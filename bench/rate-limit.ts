@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { RateLimiter } from '../src/http/rateLimit.js';
-import { DatabaseRateLimiter, RedisRateLimiter, type ShopRateLimiter } from '../src/http/sharedRateLimit.js';
+import { RateLimiter } from '../src/limits/rateLimit.js';
+import { DatabaseRateLimiter, RedisRateLimiter, type ShopRateLimiter } from '../src/limits/sharedRateLimit.js';
 import { migrate, openStore } from '../src/store/db.js';
 
 const N = Number(process.argv[2] ?? 20_000);

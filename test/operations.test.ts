@@ -9,7 +9,7 @@ import { it } from './support/deadline.js';
 import { sql } from 'kysely';
 import { readConfig } from '../src/config.js';
 import { ApiError } from '../src/domain/errors.js';
-import { RateLimiter } from '../src/http/rateLimit.js';
+import { RateLimiter } from '../src/limits/rateLimit.js';
 import { createLogger } from '../src/logger.js';
 import {
   ADMIN_TOKEN,

@@ -242,7 +242,7 @@ for (const kind of testStores()) {
 
 describe('the Redis rate limiter (ECOMGATE_REDIS_URL)', redis, () => {
   it('counts one window per shop and second across limiter instances (fixed clock)', async () => {
-    const { RedisRateLimiter } = await import('../src/http/sharedRateLimit.js');
+    const { RedisRateLimiter } = await import('../src/limits/sharedRateLimit.js');
     const prefix = `test-${randomBytes(6).toString('hex')}`;
     let now = 1_700_000_000_250;
     const a = new RedisRateLimiter(5, REDIS_URL, prefix, () => now);

@@ -3,7 +3,7 @@ import type { Shop } from '../domain/shop.js';
 import type { ApiResponse, ProcessingContext, TaskCompletion } from '../processing/context.js';
 import { idempotent, InquiryNotDue } from '../processing/idempotency.js';
 import { isMutating, operations } from '../processing/operations/index.js';
-import { isStoreUnavailable } from '../store/db.js';
+import { isStoreUnavailable } from '../domain/faults.js';
 import type { AsyncTaskTable } from '../store/schema.js';
 
 /** What a task carries, sealed: the request body and, for queries, the path parameters. */

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Shop } from '../domain/shop.js';
 import type { ApiResponse, ProcessingContext, TaskCompletion } from '../processing/context.js';
 import { InquiryNotDue } from '../processing/idempotency.js';
-import { faultLevel } from '../store/db.js';
+import { faultLevel } from '../domain/faults.js';
 import { claimTasks, completeTask, deferTask, releaseTask, renewTaskLease } from '../store/tasks.js';
 import type { AsyncTaskTable } from '../store/schema.js';
 import { QueueWorkers } from '../workers/claimLoop.js';

@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import { ApiError, invalidCredentials } from '../domain/errors.js';
 import { parseShopId, type Shop } from '../domain/shop.js';
 import type { ShopService } from '../operator/shops.js';
-import type { AuthThrottle } from './authThrottle.js';
+import type { AuthThrottle } from '../limits/authThrottle.js';
 
 declare module 'fastify' {
   interface FastifyRequest {

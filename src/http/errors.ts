@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, internalError, unavailableError } from '../domain/errors.js';
-import { isStoreUnavailable } from '../store/db.js';
+import { isStoreUnavailable } from '../domain/faults.js';
 import { BODY_LIMIT } from './limits.js';
 
 /**

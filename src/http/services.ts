@@ -2,9 +2,9 @@ import type { AsyncQueue } from '../async/queue.js';
 import type { ShopService } from '../operator/shops.js';
 import type { ProcessingContext } from '../processing/context.js';
 import type { DeliveryWorkers } from '../webhooks/workers.js';
-import type { AuthThrottle } from './authThrottle.js';
+import type { AuthThrottle } from '../limits/authThrottle.js';
 import type { Metrics } from './metrics.js';
-import type { ShopRateLimiter } from './sharedRateLimit.js';
+import type { ShopRateLimiter } from '../limits/sharedRateLimit.js';
 
 /** What the HTTP layer is handed by the app. */
 export interface HttpServices {

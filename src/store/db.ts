@@ -9,6 +9,7 @@ import { countingPgClient, countStatement, type QueryCounts } from './queryCount
 import { type Dialect, handled, PgPipelinedReads, PgPoolStatements, PgTransaction, type Sql, SqliteStatements, statement, type Tx, txOver } from './sql.js';
 import type { Database } from './schema.js';
 import { migrateToLatest } from './migrations.js';
+import { isStoreUnavailable } from '../domain/faults.js';
 
 export type { Dialect, Sql, Tx } from './sql.js';
 
@@ -64,35 +65,6 @@ export interface OpenOptions {
    * transaction mode that cannot carry prepared statements across server connections (docs/performance.md, PgBouncer).
    */
   namedStatements?: boolean;
-}
-
-/** Socket errors and PostgreSQL states that mean "the database cannot be reached now", not "the query is wrong". */
-const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
-const UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53300']);
-const UNREACHABLE_MESSAGES = [/^Connection terminated/, /timeout exceeded when trying to connect/, /not queryable/, /Client was closed/];
-
-/**
- * True when a store call failed because the database is unreachable or busy (a restart, a cut pool, a
- * locked SQLite file): the request can be retried later, and nothing was committed by it. Such a fault is
- * answered 503, not 500.
- */
-export function isStoreUnavailable(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string') {
-    if (UNREACHABLE_CODES.has(code) || UNAVAILABLE_STATES.has(code) || code.startsWith('08')) return true;
-    if (code === 'SQLITE_BUSY' || code === 'SQLITE_BUSY_TIMEOUT') return true;
-  }
-  return UNREACHABLE_MESSAGES.some((pattern) => pattern.test(error.message));
-}
-
-/**
- * The level a background fault is logged at. A store outage is a warning, the level the HTTP side logs
- * its 503s at: one event, one level, so an alert on errors does not fire on every database restart (the
- * work is retried once the database is back). Anything else is an error.
- */
-export function faultLevel(error: unknown): 'warn' | 'error' {
-  return isStoreUnavailable(error) ? 'warn' : 'error';
 }
 
 /**

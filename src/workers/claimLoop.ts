@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { faultLevel } from '../store/db.js';
+import { faultLevel } from '../domain/faults.js';
 
 export interface ClaimLoopOptions<Item> {
   /** What the loop works on, for its logs ("async tasks", "webhook deliveries"). */

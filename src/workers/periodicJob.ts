@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { faultLevel } from '../store/db.js';
+import { faultLevel } from '../domain/faults.js';
 
 export interface PeriodicJobOptions<Result> {
   /** What the job is, for its logs ("in-doubt resolver", "expiry sweeper"). */

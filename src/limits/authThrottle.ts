@@ -2,7 +2,6 @@ import type { Logger } from 'pino';
 import { ApiError, invalidCredentials, tooManyFailedAuthentications } from '../domain/errors.js';
 import { countAuthFailure, forgetAuthFailuresBefore } from '../store/authFailures.js';
 import type { Store } from '../store/db.js';
-import type { Metrics } from './metrics.js';
 
 /**
  * Throttling of failed shop authentication (HTTP Basic with a wrong secret), per client address and per
@@ -78,7 +77,8 @@ export interface AuthThrottleOptions {
   counter: FailureCounter;
   now: () => number;
   log: Logger;
-  metrics: Metrics;
+  /** The counters of http/metrics.ts this throttle moves (a shape, so limits need not import HTTP). */
+  metrics: { authFailures: { inc(): void }; authThrottled: { inc(labels: { scope: 'address' | 'shop' }): void } };
 }
 
 const throttled = (retryAfterMs: number) => tooManyFailedAuthentications(retryAfterMs / 1000);
