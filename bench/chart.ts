@@ -21,7 +21,7 @@ const LABEL_WIDTH = 270;
 const BAR_WIDTH = 440;
 const ROW = 22;
 const integer = (value: number) => (Number.isFinite(value) ? Math.round(value).toLocaleString('en-US') : '-');
-const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const escapeXml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 function loadBar(label: string, figures: LoadFigures | undefined, echoRps: number, target?: number): Bar[] {
   if (!figures) return [];
@@ -57,16 +57,16 @@ export function renderChart(results: BenchResults): string {
   const parts: string[] = [];
   let y = 74;
   for (const [title, bars] of groups) {
-    parts.push(`<text x="10" y="${y}" font-weight="bold">${escape(title)}</text>`);
+    parts.push(`<text x="10" y="${y}" font-weight="bold">${escapeXml(title)}</text>`);
     y += 8;
     for (const bar of bars) {
       const met = bar.target === undefined ? undefined : bar.ratio >= bar.target;
       const fill = met === undefined ? '#8aa4c8' : met ? '#5a9e6f' : '#d08a4e';
       parts.push(
-        `<text x="${LABEL_WIDTH - 8}" y="${y + 15}" text-anchor="end">${escape(bar.label)}</text>`,
+        `<text x="${LABEL_WIDTH - 8}" y="${y + 15}" text-anchor="end">${escapeXml(bar.label)}</text>`,
         `<rect x="${LABEL_WIDTH}" y="${y + 3}" width="${Math.max(1, x(bar.ratio) - LABEL_WIDTH).toFixed(1)}" height="${ROW - 6}" fill="${fill}"/>`,
         // Beyond the target's mark, so the mark never crosses the figures.
-        `<text x="${Math.max(x(bar.ratio), bar.target === undefined ? 0 : x(bar.target)) + 6}" y="${y + 15}">${bar.ratio.toFixed(2)}× · ${escape(bar.text)}</text>`,
+        `<text x="${Math.max(x(bar.ratio), bar.target === undefined ? 0 : x(bar.target)) + 6}" y="${y + 15}">${bar.ratio.toFixed(2)}× · ${escapeXml(bar.text)}</text>`,
       );
       if (bar.target !== undefined) {
         parts.push(`<line x1="${x(bar.target)}" x2="${x(bar.target)}" y1="${y + 1}" y2="${y + ROW - 1}" stroke="#b0302a" stroke-width="2"/>`);
@@ -90,7 +90,7 @@ export function renderChart(results: BenchResults): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="${WIDTH}" height="${height}" fill="#fff"/>`,
     `<text x="10" y="20" font-size="14" font-weight="bold">Throughput as a ratio to a bare Fastify echo in the same run; p99 latency at the right</text>`,
-    `<text x="10" y="36" fill="#555">${escape(caption)}.</text>`,
+    `<text x="10" y="36" fill="#555">${escapeXml(caption)}.</text>`,
     `<text x="10" y="52" fill="#555">Red mark: this round's target (green bar: met, orange: not met).</text>`,
     ...axis,
     ...parts,

@@ -333,7 +333,7 @@ export function waitLines(results: BenchResults): string[] {
     [`drain, ${results.options.slowBankLatencyMs / 1000} s bank`, measured.slowBankDrain?.waits],
   ];
   return sampled.flatMap(([scenario, waits]) => {
-    if (!waits || !waits.samples) return [];
+    if (!waits?.samples) return [];
     const top = waits.top.map((entry) => `${entry.event} ${decimal(entry.share * 100, 1)}%`).join(', ');
     return [`wait events [postgres] ${scenario} (${integer(waits.samples)} backend samples, idle backends left out): ${top}; Lock ${decimal(waits.lockShare * 100, 1)}%`];
   });

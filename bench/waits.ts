@@ -43,8 +43,10 @@ export class WaitSampler {
   constructor(private readonly postgresUrl: string) {}
 
   async start(): Promise<void> {
-    const client = (this.client ??= new pg.Client({ connectionString: this.postgresUrl }));
-    await (this.connected ??= client.connect());
+    this.client ??= new pg.Client({ connectionString: this.postgresUrl });
+    const client = this.client;
+    this.connected ??= client.connect();
+    await this.connected;
     this.running = true;
     this.sampling = this.loop(client);
   }

@@ -348,7 +348,7 @@ describe('ecomgate CLI for integrators', () => {
       assert.match(first, /^#1 \S+ POST \/hooks\/shop {2}✔ valid \(Content-Signature and Basic credentials\)/);
       assert.match(first, /payment successful · \d+\.\d{2} EUR/);
       assert.match(first, /Visa •••• 0000/);
-      assert.match(first, /webhook \S+ {2}·  attempt 1/);
+      assert.match(first, /webhook \S+ {2}· {2}attempt 1/);
       // The listener answers before the gateway records the attempt: wait for the record, then read it.
       let deliveries = await gw.get(`/admin/transactions/${payment.uid}/deliveries`, AS_OPERATOR);
       await until(

@@ -15,7 +15,10 @@ const CVC = '987';
 
 function capture(format: LogFormat) {
   const lines: string[] = [];
-  const log = createLogger('info', new Writable({ write: (chunk, _e, cb) => (lines.push(chunk.toString()), cb()) }), format);
+  const log = createLogger('info', new Writable({ write: (chunk, _e, cb) => {
+      lines.push(chunk.toString());
+      cb();
+    } }), format);
   return { log, lines };
 }
 

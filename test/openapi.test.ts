@@ -60,7 +60,10 @@ for (const kind of testStores()) {
     /** The document's schema compiled with its components beside it, so its `#/components/...` references resolve. */
     function validator(schema: object): ValidateFunction {
       let check = compiled.get(schema);
-      if (!check) compiled.set(schema, (check = ajv.compile({ ...schema, components })));
+      if (!check) {
+        check = ajv.compile({ ...schema, components });
+        compiled.set(schema, check);
+      }
       return check;
     }
 

@@ -23,7 +23,7 @@ import {
   type TestGateway,
   testStores,
 } from './support/gateway.js';
-import { basicAuth } from './support/http.js';
+import { basicAuth, type HttpAnswer } from './support/http.js';
 import { logCapture } from './support/logCapture.js';
 import { DECLINED_CARD } from './support/cards.js';
 
@@ -304,7 +304,7 @@ for (const kind of testStores()) {
       vault.stamp = () => {
         throw new TypeError('simulated fault in the vault');
       };
-      let answer;
+      let answer: HttpAnswer | undefined;
       try {
         answer = await gw.post('/transactions/payments', paymentRequest({ credit_card: card('5555555555554444', { verification_value: CVC }) }), { headers: { 'x-request-id': 'fault-1' } });
       } finally {
@@ -350,7 +350,7 @@ for (const kind of testStores()) {
       it(`a fault in transaction B while ${where}: nothing half-written, and the resolver settles it from the bank's answer`, async () => {
         const request = paymentRequest({ notification_url: 'http://127.0.0.1:9/hooks/fault' });
         const restore = await failWrites(kind, table);
-        let answer;
+        let answer: HttpAnswer | undefined;
         try {
           answer = await gw.post('/transactions/payments', request);
         } finally {

@@ -87,7 +87,9 @@ const pay = (base: string, shop: Credentials, request: unknown) => call(base, 'P
 
 /** Every key of a JSON value, at any depth. */
 function keysOf(value: unknown, into: Set<string> = new Set()): Set<string> {
-  if (Array.isArray(value)) value.forEach((v) => keysOf(v, into));
+  if (Array.isArray(value)) {
+    for (const v of value) keysOf(v, into);
+  }
   else if (value && typeof value === 'object') {
     for (const [key, inner] of Object.entries(value)) {
       into.add(key);

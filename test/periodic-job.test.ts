@@ -27,7 +27,10 @@ function heldRuns() {
 
 function logLines() {
   const lines: string[] = [];
-  return { lines, log: createLogger('info', new Writable({ write: (chunk, _e, cb) => (lines.push(chunk.toString()), cb()) })) };
+  return { lines, log: createLogger('info', new Writable({ write: (chunk, _e, cb) => {
+      lines.push(chunk.toString());
+      cb();
+    } })) };
 }
 
 describe('PeriodicJob', () => {

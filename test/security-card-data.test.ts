@@ -5,7 +5,6 @@ import {
   AS_OPERATOR,
   card,
   createShop,
-  type Credentials,
   paymentRequest,
   startGateway,
   type TestGateway,
@@ -14,6 +13,7 @@ import {
 import { runCli } from './support/processes.js';
 import { WebhookReceiver } from './support/webhookReceiver.js';
 import { luhnComplete, luhnValid } from './support/cards.js';
+import type { HttpAnswer } from './support/http.js';
 
 /**
  * Card data in what a shop is given (security review items 1 and 2). A stamp is a shop's own: a second
@@ -124,7 +124,7 @@ for (const store of testStores()) {
       // The search, one number at a time, as the review ran it.
       let accepted = 0;
       let found = false;
-      let refusal;
+      let refusal: HttpAnswer | undefined;
       let next = 0;
       for (; next < candidates.length; next++) {
         const answer = await gateways[next % 2]!.post('/credit_cards', card(candidates[next]!), { auth: shop });

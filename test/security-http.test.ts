@@ -97,7 +97,9 @@ describe('the connection cap', () => {
 
   it('closes connections beyond ECOMGATE_MAX_CONNECTIONS at once, counts them, and serves again once one is free', async (t) => {
     const held = [await connect(gateway.url), await connect(gateway.url)];
-    t.after(() => held.forEach((socket) => socket.destroy()));
+    t.after(() => {
+      for (const socket of held) socket.destroy();
+    });
     const openOnServer = () => new Promise<number>((resolve, reject) => gateway.app.server.server.getConnections((err, n) => (err ? reject(err) : resolve(n))));
     await until(async () => (await openOnServer()) === 2, () => 'the server never saw both held connections', 10_000, 100);
 

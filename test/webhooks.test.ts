@@ -207,7 +207,10 @@ for (const store of testStores()) {
       assert.deepEqual(attempts.map((a) => a.status_code), [500, 503, 404, 200]);
       let at = firstAt;
       const expected = [firstAt];
-      for (let n = 1; n <= 3; n++) expected.push((at += delayBeforeRetry(n)));
+      for (let n = 1; n <= 3; n++) {
+        at += delayBeforeRetry(n);
+        expected.push(at);
+      }
       assert.deepEqual(attempts.map((a) => Date.parse(a.attempted_at)), expected);
     });
 
@@ -397,8 +400,14 @@ for (const store of testStores()) {
       const order: string[] = [];
       const narrow = await startGateway(store, { webhookConcurrency: 1 }, { random });
       try {
-        const failing = await receiver((n) => (order.push('retry'), n === 1 ? 500 : 200));
-        const fresh = await receiver(() => (order.push('fresh'), 200));
+        const failing = await receiver((n) => {
+          order.push('retry');
+          return n === 1 ? 500 : 200;
+        });
+        const fresh = await receiver(() => {
+          order.push('fresh');
+          return 200;
+        });
         const first = await narrow.post('/transactions/payments', paymentRequest({ notification_url: failing.url }));
         assert.equal(first.status, 200);
         await narrow.app.webhooks.drain();

@@ -4,7 +4,7 @@ import { createSlowBankShop, spawnGateway, waitForTasksDone, withGatewayOn, with
 import { sendCount } from '../load.js';
 import type { BenchOptions, StoreKind } from '../options.js';
 import { SLOW_BANK_SHOP } from '../payments.js';
-import { type Credentials } from '../../test/support/http.js';
+import type { Credentials } from '../../test/support/http.js';
 import { DEMO_SHOP } from '../../test/support/shops.js';
 import { CpuMeter, type CpuShare, peakRssMb } from '../proc.js';
 import { medianOf, percentile } from '../stats.js';

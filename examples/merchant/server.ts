@@ -239,7 +239,7 @@ export function createMerchant(options: MerchantOptions): Merchant {
    */
   async function webhook(request: IncomingMessage, response: ServerResponse) {
     const raw = await readBody(request, 1024 * 1024);
-    let transaction;
+    let transaction: Transaction;
     try {
       transaction = verifyWebhook(raw, request.headers, { publicKey: options.publicKey, shopId: options.shopId, secretKey: options.secretKey });
     } catch (error) {

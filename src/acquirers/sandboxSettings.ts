@@ -1,4 +1,4 @@
-import { type RequestReader } from '../domain/request.js';
+import type { RequestReader } from '../domain/request.js';
 
 /**
  * The sandbox bank's shop settings (`acquirer_settings`, documented in sandbox.ts and the README), each

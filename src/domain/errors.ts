@@ -54,7 +54,8 @@ export function fieldErrorsOf(list: FieldError[]): FieldErrors {
       node = node[segment] as FieldErrors;
     });
     const leaf = error.path[error.path.length - 1];
-    const messages = (Array.isArray(node[leaf]) ? node[leaf] : (node[leaf] = [])) as string[];
+    if (!Array.isArray(node[leaf])) node[leaf] = [];
+    const messages = node[leaf] as string[];
     messages.push(error.message);
   }
   return root;

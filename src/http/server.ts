@@ -122,7 +122,7 @@ export async function buildServer(
     parseJson(request, text, done);
   });
   app.setErrorHandler(errorHandler);
-  app.setNotFoundHandler((request, reply) => {
+  app.setNotFoundHandler((_request, reply) => {
     const error = recordNotFound();
     reply.code(404).send(error.body());
   });

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { ApiError, invalidCredentials, tooManyFailedAuthentications } from '../domain/errors.js';
+import { type ApiError, invalidCredentials, tooManyFailedAuthentications } from '../domain/errors.js';
 import { countAuthFailure, forgetAuthFailuresBefore } from '../store/authFailures.js';
 import type { Store } from '../store/db.js';
 

@@ -100,7 +100,7 @@ export class GroupCommit<Item, Result> {
       else await this.commitOneByOne(batch);
       return;
     }
-    batch.forEach((pending, i) => pending.resolve(results[i]!));
+    for (const [i, pending] of batch.entries()) pending.resolve(results[i]!);
     this.afterCommit(results);
   }
 

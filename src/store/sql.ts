@@ -360,7 +360,8 @@ export class PgTransaction implements Tx {
   /** After the work returned: commits (unless the work already sent COMMIT) and reports the first failure. */
   async finish(): Promise<void> {
     if (!this.begun) return;
-    const commit = (this.commit ??= this.send('commit'));
+    this.commit ??= this.send('commit');
+    const commit = this.commit;
     const failure = await this.firstFailure();
     if (failure !== undefined) throw failure;
     // COMMIT of a transaction in which a statement failed is answered ROLLBACK, not an error.

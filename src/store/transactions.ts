@@ -1,7 +1,7 @@
-import { type Kysely, sql } from 'kysely';
+
 import type { TransactionStatus } from '../domain/transaction.js';
 import type { Store } from './db.js';
-import type { Database, TransactionTable } from './schema.js';
+import type { TransactionTable } from './schema.js';
 import { type Sql, statement, type Tx } from './sql.js';
 import { completeTask } from './tasks.js';
 import { deliveryHost } from './webhooks.js';

@@ -1,6 +1,6 @@
-import { type Kysely, type RawBuilder, type Selectable, sql } from 'kysely';
+import { type RawBuilder, type Selectable, sql } from 'kysely';
 import type { Store } from './db.js';
-import type { Database, WebhookAttemptTable, WebhookDeliveryTable } from './schema.js';
+import type { WebhookAttemptTable, WebhookDeliveryTable } from './schema.js';
 import { type Sql, statement, type Tx } from './sql.js';
 
 /** A delivery row as read back. */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { type Store } from '../store/db.js';
+import type { Store } from '../store/db.js';
 import { faultLevel } from '../domain/faults.js';
 import { type AttemptOutcome, claimDeliveries, purgeFinishedDeliveries, recordAttempt, releaseDelivery, type WebhookDelivery } from '../store/webhooks.js';
 import type { Vault } from '../vault/vault.js';

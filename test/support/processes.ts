@@ -164,8 +164,7 @@ export function spawnServe(options: ServeOptions): SpawnedServe {
   };
   proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
     pending += chunk;
-    let end: number;
-    while ((end = pending.indexOf('\n')) >= 0) {
+    for (let end = pending.indexOf('\n'); end >= 0; end = pending.indexOf('\n')) {
       const line = pending.slice(0, end);
       pending = pending.slice(end + 1);
       lines.push(line);

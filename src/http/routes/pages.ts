@@ -64,7 +64,7 @@ export async function pageRoutes(app: FastifyInstance, services: HttpServices) {
   // finished payment) tells nothing about it here.
   app.get<{ Params: { uid: string } }>('/process/:uid', { schema: { hide: true } }, async (request, reply) => {
     const found = await load(request.params.uid);
-    if (!found || found.status !== 'incomplete') return html(reply, 404, unknownTransactionPage());
+    if (found?.status !== 'incomplete') return html(reply, 404, unknownTransactionPage());
     const row = await expireIfDue(ctx, found);
     if (row.status !== 'incomplete') return html(reply, 200, outcomePage(row));
     const shop = await shops.find(Number(row.shop_id));
