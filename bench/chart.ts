@@ -35,7 +35,15 @@ function barsOf(store: StoreKind, measured: StoreResults, echoRps: number): Bar[
   // On PostgreSQL the sync payment is judged against pgbench: its mark is that share of pgbench's rate.
   const syncTarget = 'syncVersusEcho' in targets ? targets.syncVersusEcho : pgbench ? (targets.syncVersusPgbench * pgbench.tps) / echoRps : undefined;
   return [
-    ...(inserts ? [{ label: 'store: single-row durable insert', ratio: inserts.rps / echoRps, text: `${integer(inserts.rps)}/s · p99 ${inserts.p99Ms.toFixed(1)} ms` }] : []),
+    ...(inserts
+      ? [
+          {
+            label: 'store: single-row durable insert',
+            ratio: inserts.rps / echoRps,
+            text: `${integer(inserts.rps)}/s · p99 ${inserts.p99Ms.toFixed(1)} ms`,
+          },
+        ]
+      : []),
     ...(pgbench ? [{ label: 'pgbench simple-update', ratio: pgbench.tps / echoRps, text: `${integer(pgbench.tps)} tps` }] : []),
     ...loadBar('graphile-worker peer, submit', measured.graphilePeer?.submit?.median, echoRps),
     ...loadBar('async submit', measured.asyncSubmit?.median, echoRps),
@@ -51,8 +59,11 @@ function barsOf(store: StoreKind, measured: StoreResults, echoRps: number): Bar[
 
 export function renderChart(results: BenchResults): string {
   const echo = results.echo.median;
-  const groups: [string, Bar[]][] = [['baseline', [{ label: 'bare Fastify echo', ratio: 1, text: `${integer(echo.rps)}/s · p99 ${integer(echo.p99Ms)} ms` }]]];
-  for (const [store, measured] of Object.entries(results.stores) as [StoreKind, StoreResults][]) groups.push([store, barsOf(store, measured, echo.rps)]);
+  const groups: [string, Bar[]][] = [
+    ['baseline', [{ label: 'bare Fastify echo', ratio: 1, text: `${integer(echo.rps)}/s · p99 ${integer(echo.p99Ms)} ms` }]],
+  ];
+  for (const [store, measured] of Object.entries(results.stores) as [StoreKind, StoreResults][])
+    groups.push([store, barsOf(store, measured, echo.rps)]);
   const x = (ratio: number) => LABEL_WIDTH + Math.min(ratio, 1) * BAR_WIDTH;
   const parts: string[] = [];
   let y = 74;

@@ -55,7 +55,10 @@ export function spawnServer(name: string, script: string, args: string[], env: N
       const port = listeningPort(child.pid!);
       if (port) finish(undefined, `http://127.0.0.1:${port}`);
     }, 50);
-    const timeout = setTimeout(() => finish(new Error(`${name} did not listen within ${STARTUP_TIMEOUT_MS} ms\n${stderrTail.join('\n')}`)), STARTUP_TIMEOUT_MS);
+    const timeout = setTimeout(
+      () => finish(new Error(`${name} did not listen within ${STARTUP_TIMEOUT_MS} ms\n${stderrTail.join('\n')}`)),
+      STARTUP_TIMEOUT_MS,
+    );
     const onExit = (code: number | null) => finish(new Error(`${name} exited (${code}) before listening\n${stderrTail.join('\n')}`));
     child.on('exit', onExit);
   });

@@ -55,7 +55,21 @@ export interface Verdict {
 const integer = (value: number) => (Number.isFinite(value) ? Math.round(value).toLocaleString('en-US') : '-');
 const decimal = (value: number, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : '-');
 
-const header = ['scenario', 'store', 'rate/s', 'ratio', 'p50 ms', 'p99 ms', 'fail', 'gw cpu ms/op', 'cpu gw', 'cpu load', 'cpu pg', 'cpu other', 'notes'];
+const header = [
+  'scenario',
+  'store',
+  'rate/s',
+  'ratio',
+  'p50 ms',
+  'p99 ms',
+  'fail',
+  'gw cpu ms/op',
+  'cpu gw',
+  'cpu load',
+  'cpu pg',
+  'cpu other',
+  'notes',
+];
 
 interface Row {
   name: string;
@@ -132,9 +146,16 @@ function pgbenchRow(figures: PgbenchFigures, echoRps: number): Row {
 
 function peerRows(peer: PeerFigures, echoRps: number): Row[] {
   const rows: Row[] = [];
-  if (peer.submit) rows.push(loadRow('reference: graphile-worker peer, submit (workers stopped)', 'postgres', peer.submit.median, echoRps, 'Fastify route calling addJob'));
-  if (peer.completion) rows.push(completionRow('postgres', peer.completion.median, echoRps, 'reference: graphile-worker peer, submit→completed live'));
-  if (peer.drain) rows.push(drainRow(`reference: graphile-worker peer, drain`, 'postgres', peer.drain.median, ratioTo(peer.drain.median.drainRate, echoRps, 'echo')));
+  if (peer.submit)
+    rows.push(
+      loadRow('reference: graphile-worker peer, submit (workers stopped)', 'postgres', peer.submit.median, echoRps, 'Fastify route calling addJob'),
+    );
+  if (peer.completion)
+    rows.push(completionRow('postgres', peer.completion.median, echoRps, 'reference: graphile-worker peer, submit→completed live'));
+  if (peer.drain)
+    rows.push(
+      drainRow(`reference: graphile-worker peer, drain`, 'postgres', peer.drain.median, ratioTo(peer.drain.median.drainRate, echoRps, 'echo')),
+    );
   return rows;
 }
 
@@ -169,7 +190,10 @@ function formatTable(rows: string[][]): string {
   const widths = header.map((_, column) => Math.max(header[column]!.length, ...rows.map((row) => row[column]!.length)));
   // Names and notes left-aligned, figures right-aligned.
   const line = (row: string[]) =>
-    row.map((cell, column) => (column < 2 || column === row.length - 1 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ').trimEnd();
+    row
+      .map((cell, column) => (column < 2 || column === row.length - 1 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!)))
+      .join('  ')
+      .trimEnd();
   return [line(header), line(header.map((_, column) => '-'.repeat(widths[column]!))), ...rows.map(line)].join('\n');
 }
 
@@ -181,9 +205,20 @@ export function resultsTable(results: BenchResults): string {
     if (measured.storeInsert) rows.push(storeInsertRow(store, measured.storeInsert, echoRps));
     if (measured.pgbench) rows.push(pgbenchRow(measured.pgbench, echoRps));
     if (measured.graphilePeer) rows.push(...peerRows(measured.graphilePeer, echoRps));
-    if (measured.asyncSubmit) rows.push(loadRow('async submit', store, measured.asyncSubmit.median, echoRps, versusInserts(measured.asyncSubmit.median, measured.storeInsert)));
+    if (measured.asyncSubmit)
+      rows.push(
+        loadRow('async submit', store, measured.asyncSubmit.median, echoRps, versusInserts(measured.asyncSubmit.median, measured.storeInsert)),
+      );
     if (measured.asyncAcceptOnly) {
-      rows.push(loadRow('async submit, workers idle (accept path)', store, measured.asyncAcceptOnly.median, echoRps, versusInserts(measured.asyncAcceptOnly.median, measured.storeInsert)));
+      rows.push(
+        loadRow(
+          'async submit, workers idle (accept path)',
+          store,
+          measured.asyncAcceptOnly.median,
+          echoRps,
+          versusInserts(measured.asyncAcceptOnly.median, measured.storeInsert),
+        ),
+      );
     }
     if (measured.clusterSubmit) {
       const one = measured.asyncSubmit?.median.rps;
@@ -194,7 +229,8 @@ export function resultsTable(results: BenchResults): string {
       const pgbench = measured.pgbench ? `${decimal(measured.syncPayment.median.rps / measured.pgbench.tps)}× pgbench simple-update` : undefined;
       rows.push(loadRow('sync payment', store, measured.syncPayment.median, echoRps, pgbench));
     }
-    if (measured.authorizationCapture) rows.push(loadRow('sync authorization + capture', store, measured.authorizationCapture.median, echoRps, 'rate counts both requests'));
+    if (measured.authorizationCapture)
+      rows.push(loadRow('sync authorization + capture', store, measured.authorizationCapture.median, echoRps, 'rate counts both requests'));
     if (measured.refund) rows.push(loadRow('sync refund', store, measured.refund.median, echoRps));
     if (measured.statusPoll) rows.push(loadRow('status poll', store, measured.statusPoll.median, echoRps));
     if (measured.queryByUid) rows.push(loadRow('query by uid', store, measured.queryByUid.median, echoRps));
@@ -202,7 +238,8 @@ export function resultsTable(results: BenchResults): string {
     const zero = measured.zeroLatencyDrain?.median;
     if (zero) rows.push(drainRow('drain in-flight payments, 0 ms bank', store, zero, ratioTo(zero.drainRate, echoRps, 'echo')));
     const slow = measured.slowBankDrain?.median;
-    if (slow) rows.push(drainRow(`drain in-flight payments, ${bankSec} s bank`, store, slow, zero ? ratioTo(slow.drainRate, zero.drainRate, '0 ms') : '-'));
+    if (slow)
+      rows.push(drainRow(`drain in-flight payments, ${bankSec} s bank`, store, slow, zero ? ratioTo(slow.drainRate, zero.drainRate, '0 ms') : '-'));
   }
   return formatTable(rows.map(cells));
 }
@@ -222,7 +259,9 @@ const LOCK_WAIT_SHARE = 0.05;
 
 /** The wait samples of the scenarios that take them, added up. */
 export function combinedWaits(measured: StoreResults): { samples: number; locks: number } {
-  const all = [measured.syncPayment?.waits, measured.zeroLatencyDrain?.waits, measured.slowBankDrain?.waits].filter((w): w is WaitFigures => !!w && w.samples > 0);
+  const all = [measured.syncPayment?.waits, measured.zeroLatencyDrain?.waits, measured.slowBankDrain?.waits].filter(
+    (w): w is WaitFigures => !!w && w.samples > 0,
+  );
   return { samples: all.reduce((sum, w) => sum + w.samples, 0), locks: all.reduce((sum, w) => sum + w.samples * w.lockShare, 0) };
 }
 
@@ -246,12 +285,20 @@ export function judge(results: Omit<BenchResults, 'verdicts'>): Verdict[] {
       add(
         `sync payment ≥ ${TARGETS.postgres.syncVersusPgbench}× pgbench simple-update`,
         sync && pgbench ? versus >= TARGETS.postgres.syncVersusPgbench : undefined,
-        sync && pgbench ? `${decimal(versus)}× (${integer(sync.median.rps)}/s against ${integer(pgbench.tps)} tps)` : sync ? 'pgbench not measured' : 'not measured',
+        sync && pgbench
+          ? `${decimal(versus)}× (${integer(sync.median.rps)}/s against ${integer(pgbench.tps)} tps)`
+          : sync
+            ? 'pgbench not measured'
+            : 'not measured',
       );
     }
     const cpuLimit = TARGETS[store].syncCpuMs;
     const paid = sync && sync.median.rps > 0 ? sync : undefined;
-    add(`gateway CPU per sync payment ≤ ${cpuLimit} ms`, paid && paid.median.cpuMsPerRequest <= cpuLimit, paid ? `${decimal(paid.median.cpuMsPerRequest)} ms` : sync ? 'no payment answered in the measured runs' : 'not measured');
+    add(
+      `gateway CPU per sync payment ≤ ${cpuLimit} ms`,
+      paid && paid.median.cpuMsPerRequest <= cpuLimit,
+      paid ? `${decimal(paid.median.cpuMsPerRequest)} ms` : sync ? 'no payment answered in the measured runs' : 'not measured',
+    );
 
     const accept = measured.asyncAcceptOnly;
     const { acceptVersusEcho, acceptP99Ms } = TARGETS[store];
@@ -264,7 +311,9 @@ export function judge(results: Omit<BenchResults, 'verdicts'>): Verdict[] {
     add(
       `async submit, workers running ≥ ${SUBMIT_VERSUS_SYNC}× the sync payment rate`,
       submit && sync ? submit.median.rps / sync.median.rps >= SUBMIT_VERSUS_SYNC : undefined,
-      submit && sync ? `${decimal(submit.median.rps / sync.median.rps)}× (${integer(submit.median.rps)}/s against ${integer(sync.median.rps)}/s)` : 'not measured',
+      submit && sync
+        ? `${decimal(submit.median.rps / sync.median.rps)}× (${integer(submit.median.rps)}/s against ${integer(sync.median.rps)}/s)`
+        : 'not measured',
     );
     if (store === 'postgres') {
       const ours = measured.completion?.median;
@@ -272,7 +321,9 @@ export function judge(results: Omit<BenchResults, 'verdicts'>): Verdict[] {
       add(
         `submit→completed live: completions ≥ ${LIVE_VERSUS_PEER}× the graphile-worker peer's`,
         ours && peer ? ours.completionRate / peer.completionRate >= LIVE_VERSUS_PEER : undefined,
-        ours && peer ? `${decimal(ours.completionRate / peer.completionRate)}× (${integer(ours.completionRate)}/s against ${integer(peer.completionRate)}/s)` : 'not measured',
+        ours && peer
+          ? `${decimal(ours.completionRate / peer.completionRate)}× (${integer(ours.completionRate)}/s against ${integer(peer.completionRate)}/s)`
+          : 'not measured',
       );
     }
     versusEcho(measured.statusPoll, TARGETS[store].pollVersusEcho, `status poll ≥ ${TARGETS[store].pollVersusEcho}× echo`);
@@ -280,10 +331,13 @@ export function judge(results: Omit<BenchResults, 'verdicts'>): Verdict[] {
     const slow = measured.slowBankDrain?.median;
     const zero = measured.zeroLatencyDrain?.median;
     const drainRatio = slow && zero ? slow.drainRate / zero.drainRate : NaN;
-    const scale = slow && slow.payments < IN_FLIGHT_TARGET ? ` (only ${integer(slow.payments)} in flight: the target is at ${integer(IN_FLIGHT_TARGET)})` : '';
+    const scale =
+      slow && slow.payments < IN_FLIGHT_TARGET ? ` (only ${integer(slow.payments)} in flight: the target is at ${integer(IN_FLIGHT_TARGET)})` : '';
     add(
       `${integer(IN_FLIGHT_TARGET)} in flight at a ${results.options.slowBankLatencyMs / 1000} s bank ≥ ${SLOW_DRAIN_VERSUS_ZERO}× the 0 ms drain, no errors, peak RSS < ${SLOW_DRAIN_RSS_MB} MB`,
-      slow && zero && !slow.unfinished && !zero.unfinished ? drainRatio >= SLOW_DRAIN_VERSUS_ZERO && slow.failures === 0 && slow.peakRssMb < SLOW_DRAIN_RSS_MB : undefined,
+      slow && zero && !slow.unfinished && !zero.unfinished
+        ? drainRatio >= SLOW_DRAIN_VERSUS_ZERO && slow.failures === 0 && slow.peakRssMb < SLOW_DRAIN_RSS_MB
+        : undefined,
       slow
         ? `${decimal(drainRatio)}× the 0 ms drain, ${slow.failures} errors, ${slow.unfinished + (zero?.unfinished ?? 0)} not done in time, peak RSS ${integer(slow.peakRssMb)} MB${scale}`
         : 'not measured',
@@ -300,7 +354,9 @@ export function judge(results: Omit<BenchResults, 'verdicts'>): Verdict[] {
       add(
         `Lock waits < ${percent(LOCK_WAIT_SHARE)} of sampled wait events`,
         waits.samples ? waits.locks / waits.samples < LOCK_WAIT_SHARE : undefined,
-        waits.samples ? `${percent(waits.locks / waits.samples)} of ${integer(waits.samples)} backend samples (sync payment and drains)` : 'not measured',
+        waits.samples
+          ? `${percent(waits.locks / waits.samples)} of ${integer(waits.samples)} backend samples (sync payment and drains)`
+          : 'not measured',
       );
     }
   }
@@ -335,7 +391,9 @@ export function waitLines(results: BenchResults): string[] {
   return sampled.flatMap(([scenario, waits]) => {
     if (!waits?.samples) return [];
     const top = waits.top.map((entry) => `${entry.event} ${decimal(entry.share * 100, 1)}%`).join(', ');
-    return [`wait events [postgres] ${scenario} (${integer(waits.samples)} backend samples, idle backends left out): ${top}; Lock ${decimal(waits.lockShare * 100, 1)}%`];
+    return [
+      `wait events [postgres] ${scenario} (${integer(waits.samples)} backend samples, idle backends left out): ${top}; Lock ${decimal(waits.lockShare * 100, 1)}%`,
+    ];
   });
 }
 
@@ -345,7 +403,9 @@ export function clusterLines(results: BenchResults): string[] {
     const two = measured.clusterSubmit?.median;
     const one = measured.asyncSubmit?.median;
     if (!two || !one) return [];
-    return [`[${store}] async submit on serve --cluster 2: ${integer(two.rps)}/s against ${integer(one.rps)}/s on one process (${decimal(two.rps / one.rps)}×), p99 ${integer(two.p99Ms)} ms`];
+    return [
+      `[${store}] async submit on serve --cluster 2: ${integer(two.rps)}/s against ${integer(one.rps)}/s on one process (${decimal(two.rps / one.rps)}×), p99 ${integer(two.p99Ms)} ms`,
+    ];
   });
 }
 

@@ -5,7 +5,17 @@ import { canStart, startBudget } from './budget.js';
 import { repoRoot } from './child.js';
 import { parseOptions, type StoreKind } from './options.js';
 import { writeChart } from './chart.js';
-import { busyMachineWarning, clusterLines, judge, resultsTable, statementLines, type BenchResults, type StoreResults, verdictLines, waitLines } from './report.js';
+import {
+  busyMachineWarning,
+  clusterLines,
+  judge,
+  resultsTable,
+  statementLines,
+  type BenchResults,
+  type StoreResults,
+  verdictLines,
+  waitLines,
+} from './report.js';
 import {
   measureAsyncAcceptOnly,
   measureAsyncSubmit,
@@ -42,24 +52,67 @@ const diagnostic = { ...options, runs: Math.min(options.runs, options.diagnostic
  * What each scenario measures: its id (for --only), the label its progress line shows, and the stores
  * it applies to.
  */
-const scenarios: { id: string; name: ScenarioName; label: string; only?: StoreKind; measure: (store: StoreKind) => Promise<StoreResults[ScenarioName]> }[] = [
+const scenarios: {
+  id: string;
+  name: ScenarioName;
+  label: string;
+  only?: StoreKind;
+  measure: (store: StoreKind) => Promise<StoreResults[ScenarioName]>;
+}[] = [
   // The references first, then what the targets judge, so a run that hits its time budget skips
   // diagnostics.
   { id: 'store-insert', name: 'storeInsert', label: 'baseline: single-row durable inserts', measure: (store) => measureStoreInsert(store, options) },
   { id: 'pgbench', name: 'pgbench', label: 'reference: pgbench simple-update', only: 'postgres', measure: () => measurePgbench(options) },
-  { id: 'graphile-peer', name: 'graphilePeer', label: 'reference: graphile-worker peer', only: 'postgres', measure: () => measureGraphilePeer(options) },
-  { id: 'statements', name: 'statements', label: `statements per operation (${options.countedOperations} each)`, measure: (store) => measureStatementCounts(store, options) },
+  {
+    id: 'graphile-peer',
+    name: 'graphilePeer',
+    label: 'reference: graphile-worker peer',
+    only: 'postgres',
+    measure: () => measureGraphilePeer(options),
+  },
+  {
+    id: 'statements',
+    name: 'statements',
+    label: `statements per operation (${options.countedOperations} each)`,
+    measure: (store) => measureStatementCounts(store, options),
+  },
   { id: 'async-submit', name: 'asyncSubmit', label: 'async submit', measure: (store) => measureAsyncSubmit(store, options) },
   { id: 'async-accept', name: 'asyncAcceptOnly', label: 'async submit, workers idle', measure: (store) => measureAsyncAcceptOnly(store, options) },
   { id: 'sync-payment', name: 'syncPayment', label: 'sync payment', measure: (store) => measureSyncPayment(store, options) },
   { id: 'status-poll', name: 'statusPoll', label: 'status poll', measure: (store) => measureStatusPoll(store, options) },
-  { id: 'live', name: 'completion', label: `submit→completed live (${options.livePayments} payments)`, measure: (store) => measureCompletion(store, options) },
-  { id: 'drain', name: 'zeroLatencyDrain', label: `drain ${options.completionCount} in flight, 0 ms bank`, measure: (store) => measureZeroLatencyDrain(store, options) },
-  { id: 'slow-drain', name: 'slowBankDrain', label: `drain ${options.inFlightPayments} in flight, slow bank`, measure: (store) => measureSlowBankDrain(store, options) },
-  { id: 'auth-capture', name: 'authorizationCapture', label: 'sync authorization + capture', measure: (store) => measureAuthorizationCapture(store, diagnostic) },
+  {
+    id: 'live',
+    name: 'completion',
+    label: `submit→completed live (${options.livePayments} payments)`,
+    measure: (store) => measureCompletion(store, options),
+  },
+  {
+    id: 'drain',
+    name: 'zeroLatencyDrain',
+    label: `drain ${options.completionCount} in flight, 0 ms bank`,
+    measure: (store) => measureZeroLatencyDrain(store, options),
+  },
+  {
+    id: 'slow-drain',
+    name: 'slowBankDrain',
+    label: `drain ${options.inFlightPayments} in flight, slow bank`,
+    measure: (store) => measureSlowBankDrain(store, options),
+  },
+  {
+    id: 'auth-capture',
+    name: 'authorizationCapture',
+    label: 'sync authorization + capture',
+    measure: (store) => measureAuthorizationCapture(store, diagnostic),
+  },
   { id: 'refund', name: 'refund', label: 'sync refund', measure: (store) => measureRefund(store, diagnostic) },
   { id: 'query', name: 'queryByUid', label: 'query by uid', measure: (store) => measureQueryByUid(store, diagnostic) },
-  { id: 'cluster', name: 'clusterSubmit', label: 'async submit, --cluster 2', only: 'postgres', measure: (store) => measureClusterSubmit(store, diagnostic) },
+  {
+    id: 'cluster',
+    name: 'clusterSubmit',
+    label: 'async submit, --cluster 2',
+    only: 'postgres',
+    measure: (store) => measureClusterSubmit(store, diagnostic),
+  },
 ];
 const unknown = options.only?.filter((id) => !scenarios.some((scenario) => scenario.id === id));
 if (unknown?.length) throw new Error(`--only: no scenario ${unknown.join(', ')} (ids: ${scenarios.map((scenario) => scenario.id).join(', ')})`);
@@ -114,7 +167,7 @@ console.log(
 );
 console.log(resultsTable(results));
 console.log(
-  '\ngw cpu ms/op: the server\'s CPU time per successful request (per completed payment for the submit→completed and drain rows).\n' +
+  "\ngw cpu ms/op: the server's CPU time per successful request (per completed payment for the submit→completed and drain rows).\n" +
     'cpu columns: cores used during the measured interval by the server (gw), the load generator (this process), PostgreSQL, and everything else.',
 );
 const warning = busyMachineWarning(results);

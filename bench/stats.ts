@@ -21,7 +21,8 @@ export function medianOf<T extends object>(runs: T[]): T {
   const result: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(first)) {
     if (typeof value === 'number') result[key] = median(runs.map((run) => (run as Record<string, number>)[key]!));
-    else if (value && typeof value === 'object' && !Array.isArray(value)) result[key] = medianOf(runs.map((run) => (run as Record<string, object>)[key]!));
+    else if (value && typeof value === 'object' && !Array.isArray(value))
+      result[key] = medianOf(runs.map((run) => (run as Record<string, object>)[key]!));
     else result[key] = value;
   }
   return result as T;

@@ -70,7 +70,12 @@ export function refundTraffic(shop: Credentials, paymentUids: string[]): Traffic
   return {
     method: 'POST',
     headers: authHeaders(shop),
-    requests: [{ path: paths.refund, setupRequest: (request) => ({ ...request, body: childRequestBody(paymentUids[next++ % paymentUids.length]!, 1, 'bench refund') }) }],
+    requests: [
+      {
+        path: paths.refund,
+        setupRequest: (request) => ({ ...request, body: childRequestBody(paymentUids[next++ % paymentUids.length]!, 1, 'bench refund') }),
+      },
+    ],
   };
 }
 

@@ -73,7 +73,10 @@ async function main(): Promise<void> {
     } catch (error) {
       await app.close().catch(() => undefined);
       rmSync(dataDir, { recursive: true, force: true });
-      if (addressInUse(error)) throw new Error(`port ${config.port} is in use: set ECOMGATE_PORT=0 (or another port), or point ECOMGATE_BASE_URL at the gateway already running there`);
+      if (addressInUse(error))
+        throw new Error(
+          `port ${config.port} is in use: set ECOMGATE_PORT=0 (or another port), or point ECOMGATE_BASE_URL at the gateway already running there`,
+        );
       throw error;
     }
     const shop = await app.shops.find(Number(shopId));

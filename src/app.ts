@@ -86,7 +86,10 @@ async function untilStoreReachable<T>(work: () => Promise<T>, log: Logger): Prom
       return await work();
     } catch (err) {
       if (!isStoreUnavailable(err)) throw err;
-      log.warn({ attempt, retry_in_ms: delayMs, reason: err instanceof Error ? err.message : String(err) }, 'database unavailable at startup; retrying');
+      log.warn(
+        { attempt, retry_in_ms: delayMs, reason: err instanceof Error ? err.message : String(err) },
+        'database unavailable at startup; retrying',
+      );
       await new Promise((resolve) => setTimeout(resolve, delayMs));
     }
   }
@@ -103,7 +106,7 @@ export async function openApp(store: Store, options: AppOptions, log: Logger, wa
   await (waitForStore ? untilStoreReachable(() => migrate(store), log) : migrate(store));
   const vault = await Vault.open(store, keys);
   const restamped = await restampLegacyCards(store, vault);
-  if (restamped) log.info({ cards: restamped }, 'cards stored with installation-wide stamps now carry their shop\'s own');
+  if (restamped) log.info({ cards: restamped }, "cards stored with installation-wide stamps now carry their shop's own");
   const now = options.now ?? (() => new Date());
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const acquirers = new AcquirerRegistry([new SandboxAcquirer({ store, now, sleep })]);
@@ -140,7 +143,10 @@ export async function createApp(options: AppOptions): Promise<App> {
       // No card data here: the shop, and where the operator looks.
       onRefused: (shopId) => {
         metrics.cardEnumerationRefused.inc({ shop: String(shopId) });
-        log.warn({ shop: shopId, window_seconds: Math.round(config.cardGuardWindowMs / 1000) }, 'card guard refused a request: many different card numbers with the same shown digits (GET /admin/alerts)');
+        log.warn(
+          { shop: shopId, window_seconds: Math.round(config.cardGuardWindowMs / 1000) },
+          'card guard refused a request: many different card numbers with the same shown digits (GET /admin/alerts)',
+        );
       },
     },
   };
@@ -214,7 +220,17 @@ export async function createApp(options: AppOptions): Promise<App> {
     metrics,
   });
   const server = await buildServer(
-    { ctx, shops, metrics, rateLimiter, authThrottle, adminToken: config.adminToken, asyncQueue, webhooks, inDoubtDeadlineMs: config.inDoubtDeadlineMs },
+    {
+      ctx,
+      shops,
+      metrics,
+      rateLimiter,
+      authThrottle,
+      adminToken: config.adminToken,
+      asyncQueue,
+      webhooks,
+      inDoubtDeadlineMs: config.inDoubtDeadlineMs,
+    },
     log,
     readiness,
     config,

@@ -149,12 +149,16 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   }
   const acquirerTimeoutMs = overrides.acquirerTimeoutMs ?? integer('ECOMGATE_ACQUIRER_TIMEOUT_MS', env.ECOMGATE_ACQUIRER_TIMEOUT_MS, 30_000);
   const requestTimeoutMs = overrides.requestTimeoutMs ?? duration('ECOMGATE_REQUEST_TIMEOUT', env.ECOMGATE_REQUEST_TIMEOUT, 30_000);
-  const headersTimeoutMs = overrides.headersTimeoutMs ?? duration('ECOMGATE_HEADERS_TIMEOUT', env.ECOMGATE_HEADERS_TIMEOUT, Math.min(10_000, requestTimeoutMs));
+  const headersTimeoutMs =
+    overrides.headersTimeoutMs ?? duration('ECOMGATE_HEADERS_TIMEOUT', env.ECOMGATE_HEADERS_TIMEOUT, Math.min(10_000, requestTimeoutMs));
   // 0 would mean "wait forever": the stalled-request hole these settings close.
   if (requestTimeoutMs <= 0 || headersTimeoutMs <= 0 || headersTimeoutMs > requestTimeoutMs) {
     throw new Error('ECOMGATE_HEADERS_TIMEOUT and ECOMGATE_REQUEST_TIMEOUT must be above 0, the headers timeout at most the request timeout');
   }
-  const publicUrl = (overrides.publicUrl ?? env.ECOMGATE_PUBLIC_URL ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`).replace(/\/+$/, '');
+  const publicUrl = (overrides.publicUrl ?? env.ECOMGATE_PUBLIC_URL ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`).replace(
+    /\/+$/,
+    '',
+  );
   return {
     host,
     port,

@@ -73,7 +73,13 @@ class Progress {
 }
 
 /** Polls status URLs until `done(completed)` holds; answers the completed count seen. */
-async function waitForCompleted(gateway: Gateway, progress: Progress, done: (completed: number) => boolean, what: string, timeoutMs = 45_000): Promise<number> {
+async function waitForCompleted(
+  gateway: Gateway,
+  progress: Progress,
+  done: (completed: number) => boolean,
+  what: string,
+  timeoutMs = 45_000,
+): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const asked = progress.window();
@@ -85,7 +91,8 @@ async function waitForCompleted(gateway: Gateway, progress: Progress, done: (com
     }
     const completed = progress.completed.size;
     if (done(completed)) return completed;
-    if (Date.now() > deadline) assert.fail(`${what}: still ${completed}/${progress.ids.length} completed after ${timeoutMs} ms\n${gateway.lines.slice(-20).join('\n')}`);
+    if (Date.now() > deadline)
+      assert.fail(`${what}: still ${completed}/${progress.ids.length} completed after ${timeoutMs} ms\n${gateway.lines.slice(-20).join('\n')}`);
     await delay(20);
   }
 }
@@ -116,7 +123,14 @@ for (const kind of testStores()) {
             const number = i % 3 === 2 ? DECLINED_CARD : APPROVED_CARD;
             const amount = 1000 + i;
             const answer = await call(gateway, 'POST', '/async/transactions/payments', {
-              request: { amount, currency: 'EUR', description: `Crash order ${i}`, tracking_id: `crash-${i}`, duplicate_check: false, credit_card: card(number) },
+              request: {
+                amount,
+                currency: 'EUR',
+                description: `Crash order ${i}`,
+                tracking_id: `crash-${i}`,
+                duplicate_check: false,
+                credit_card: card(number),
+              },
             });
             assert.equal(answer.status, 200, answer.text);
             assert.equal(answer.body.status, 'processing');
@@ -166,7 +180,9 @@ for (const kind of testStores()) {
         }
         await stop(gateway);
 
-        const faults = gateways.flatMap((g) => g.lines.filter((line) => line.includes('async task fault') || line.includes('could not be completed') || line.includes('taken over')));
+        const faults = gateways.flatMap((g) =>
+          g.lines.filter((line) => line.includes('async task fault') || line.includes('could not be completed') || line.includes('taken over')),
+        );
         assert.deepEqual(faults, [], 'no async task faulted, and none was taken over from a live worker');
 
         // The queue: every task done once, with a 200, and its card data erased.
@@ -194,7 +210,10 @@ for (const kind of testStores()) {
         }
         assert.equal(new Set(uidOf.values()).size, TASKS, 'no two tasks share a transaction');
 
-        const transactions = await db.rows('select uid, type, status, amount, currency, message, code, acquirer_ref from transactions where shop_id = ?', SHOP.id);
+        const transactions = await db.rows(
+          'select uid, type, status, amount, currency, message, code, acquirer_ref from transactions where shop_id = ?',
+          SHOP.id,
+        );
         assert.equal(transactions.length, TASKS, 'exactly one payment row per task: nothing charged twice');
         const byUid = new Map(transactions.map((row) => [row.uid as string, row]));
         assert.deepEqual(new Set(byUid.keys()), new Set(uidOf.values()));
@@ -236,7 +255,10 @@ for (const kind of testStores()) {
         }
         assert.equal(ledger.length, successful.length, 'only successful payments reach the ledger');
 
-        const operations = await db.rows('select reference, kind, amount, currency, approved, response from sandbox_operations where shop_id = ?', SHOP.id);
+        const operations = await db.rows(
+          'select reference, kind, amount, currency, approved, response from sandbox_operations where shop_id = ?',
+          SHOP.id,
+        );
         const byRef = new Map(transactions.map((row) => [row.acquirer_ref as string, row]));
         for (const operation of operations) {
           const row = byRef.get(operation.reference);
@@ -248,7 +270,11 @@ for (const kind of testStores()) {
         }
         const approvedRefs = operations.filter((op) => Number(op.approved) === 1).map((op) => op.reference as string);
         assert.equal(new Set(approvedRefs).size, approvedRefs.length);
-        assert.deepEqual(new Set(approvedRefs), new Set(successful.map((row) => row.acquirer_ref as string)), "the bank's approved set is the gateway's successful set");
+        assert.deepEqual(
+          new Set(approvedRefs),
+          new Set(successful.map((row) => row.acquirer_ref as string)),
+          "the bank's approved set is the gateway's successful set",
+        );
         for (const row of transactions.filter((r) => r.message === 'Acquirer did not receive the operation')) {
           assert.ok(!operations.some((op) => op.reference === row.acquirer_ref), `not-received ${row.uid} is unknown to the bank`);
         }
@@ -308,7 +334,13 @@ for (const kind of testStores()) {
         const ids = await Promise.all(
           [0, 1, 2].map(async (i) => {
             const answer = await call(live, 'POST', '/async/transactions/payments', {
-              request: { amount: 500 + i, currency: 'EUR', description: `Lease order ${i}`, duplicate_check: false, credit_card: card(APPROVED_CARD) },
+              request: {
+                amount: 500 + i,
+                currency: 'EUR',
+                description: `Lease order ${i}`,
+                duplicate_check: false,
+                credit_card: card(APPROVED_CARD),
+              },
             });
             assert.equal(answer.status, 200, answer.text);
             return answer.body.request_id as string;
@@ -323,7 +355,11 @@ for (const kind of testStores()) {
         await stop(live);
 
         const tasks = await db.rows('select id, attempts from async_tasks where shop_id = ?', SHOP.id);
-        assert.deepEqual(tasks.map((task) => Number(task.attempts)), [1, 1, 1], 'a live attempt lost its lease');
+        assert.deepEqual(
+          tasks.map((task) => Number(task.attempts)),
+          [1, 1, 1],
+          'a live attempt lost its lease',
+        );
         const successful = await db.rows("select acquirer_ref from transactions where shop_id = ? and status = 'successful'", SHOP.id);
         const approved = await db.rows('select reference from sandbox_operations where shop_id = ? and approved = 1', SHOP.id);
         assert.equal(successful.length, ids.length);

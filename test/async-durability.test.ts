@@ -25,7 +25,9 @@ function submit(gateway: Gateway, i: number, requestId?: string) {
   return fetch(`${gateway.url}/async/transactions/payments`, {
     method: 'POST',
     headers: { ...authHeaders(DEMO_SHOP), ...(requestId ? { RequestID: requestId } : {}) },
-    body: JSON.stringify({ request: { amount: 100 + i, currency: 'EUR', description: `Durable order ${i}`, duplicate_check: false, credit_card: card() } }),
+    body: JSON.stringify({
+      request: { amount: 100 + i, currency: 'EUR', description: `Durable order ${i}`, duplicate_check: false, credit_card: card() },
+    }),
   });
 }
 

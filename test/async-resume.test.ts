@@ -31,7 +31,10 @@ for (const store of testStores()) {
       bank.hold();
       // The first attempt: a transaction `processing` at the bank, under the key the task carries.
       const first = gw.request('POST', '/transactions/payments', { request }, { auth: SLOW_SHOP, headers: { RequestID: key } });
-      await until(() => bank.waiting === 1, () => 'the first attempt to reach the bank');
+      await until(
+        () => bank.waiting === 1,
+        () => 'the first attempt to reach the bank',
+      );
       const submitted = await gw.request('POST', '/async/transactions/payments', { request }, { auth: SLOW_SHOP, headers: { RequestID: key } });
       assert.equal(submitted.status, 200, submitted.text);
       const retried = submitted.body.request_id as string;
@@ -58,7 +61,11 @@ for (const store of testStores()) {
         .where('shop_id', '=', SLOW_SHOP.id)
         .where('amount', '=', 1234)
         .executeTakeFirstOrThrow();
-      const task = await db.selectFrom('async_tasks').select(['state', 'lease_owner', 'lease_expires_at']).where('id', '=', retried).executeTakeFirstOrThrow();
+      const task = await db
+        .selectFrom('async_tasks')
+        .select(['state', 'lease_owner', 'lease_expires_at'])
+        .where('id', '=', retried)
+        .executeTakeFirstOrThrow();
       assert.deepEqual(task, { state: 'running', lease_owner: null, lease_expires_at: transaction.next_inquiry_at });
 
       bank.open();

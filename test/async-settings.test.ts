@@ -67,7 +67,11 @@ for (const kind of testStores()) {
           const accepted = await gw.post('/async/transactions/payments', paymentRequest(), { auth: other });
           assert.equal(accepted.status, 200, `the other shop's submit ${i + 1} is accepted: ${accepted.text}`);
         }
-        assert.equal((await gw.post('/async/transactions/payments', paymentRequest(), { auth: other })).status, 429, 'the other shop has its own cap');
+        assert.equal(
+          (await gw.post('/async/transactions/payments', paymentRequest(), { auth: other })).status,
+          429,
+          'the other shop has its own cap',
+        );
         assert.equal((await gw.post('/async/transactions/payments', paymentRequest(), { auth: DEMO_SHOP })).status, 429);
         assert.equal(await gw.count('async_tasks'), 6);
       } finally {

@@ -1,16 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
 import { it, PATIENCE_MS, until } from './support/deadline.js';
-import {
-  AS_OPERATOR,
-  BankGate,
-  card,
-  DEMO_3DS_SHOP,
-  paymentRequest,
-  startGateway,
-  type TestGateway,
-  testStores,
-} from './support/gateway.js';
+import { AS_OPERATOR, BankGate, card, DEMO_3DS_SHOP, paymentRequest, startGateway, type TestGateway, testStores } from './support/gateway.js';
 import { DECLINED_CARD } from './support/cards.js';
 
 /** Replaces what legitimately differs between two runs of the same request (ids, times, tokens). */
@@ -19,7 +10,22 @@ function shapeOf(value: unknown): unknown {
   if (value && typeof value === 'object') {
     return Object.fromEntries(
       Object.entries(value).map(([key, member]) => {
-        if (['uid', 'id', 'parent_uid', 'tracking_id', 'receipt_url', 'auth_code', 'rrn', 'ref_id', 'amount', 'current_volume', 'current_count'].includes(key)) return [key, typeof member];
+        if (
+          [
+            'uid',
+            'id',
+            'parent_uid',
+            'tracking_id',
+            'receipt_url',
+            'auth_code',
+            'rrn',
+            'ref_id',
+            'amount',
+            'current_volume',
+            'current_count',
+          ].includes(key)
+        )
+          return [key, typeof member];
         if (key.endsWith('_at')) return [key, member === null ? null : 'timestamp'];
         return [key, shapeOf(member)];
       }),
@@ -77,7 +83,12 @@ for (const store of testStores()) {
       assert.deepEqual(status.body, { status: 'processing', request_id: task.request_id });
       const early = await gw.get(`/async/result/${task.request_id}`);
       assert.equal(early.status, 425);
-      assert.deepEqual(early.body, { status: 'processing', request_id: task.request_id, status_url: task.status_url, response_url: task.response_url });
+      assert.deepEqual(early.body, {
+        status: 'processing',
+        request_id: task.request_id,
+        status_url: task.status_url,
+        response_url: task.response_url,
+      });
       // The submit was answered, and its task read twice, before the bank was asked anything.
       assert.equal(await gw.count('sandbox_operations'), bankCalls, 'the bank was called before the task ran');
       const result = await completed(task.request_id);
@@ -123,7 +134,12 @@ for (const store of testStores()) {
       await both('/transactions/checkups', () => paymentRequest());
       await both('/transactions/payouts', () => ({ ...paymentRequest(), credit_card: undefined, recipient_credit_card: card() }));
       const paid = (await sync('/transactions/payments', paymentRequest({ amount: 5000 }))).body.transaction;
-      await both('/transactions/credits', () => ({ amount: 100 + amount(), currency: 'EUR', description: 'credit', credit_card: { token: paid.credit_card.token } }));
+      await both('/transactions/credits', () => ({
+        amount: 100 + amount(),
+        currency: 'EUR',
+        description: 'credit',
+        credit_card: { token: paid.credit_card.token },
+      }));
       await both('/transactions/refunds', () => ({ parent_uid: paid.uid, amount: amount(), reason: 'return' }));
       await both('/transactions/chargebacks', () => ({ parent_uid: paid.uid, amount: amount(), reason: 'fraud' }));
       const authorized = (await sync('/transactions/authorizations', paymentRequest({ amount: 5000 }))).body.transaction;
@@ -178,7 +194,9 @@ for (const store of testStores()) {
       assert.equal(await gw.count('async_tasks'), tasks);
       // Two submits of different bodies racing with one key: one task, the other refused.
       const racing = { RequestID: `racing-${Date.now()}` };
-      const answers = await Promise.all([0, 1].map(() => gw.request('POST', '/async/transactions/payments', { request: paymentRequest() }, { headers: racing })));
+      const answers = await Promise.all(
+        [0, 1].map(() => gw.request('POST', '/async/transactions/payments', { request: paymentRequest() }, { headers: racing })),
+      );
       assert.deepEqual(answers.map((a) => a.status).sort(), [200, 422]);
     });
 
@@ -219,7 +237,7 @@ for (const store of testStores()) {
       assert.match(metrics.text, /ecomgate_async_results_purged_total\{operation="payments"\} [1-9]/);
     });
 
-    it('answers 404 unknown for unknown, malformed and other shops\' request ids', async () => {
+    it("answers 404 unknown for unknown, malformed and other shops' request ids", async () => {
       const task = await submit('/transactions/payments', paymentRequest());
       for (const [id, auth] of [
         ['00000000-0000-4000-8000-000000000000', undefined],
@@ -282,19 +300,31 @@ for (const store of testStores()) {
     after(() => gw.close());
 
     it('answers submits at once against a slow bank and runs many tasks concurrently', async () => {
-      const created = await gw.request('POST', '/admin/shops', { id: 7001, secret_key: 'slow-bank-shop-secret', test: true, acquirer_settings: { latency_ms: 1 } }, AS_OPERATOR);
+      const created = await gw.request(
+        'POST',
+        '/admin/shops',
+        { id: 7001, secret_key: 'slow-bank-shop-secret', test: true, acquirer_settings: { latency_ms: 1 } },
+        AS_OPERATOR,
+      );
       assert.equal(created.status, 201, created.text);
       const slowShop = { id: 7001, secret: 'slow-bank-shop-secret' };
       const tasks = await Promise.all(
         Array.from({ length: 60 }, (_, i) =>
-          gw.request('POST', '/async/transactions/payments', { request: paymentRequest({ amount: 100 + i }) }, { auth: slowShop }).then((a) => a.body),
+          gw
+            .request('POST', '/async/transactions/payments', { request: paymentRequest({ amount: 100 + i }) }, { auth: slowShop })
+            .then((a) => a.body),
         ),
       );
       // Every submit was answered while the bank had not answered a single call.
       const statuses = await Promise.all(tasks.map((t) => gw.get(`/async/status/${t.request_id}`, { auth: slowShop })));
       assert.ok(statuses.every((s) => s.body.status === 'processing'));
       // All sixty are in flight at once, not one after another.
-      await until(() => gw.app.workers.busy >= 60, () => `only ${gw.app.workers.busy} tasks in flight`, PATIENCE_MS, 5);
+      await until(
+        () => gw.app.workers.busy >= 60,
+        () => `only ${gw.app.workers.busy} tasks in flight`,
+        PATIENCE_MS,
+        5,
+      );
       bank.open();
       for (const task of tasks) {
         const result = await until(

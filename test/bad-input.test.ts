@@ -156,11 +156,15 @@ for (const store of testStores()) {
       fx.authorization = { uid: authorization.uid, amount: authorization.amount };
       const payment = await created(await gw.post('/transactions/payments', paymentRequest()));
       fx.payment = { uid: payment.uid, amount: payment.amount };
-      fx.token = (await created(await gw.post('/credit_cards', { number: '4200000000000000', holder: 'John Doe', exp_month: 5, exp_year: yearNow + 3 }))).token;
+      fx.token = (
+        await created(await gw.post('/credit_cards', { number: '4200000000000000', holder: 'John Doe', exp_month: 5, exp_year: yearNow + 3 }))
+      ).token;
       // Shop 362 runs 3-D Secure: 4012000000001006 passes it frictionless, so these parents are successful.
       const foreign = { auth: DEMO_3DS_SHOP };
       const foreignCard = card('4012000000001006');
-      const foreignAuthorization = await created(await gw.post('/transactions/authorizations', paymentRequest({ credit_card: foreignCard }), foreign));
+      const foreignAuthorization = await created(
+        await gw.post('/transactions/authorizations', paymentRequest({ credit_card: foreignCard }), foreign),
+      );
       assert.equal(foreignAuthorization.status, 'successful');
       fx.foreignAuthorization = foreignAuthorization.uid;
       const foreignPayment = await created(
@@ -168,7 +172,11 @@ for (const store of testStores()) {
       );
       assert.equal(foreignPayment.status, 'successful');
       fx.foreignPayment = foreignPayment.uid;
-      fx.foreignToken = (await created(await gw.post('/credit_cards', { number: '5555555555554444', holder: 'Jane Roe', exp_month: 7, exp_year: yearNow + 2 }, foreign))).token;
+      fx.foreignToken = (
+        await created(
+          await gw.post('/credit_cards', { number: '5555555555554444', holder: 'Jane Roe', exp_month: 7, exp_year: yearNow + 2 }, foreign),
+        )
+      ).token;
     });
     after(() => gw.close());
 
@@ -182,7 +190,10 @@ for (const store of testStores()) {
       assert.equal(answer.status, expected.status, `${label}: status (${answer.text.slice(0, 300)})`);
       assert.ok(answer.status >= 400 && answer.status < 500, `${label}: a 4xx`);
       assert.match(answer.headers.get('content-type') ?? '', /^application\/json\b/, `${label}: JSON content type`);
-      assert.ok(answer.body && typeof answer.body === 'object' && !Array.isArray(answer.body), `${label}: a JSON object body: ${answer.text.slice(0, 200)}`);
+      assert.ok(
+        answer.body && typeof answer.body === 'object' && !Array.isArray(answer.body),
+        `${label}: a JSON object body: ${answer.text.slice(0, 200)}`,
+      );
       const body = answer.body;
       for (const key of Object.keys(body)) assert.ok(['message', 'errors', 'response'].includes(key), `${label}: unexpected member ${key}`);
       assert.equal(typeof body.message, 'string', `${label}: message`);
@@ -228,7 +239,13 @@ for (const store of testStores()) {
       return new Promise((resolve, reject) => {
         const url = new URL(gw.url + path);
         const request = http.request(
-          { host: url.hostname, port: url.port, method, path: url.pathname, headers: { authorization: basic(String(DEMO_SHOP.id), DEMO_SHOP.secret), ...headers } },
+          {
+            host: url.hostname,
+            port: url.port,
+            method,
+            path: url.pathname,
+            headers: { authorization: basic(String(DEMO_SHOP.id), DEMO_SHOP.secret), ...headers },
+          },
           (response) => {
             let text = '';
             response.setEncoding('utf8');
@@ -280,7 +297,11 @@ for (const store of testStores()) {
         kind: 'payout',
         valid: () => ({ amount: 500, currency: 'EUR', description: 'Payout', tracking_id: 'payout-1', recipient_credit_card: card() }),
       },
-      { path: '/transactions/credits', kind: 'credit', valid: () => ({ amount: 500, currency: 'EUR', description: 'Credit', credit_card: { token: fx.token } }) },
+      {
+        path: '/transactions/credits',
+        kind: 'credit',
+        valid: () => ({ amount: 500, currency: 'EUR', description: 'Credit', credit_card: { token: fx.token } }),
+      },
       { path: '/balance', kind: 'balance', valid: () => ({ currency: 'EUR' }) },
       { path: '/credit_cards', kind: 'card', valid: () => ({ number: '4200000000000000', holder: 'John Doe', exp_month: 5, exp_year: yearNow + 3 }) },
     ];
@@ -292,13 +313,28 @@ for (const store of testStores()) {
       for (const [name, raw] of malformedBodies) {
         cases.push({ name: `${path}: malformed JSON (${name})`, status: 400, message: NOT_JSON, send: () => postRaw(path, raw) });
       }
-      cases.push({ name: `${path}: malformed JSON with a RequestID`, status: 400, message: NOT_JSON, send: () => postRaw(path, '{"request": {', { RequestID: `bad-json-${path}` }) });
+      cases.push({
+        name: `${path}: malformed JSON with a RequestID`,
+        status: 400,
+        message: NOT_JSON,
+        send: () => postRaw(path, '{"request": {', { RequestID: `bad-json-${path}` }),
+      });
       cases.push({ name: `${path}: an empty JSON body`, status: 400, message: 'Request body is empty', send: () => postRaw(path, '') });
       cases.push({ name: `${path}: a body of blanks`, status: 400, send: () => postRaw(path, '   \n ') });
       // The request wrapper.
-      cases.push({ name: `${path}: fields without the request wrapper`, status: 422, ...REQUEST_BLANK, send: () => gw.request('POST', path, route.valid()) });
+      cases.push({
+        name: `${path}: fields without the request wrapper`,
+        status: 422,
+        ...REQUEST_BLANK,
+        send: () => gw.request('POST', path, route.valid()),
+      });
       cases.push({ name: `${path}: an empty object`, status: 422, ...REQUEST_BLANK, send: () => gw.request('POST', path, {}) });
-      cases.push({ name: `${path}: a wrapper spelt "Request"`, status: 422, ...REQUEST_BLANK, send: () => gw.request('POST', path, { Request: route.valid() }) });
+      cases.push({
+        name: `${path}: a wrapper spelt "Request"`,
+        status: 422,
+        ...REQUEST_BLANK,
+        send: () => gw.request('POST', path, { Request: route.valid() }),
+      });
       cases.push({ name: `${path}: no body at all`, status: 422, ...REQUEST_BLANK, send: () => gw.request('POST', path) });
       for (const [name, value] of [
         ['an array', [route.valid()]],
@@ -328,7 +364,12 @@ for (const store of testStores()) {
         send: () => rawHttp('POST', path, {}, [JSON.stringify({ request: route.valid() })]),
       });
       // Size: one byte over 64 KB, with a length, chunked, with a RequestID, and far over.
-      cases.push({ name: `${path}: a body of 64 KB + 1 byte`, status: 413, message: TOO_LARGE, send: () => postRaw(path, paddedBody(route.valid(), BODY_LIMIT + 1)) });
+      cases.push({
+        name: `${path}: a body of 64 KB + 1 byte`,
+        status: 413,
+        message: TOO_LARGE,
+        send: () => postRaw(path, paddedBody(route.valid(), BODY_LIMIT + 1)),
+      });
       cases.push({
         name: `${path}: an oversize body with a RequestID`,
         status: 413,
@@ -339,11 +380,26 @@ for (const store of testStores()) {
         name: `${path}: a chunked body over 64 KB`,
         status: 413,
         message: TOO_LARGE,
-        send: () => rawHttp('POST', path, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' }, ['{"request":{"pad":"', ...Array(20).fill('x'.repeat(4000)), '"}}']),
+        send: () =>
+          rawHttp('POST', path, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' }, [
+            '{"request":{"pad":"',
+            ...Array(20).fill('x'.repeat(4000)),
+            '"}}',
+          ]),
       });
-      cases.push({ name: `${path}: a 1 MB body`, status: 413, message: TOO_LARGE, send: () => postRaw(path, paddedBody(route.valid(), 1024 * 1024)) });
+      cases.push({
+        name: `${path}: a 1 MB body`,
+        status: 413,
+        message: TOO_LARGE,
+        send: () => postRaw(path, paddedBody(route.valid(), 1024 * 1024)),
+      });
       // Deep nesting.
-      cases.push({ name: `${path}: request nested 20000 arrays deep`, status: 400, message: TOO_DEEP, send: () => postRaw(path, `{"request":${nestedArrays(20000)}}`) });
+      cases.push({
+        name: `${path}: request nested 20000 arrays deep`,
+        status: 400,
+        message: TOO_DEEP,
+        send: () => postRaw(path, `{"request":${nestedArrays(20000)}}`),
+      });
       cases.push({
         name: `${path}: a member nested 5000 objects deep`,
         status: 400,
@@ -395,7 +451,10 @@ for (const store of testStores()) {
       };
       const positive = { message: 'Amount must be greater than 0.', errors: { amount: ['must be greater than 0'] } };
       const notNumber = { message: 'Amount is not a number.', errors: { amount: ['is not a number'] } };
-      const tooLarge = { message: `Amount must be less than or equal to ${MAX_AMOUNT}.`, errors: { amount: [`must be less than or equal to ${MAX_AMOUNT}`] } };
+      const tooLarge = {
+        message: `Amount must be less than or equal to ${MAX_AMOUNT}.`,
+        errors: { amount: [`must be less than or equal to ${MAX_AMOUNT}`] },
+      };
       const cases: Case[] = [
         invalid(route, 'a negative amount', with_(-100), positive.message, positive.errors),
         invalid(route, 'amount -1', with_(-1), positive.message, positive.errors),
@@ -449,7 +508,11 @@ for (const store of testStores()) {
     }
 
     /** A card number, expiry and holder read from `cardPath` ([] for /credit_cards' top level). */
-    function cardCases(route: PostRoute, cardPath: string[], place: (fields: Record<string, unknown>, cardFields: Record<string, unknown>) => Record<string, unknown>): Case[] {
+    function cardCases(
+      route: PostRoute,
+      cardPath: string[],
+      place: (fields: Record<string, unknown>, cardFields: Record<string, unknown>) => Record<string, unknown>,
+    ): Case[] {
       const nest = (leaf: FieldErrors): FieldErrors => cardPath.reduceRight<FieldErrors>((inner, segment) => ({ [segment]: inner }), leaf);
       const withCard = (extra: Record<string, unknown>) => place(route.valid(), extra);
       const numberInvalid = { message: 'Number is invalid.', errors: nest({ number: ['is invalid'] }) };
@@ -461,7 +524,13 @@ for (const store of testStores()) {
         invalid(route, 'a card number with letters', withCard({ number: '42000000000000ab' }), numberInvalid.message, numberInvalid.errors),
         invalid(route, 'a card number sent as a JSON number', withCard({ number: 4200000000000000 }), numberInvalid.message, numberInvalid.errors),
         invalid(route, 'an 11-digit card number', withCard({ number: '42000000006' }), numberInvalid.message, numberInvalid.errors),
-        invalid(route, 'a 20-digit card number', withCard({ number: '42000000000000000006' }), 'Number is too long (maximum is 19 characters).', nest({ number: ['is too long (maximum is 19 characters)'] })),
+        invalid(
+          route,
+          'a 20-digit card number',
+          withCard({ number: '42000000000000000006' }),
+          'Number is too long (maximum is 19 characters).',
+          nest({ number: ['is too long (maximum is 19 characters)'] }),
+        ),
         invalid(route, 'a blank card number', withCard({ number: '' }), "Number can't be blank.", nest({ number: ["can't be blank"] })),
         invalid(route, 'an expiry year in the past', withCard({ exp_month: 5, exp_year: 2020 }), expired),
         invalid(route, 'an expiry year in the past, as strings', withCard({ exp_month: '05', exp_year: '2020' }), expired),
@@ -483,17 +552,40 @@ for (const store of testStores()) {
     }
 
     /** A token that is unknown, or a card of shop 362 (foreign: same as unknown). */
-    function tokenCases(route: PostRoute, tokenPath: string[], place: (fields: Record<string, unknown>, token: string) => Record<string, unknown>): Case[] {
+    function tokenCases(
+      route: PostRoute,
+      tokenPath: string[],
+      place: (fields: Record<string, unknown>, token: string) => Record<string, unknown>,
+    ): Case[] {
       const errors = tokenPath.reduceRight<FieldErrors>((inner, segment) => ({ [segment]: inner }), { token: ['does not exist'] });
       return [
-        { name: `${route.path}: an unknown card token`, status: 422, message: 'Token does not exist.', errors, send: () => post(route.path, place(route.valid(), 'no-such-token')) },
-        { name: `${route.path}: a card token of shop 362`, status: 422, message: 'Token does not exist.', errors, send: () => post(route.path, place(route.valid(), fx.foreignToken)) },
+        {
+          name: `${route.path}: an unknown card token`,
+          status: 422,
+          message: 'Token does not exist.',
+          errors,
+          send: () => post(route.path, place(route.valid(), 'no-such-token')),
+        },
+        {
+          name: `${route.path}: a card token of shop 362`,
+          status: 422,
+          message: 'Token does not exist.',
+          errors,
+          send: () => post(route.path, place(route.valid(), fx.foreignToken)),
+        },
         {
           name: `${route.path}: a well-formed but unknown token`,
           status: 422,
           message: 'Token does not exist.',
           errors,
-          send: () => post(route.path, place(route.valid(), fx.token.replace(/[0-9a-f]/i, (c) => (c === '0' ? '1' : '0')))),
+          send: () =>
+            post(
+              route.path,
+              place(
+                route.valid(),
+                fx.token.replace(/[0-9a-f]/i, (c) => (c === '0' ? '1' : '0')),
+              ),
+            ),
         },
       ];
     }
@@ -504,7 +596,10 @@ for (const store of testStores()) {
       const long = 'x'.repeat(256);
       switch (route.kind) {
         case 'purchase': {
-          const creditCard = (fields: Record<string, unknown>, extra: Record<string, unknown>) => ({ ...fields, credit_card: { ...(fields.credit_card as object), ...extra } });
+          const creditCard = (fields: Record<string, unknown>, extra: Record<string, unknown>) => ({
+            ...fields,
+            credit_card: { ...(fields.credit_card as object), ...extra },
+          });
           const cases: Case[] = [
             ...amountCases(route),
             ...currencyCases(route),
@@ -518,32 +613,66 @@ for (const store of testStores()) {
               { amount: ['must be greater than 0'], currency: ["can't be blank"] },
             ),
             invalid(route, 'a description of 256 characters', { ...v(), description: long }, `Description ${TOO_LONG}.`, { description: [TOO_LONG] }),
-            invalid(route, 'a description of 256 accented characters', { ...v(), description: 'é'.repeat(256) }, `Description ${TOO_LONG}.`, { description: [TOO_LONG] }),
-            invalid(route, 'a description of 60 KB', { ...v(), description: 'd'.repeat(60_000) }, `Description ${TOO_LONG}.`, { description: [TOO_LONG] }),
+            invalid(route, 'a description of 256 accented characters', { ...v(), description: 'é'.repeat(256) }, `Description ${TOO_LONG}.`, {
+              description: [TOO_LONG],
+            }),
+            invalid(route, 'a description of 60 KB', { ...v(), description: 'd'.repeat(60_000) }, `Description ${TOO_LONG}.`, {
+              description: [TOO_LONG],
+            }),
             invalid(route, 'a tracking_id of 256 characters', { ...v(), tracking_id: long }, `Tracking id ${TOO_LONG}.`, { tracking_id: [TOO_LONG] }),
-            invalid(route, 'a billing country of 256 characters', { ...v(), billing_address: { country: long } }, `Country ${TOO_LONG}.`, { billing_address: { country: [TOO_LONG] } }),
-            invalid(route, 'a description with a NUL byte', { ...v(), description: 'Order\u0000' }, 'Description is invalid.', { description: ['is invalid'] }),
-            invalid(route, 'a customer email with a NUL byte', { ...v(), customer: { email: 'a\u0000@b.c' } }, 'Email is invalid.', { customer: { email: ['is invalid'] } }),
+            invalid(route, 'a billing country of 256 characters', { ...v(), billing_address: { country: long } }, `Country ${TOO_LONG}.`, {
+              billing_address: { country: [TOO_LONG] },
+            }),
+            invalid(route, 'a description with a NUL byte', { ...v(), description: 'Order\u0000' }, 'Description is invalid.', {
+              description: ['is invalid'],
+            }),
+            invalid(route, 'a customer email with a NUL byte', { ...v(), customer: { email: 'a\u0000@b.c' } }, 'Email is invalid.', {
+              customer: { email: ['is invalid'] },
+            }),
             invalid(route, 'no description', { ...v(), description: null }, "Description can't be blank.", { description: ["can't be blank"] }),
             invalid(route, 'a numeric description', { ...v(), description: 12345 }, 'Description is invalid.', { description: ['is invalid'] }),
             invalid(route, 'no credit_card', { ...v(), credit_card: null }, "Credit card can't be blank.", { credit_card: ["can't be blank"] }),
-            invalid(route, 'credit_card as a string', { ...v(), credit_card: '4200000000000000' }, 'Credit card is invalid.', { credit_card: ['is invalid'] }),
+            invalid(route, 'credit_card as a string', { ...v(), credit_card: '4200000000000000' }, 'Credit card is invalid.', {
+              credit_card: ['is invalid'],
+            }),
             invalid(route, 'credit_card as a list', { ...v(), credit_card: [card()] }, 'Credit card is invalid.', { credit_card: ['is invalid'] }),
-            invalid(route, 'a CVC of letters', creditCard(v(), { verification_value: 'abc' }), 'Verification value is invalid.', { credit_card: { verification_value: ['is invalid'] } }),
+            invalid(route, 'a CVC of letters', creditCard(v(), { verification_value: 'abc' }), 'Verification value is invalid.', {
+              credit_card: { verification_value: ['is invalid'] },
+            }),
             invalid(route, 'test "maybe"', { ...v(), test: 'maybe' }, 'Test is invalid.', { test: ['is invalid'] }),
             invalid(route, 'duplicate_check 1', { ...v(), duplicate_check: 1 }, 'Duplicate check is invalid.', { duplicate_check: ['is invalid'] }),
-            invalid(route, 'additional_data as a string', { ...v(), additional_data: 'meta' }, 'Additional data is invalid.', { additional_data: ['is invalid'] }),
-            invalid(route, 'additional_data as a non-empty list', { ...v(), additional_data: [1] }, 'Additional data is invalid.', { additional_data: ['is invalid'] }),
-            invalid(route, 'customer as a string', { ...v(), customer: 'John' }, 'Customer is invalid.', { customer: ['is invalid'] }),
-            invalid(route, 'notification_url that is no URL', { ...v(), notification_url: 'not a url' }, 'Notification url is invalid.', { notification_url: ['is invalid'] }),
-            invalid(route, 'a javascript: return_url', { ...v(), return_url: 'javascript:alert(1)' }, 'Return url is invalid.', { return_url: ['is invalid'] }),
-            invalid(route, 'expired_at that is no date', { ...v(), expired_at: 'tomorrow' }, 'Expired at is invalid.', { expired_at: ['is invalid'] }),
-            invalid(route, 'skip_three_d_secure_verification "sure"', creditCard(v(), { skip_three_d_secure_verification: 'sure' }), 'Skip three d secure verification is invalid.', {
-              credit_card: { skip_three_d_secure_verification: ['is invalid'] },
+            invalid(route, 'additional_data as a string', { ...v(), additional_data: 'meta' }, 'Additional data is invalid.', {
+              additional_data: ['is invalid'],
             }),
+            invalid(route, 'additional_data as a non-empty list', { ...v(), additional_data: [1] }, 'Additional data is invalid.', {
+              additional_data: ['is invalid'],
+            }),
+            invalid(route, 'customer as a string', { ...v(), customer: 'John' }, 'Customer is invalid.', { customer: ['is invalid'] }),
+            invalid(route, 'notification_url that is no URL', { ...v(), notification_url: 'not a url' }, 'Notification url is invalid.', {
+              notification_url: ['is invalid'],
+            }),
+            invalid(route, 'a javascript: return_url', { ...v(), return_url: 'javascript:alert(1)' }, 'Return url is invalid.', {
+              return_url: ['is invalid'],
+            }),
+            invalid(route, 'expired_at that is no date', { ...v(), expired_at: 'tomorrow' }, 'Expired at is invalid.', {
+              expired_at: ['is invalid'],
+            }),
+            invalid(
+              route,
+              'skip_three_d_secure_verification "sure"',
+              creditCard(v(), { skip_three_d_secure_verification: 'sure' }),
+              'Skip three d secure verification is invalid.',
+              {
+                credit_card: { skip_three_d_secure_verification: ['is invalid'] },
+              },
+            ),
           ];
           if (route.path.endsWith('checkups')) {
-            cases.push(invalid(route, 'no tracking_id (required for a check-up)', { ...v(), tracking_id: '' }, "Tracking id can't be blank.", { tracking_id: ["can't be blank"] }));
+            cases.push(
+              invalid(route, 'no tracking_id (required for a check-up)', { ...v(), tracking_id: '' }, "Tracking id can't be blank.", {
+                tracking_id: ["can't be blank"],
+              }),
+            );
           }
           return cases;
         }
@@ -572,15 +701,29 @@ for (const store of testStores()) {
             ...parentCases.map(([name, uid]) => invalid(route, name, parent(uid), notFound.message, notFound.errors)),
             invalid(route, 'no parent_uid', parent(undefined), "Parent uid can't be blank.", { parent_uid: ["can't be blank"] }),
             invalid(route, 'an empty parent_uid', parent(''), "Parent uid can't be blank.", { parent_uid: ["can't be blank"] }),
-            invalid(route, 'notification_url with a NUL byte', { ...v(), notification_url: 'https://shop.example/\u0000' }, 'Notification url is invalid.', {
-              notification_url: ['is invalid'],
+            invalid(
+              route,
+              'notification_url with a NUL byte',
+              { ...v(), notification_url: 'https://shop.example/\u0000' },
+              'Notification url is invalid.',
+              {
+                notification_url: ['is invalid'],
+              },
+            ),
+            invalid(route, 'duplicate_check "twice"', { ...v(), duplicate_check: 'twice' }, 'Duplicate check is invalid.', {
+              duplicate_check: ['is invalid'],
             }),
-            invalid(route, 'duplicate_check "twice"', { ...v(), duplicate_check: 'twice' }, 'Duplicate check is invalid.', { duplicate_check: ['is invalid'] }),
           ];
           // The wrong kind of parent, and more than it has (state checks, after the request's own).
-          const wrongParent = { captures: fx.payment.uid, voids: fx.payment.uid, refunds: fx.authorization.uid, chargebacks: fx.authorization.uid }[type]!;
+          const wrongParent = { captures: fx.payment.uid, voids: fx.payment.uid, refunds: fx.authorization.uid, chargebacks: fx.authorization.uid }[
+            type
+          ]!;
           const verb = { captures: 'captured', voids: 'voided', refunds: 'refunded', chargebacks: 'charged back' }[type]!;
-          cases.push(invalid(route, 'a parent of the wrong type', { ...v(), parent_uid: wrongParent }, `transaction can't be ${verb}.`, { base: [`transaction can't be ${verb}`] }));
+          cases.push(
+            invalid(route, 'a parent of the wrong type', { ...v(), parent_uid: wrongParent }, `transaction can't be ${verb}.`, {
+              base: [`transaction can't be ${verb}`],
+            }),
+          );
           const own = type === 'captures' || type === 'voids' ? fx.authorization : fx.payment;
           cases.push(
             invalid(route, 'more than the parent holds', { ...v(), amount: own.amount + 1 }, `Amount can't be greater than ${own.amount}.`, {
@@ -592,8 +735,12 @@ for (const store of testStores()) {
             delete noReason.reason;
             cases.push(
               invalid(route, 'no reason', noReason, "Reason can't be blank.", { reason: ["can't be blank"] }),
-              invalid(route, 'no reason and too large an amount', { ...noReason, amount: own.amount * 1000 }, "Reason can't be blank.", { reason: ["can't be blank"] }),
-              invalid(route, 'no reason and an unknown parent', { ...noReason, parent_uid: uuid }, "Reason can't be blank.", { reason: ["can't be blank"] }),
+              invalid(route, 'no reason and too large an amount', { ...noReason, amount: own.amount * 1000 }, "Reason can't be blank.", {
+                reason: ["can't be blank"],
+              }),
+              invalid(route, 'no reason and an unknown parent', { ...noReason, parent_uid: uuid }, "Reason can't be blank.", {
+                reason: ["can't be blank"],
+              }),
               invalid(route, 'a reason of 256 characters', { ...v(), reason: long }, `Reason ${TOO_LONG}.`, { reason: [TOO_LONG] }),
               invalid(route, 'a reason with a NUL byte', { ...v(), reason: 'Fraud\u0000' }, 'Reason is invalid.', { reason: ['is invalid'] }),
               invalid(route, 'a numeric reason', { ...v(), reason: 42 }, 'Reason is invalid.', { reason: ['is invalid'] }),
@@ -614,11 +761,19 @@ for (const store of testStores()) {
             invalid(route, 'no recipient_credit_card', { ...v(), recipient_credit_card: undefined }, "Recipient credit card can't be blank.", {
               recipient_credit_card: ["can't be blank"],
             }),
-            invalid(route, 'the card under credit_card instead', { ...v(), recipient_credit_card: undefined, credit_card: card() }, "Recipient credit card can't be blank.", {
-              recipient_credit_card: ["can't be blank"],
-            }),
+            invalid(
+              route,
+              'the card under credit_card instead',
+              { ...v(), recipient_credit_card: undefined, credit_card: card() },
+              "Recipient credit card can't be blank.",
+              {
+                recipient_credit_card: ["can't be blank"],
+              },
+            ),
             invalid(route, 'a description of 256 characters', { ...v(), description: long }, `Description ${TOO_LONG}.`, { description: [TOO_LONG] }),
-            invalid(route, 'a tracking_id with a NUL byte', { ...v(), tracking_id: 'p\u0000' }, 'Tracking id is invalid.', { tracking_id: ['is invalid'] }),
+            invalid(route, 'a tracking_id with a NUL byte', { ...v(), tracking_id: 'p\u0000' }, 'Tracking id is invalid.', {
+              tracking_id: ['is invalid'],
+            }),
             invalid(route, 'recipient as a string', { ...v(), recipient: 'Jane' }, 'Recipient is invalid.', { recipient: ['is invalid'] }),
             invalid(route, 'a sender city of 256 characters', { ...v(), sender_billing_address: { city: long } }, `City ${TOO_LONG}.`, {
               sender_billing_address: { city: [TOO_LONG] },
@@ -630,23 +785,43 @@ for (const store of testStores()) {
             ...amountCases(route),
             ...currencyCases(route),
             ...tokenCases(route, ['credit_card'], (fields, token) => ({ ...fields, credit_card: { token } })),
-            invalid(route, 'a card number instead of a token', { ...v(), credit_card: card() }, "Token can't be blank.", { credit_card: { token: ["can't be blank"] } }),
-            invalid(route, 'no credit_card', { ...v(), credit_card: null }, "Credit card can't be blank.", { credit_card: ["can't be blank"] }),
-            invalid(route, 'a token of 65 characters', { ...v(), credit_card: { token: 't'.repeat(65) } }, 'Token is too long (maximum is 64 characters).', {
-              credit_card: { token: ['is too long (maximum is 64 characters)'] },
+            invalid(route, 'a card number instead of a token', { ...v(), credit_card: card() }, "Token can't be blank.", {
+              credit_card: { token: ["can't be blank"] },
             }),
-            invalid(route, 'a token with a NUL byte', { ...v(), credit_card: { token: fx.token + '\u0000' } }, 'Token is invalid.', { credit_card: { token: ['is invalid'] } }),
+            invalid(route, 'no credit_card', { ...v(), credit_card: null }, "Credit card can't be blank.", { credit_card: ["can't be blank"] }),
+            invalid(
+              route,
+              'a token of 65 characters',
+              { ...v(), credit_card: { token: 't'.repeat(65) } },
+              'Token is too long (maximum is 64 characters).',
+              {
+                credit_card: { token: ['is too long (maximum is 64 characters)'] },
+              },
+            ),
+            invalid(route, 'a token with a NUL byte', { ...v(), credit_card: { token: fx.token + '\u0000' } }, 'Token is invalid.', {
+              credit_card: { token: ['is invalid'] },
+            }),
             invalid(route, 'a description of 256 characters', { ...v(), description: long }, `Description ${TOO_LONG}.`, { description: [TOO_LONG] }),
           ];
         case 'balance':
           return [
             ...currencyCases(route),
             invalid(route, 'an account of another form', { account: 'nonsense' }, 'Account is invalid.', { account: ['is invalid'] }),
-            invalid(route, 'the account of shop 362', { account: `sandbox-${DEMO_3DS_SHOP.id}-EUR` }, 'Account is invalid.', { account: ['is invalid'] }),
-            invalid(route, 'an account of 65 characters', { currency: 'EUR', account: 'a'.repeat(65) }, 'Account is too long (maximum is 64 characters).', {
-              account: ['is too long (maximum is 64 characters)'],
+            invalid(route, 'the account of shop 362', { account: `sandbox-${DEMO_3DS_SHOP.id}-EUR` }, 'Account is invalid.', {
+              account: ['is invalid'],
             }),
-            invalid(route, 'a gateway_id with a NUL byte', { ...v(), gateway_id: '1\u0000' }, 'Gateway id is invalid.', { gateway_id: ['is invalid'] }),
+            invalid(
+              route,
+              'an account of 65 characters',
+              { currency: 'EUR', account: 'a'.repeat(65) },
+              'Account is too long (maximum is 64 characters).',
+              {
+                account: ['is too long (maximum is 64 characters)'],
+              },
+            ),
+            invalid(route, 'a gateway_id with a NUL byte', { ...v(), gateway_id: '1\u0000' }, 'Gateway id is invalid.', {
+              gateway_id: ['is invalid'],
+            }),
           ];
         case 'card':
           return [
@@ -657,13 +832,23 @@ for (const store of testStores()) {
               exp_month: ["can't be blank"],
               exp_year: ["can't be blank"],
             }),
-            invalid(route, 'the card wrapped in credit_card', { credit_card: v() }, "Number can't be blank. Exp month can't be blank. Exp year can't be blank.", {
-              number: ["can't be blank"],
-              exp_month: ["can't be blank"],
-              exp_year: ["can't be blank"],
+            invalid(
+              route,
+              'the card wrapped in credit_card',
+              { credit_card: v() },
+              "Number can't be blank. Exp month can't be blank. Exp year can't be blank.",
+              {
+                number: ["can't be blank"],
+                exp_month: ["can't be blank"],
+                exp_year: ["can't be blank"],
+              },
+            ),
+            invalid(route, 'a token update with exp_month 13', { token: fx.token, exp_month: 13 }, 'Exp month is invalid.', {
+              exp_month: ['is invalid'],
             }),
-            invalid(route, 'a token update with exp_month 13', { token: fx.token, exp_month: 13 }, 'Exp month is invalid.', { exp_month: ['is invalid'] }),
-            invalid(route, 'a token update with a NUL byte in the holder', { token: fx.token, holder: 'A\u0000' }, 'Holder is invalid.', { holder: ['is invalid'] }),
+            invalid(route, 'a token update with a NUL byte in the holder', { token: fx.token, holder: 'A\u0000' }, 'Holder is invalid.', {
+              holder: ['is invalid'],
+            }),
           ];
       }
     }
@@ -693,14 +878,23 @@ for (const store of testStores()) {
         'x'.repeat(300),
         'x'.repeat(3000),
       ];
-      const cases: Case[] = uids.map((uid) => ({ name: `GET /transactions/${uid.slice(0, 60)}`, status: 404, message: NOT_FOUND, send: () => gw.get(`/transactions/${uid}`) }));
+      const cases: Case[] = uids.map((uid) => ({
+        name: `GET /transactions/${uid.slice(0, 60)}`,
+        status: 404,
+        message: NOT_FOUND,
+        send: () => gw.get(`/transactions/${uid}`),
+      }));
       cases.push({ name: 'GET /transactions/ with a broken percent-encoding', status: 400, send: () => gw.get('/transactions/%E0%A4%A') });
       for (const [name, header] of badCredentials) {
         cases.push({
           name: `GET /transactions/{uid} with ${name}`,
           status: 401,
           message: BAD_CREDENTIALS,
-          send: () => gw.request('GET', `/transactions/${fx.payment.uid}`, undefined, { auth: null, headers: header === null ? {} : { authorization: header } }),
+          send: () =>
+            gw.request('GET', `/transactions/${fx.payment.uid}`, undefined, {
+              auth: null,
+              headers: header === null ? {} : { authorization: header },
+            }),
         });
       }
       await runAll(cases);
@@ -726,7 +920,12 @@ for (const store of testStores()) {
         assert.equal(v2.status, 200, `v2 ${id.slice(0, 40)}: ${v2.text.slice(0, 200)}`);
         assert.match(v2.headers.get('content-type') ?? '', /^application\/json\b/);
         assert.deepEqual(v2.body, { transactions: [] });
-        await refused({ name: `GET /transactions/tracking_id/${id.slice(0, 40)}`, status: 404, message: NOT_FOUND, send: () => gw.get(`/transactions/tracking_id/${id}`) });
+        await refused({
+          name: `GET /transactions/tracking_id/${id.slice(0, 40)}`,
+          status: 404,
+          message: NOT_FOUND,
+          send: () => gw.get(`/transactions/tracking_id/${id}`),
+        });
         assert.deepEqual(await counts(), before);
       }
       const cases: Case[] = [
@@ -739,7 +938,8 @@ for (const store of testStores()) {
             name: `GET ${path} with ${name}`,
             status: 401,
             message: BAD_CREDENTIALS,
-            send: () => gw.request('GET', path + fx.foreignTrackingId, undefined, { auth: null, headers: header === null ? {} : { authorization: header } }),
+            send: () =>
+              gw.request('GET', path + fx.foreignTrackingId, undefined, { auth: null, headers: header === null ? {} : { authorization: header } }),
           });
         }
       }
@@ -765,7 +965,12 @@ for (const store of testStores()) {
       ];
       for (const [method, path, body] of routes) {
         for (const auth of [DEMO_SHOP, null] as (Credentials | null)[]) {
-          cases.push({ name: `${method} ${path} ${auth ? 'with' : 'without'} credentials`, status: 404, message: NOT_FOUND, send: () => gw.request(method, path, body, { auth }) });
+          cases.push({
+            name: `${method} ${path} ${auth ? 'with' : 'without'} credentials`,
+            status: 404,
+            message: NOT_FOUND,
+            send: () => gw.request(method, path, body, { auth }),
+          });
         }
       }
       await runAll(cases);
@@ -787,7 +992,10 @@ for (const store of testStores()) {
         billing_address: '',
         unknown_field: { anything: [1, 2, 3] },
       };
-      const payment = await gw.post('/transactions/payments', paymentRequest({ ...loose, credit_card: card('4200000000000000', { verification_value: '', holder: null }) }));
+      const payment = await gw.post(
+        '/transactions/payments',
+        paymentRequest({ ...loose, credit_card: card('4200000000000000', { verification_value: '', holder: null }) }),
+      );
       assert.equal(payment.status, 200, payment.text);
       const tx = payment.body.transaction;
       assert.equal(tx.status, 'successful');
@@ -795,7 +1003,10 @@ for (const store of testStores()) {
       assert.equal(tx.language, 'en');
       assert.deepEqual(tx.additional_data, loose.additional_data);
 
-      const withEmptyList = await gw.post('/transactions/payments', paymentRequest({ additional_data: { meta: [], platform_data: null }, customer: [], billing_address: null }));
+      const withEmptyList = await gw.post(
+        '/transactions/payments',
+        paymentRequest({ additional_data: { meta: [], platform_data: null }, customer: [], billing_address: null }),
+      );
       assert.equal(withEmptyList.status, 200, withEmptyList.text);
       assert.deepEqual(withEmptyList.body.transaction.additional_data, { meta: [], platform_data: null });
       const additionalDataList = await gw.post('/transactions/payments', paymentRequest({ additional_data: [] }));
@@ -804,10 +1015,22 @@ for (const store of testStores()) {
       const authorization = await gw.post('/transactions/authorizations', paymentRequest(loose));
       assert.equal(authorization.status, 200, authorization.text);
       const authUid = authorization.body.transaction.uid;
-      const capture = await gw.post('/transactions/captures', { parent_uid: authUid, amount: 100, notification_url: '', duplicate_check: null, return_url: null });
+      const capture = await gw.post('/transactions/captures', {
+        parent_uid: authUid,
+        amount: 100,
+        notification_url: '',
+        duplicate_check: null,
+        return_url: null,
+      });
       assert.equal(capture.status, 200, capture.text);
       assert.equal(capture.body.transaction.status, 'successful');
-      const refund = await gw.post('/transactions/refunds', { parent_uid: tx.uid, amount: 100, reason: 'Returned', notification_url: null, duplicate_check: '' });
+      const refund = await gw.post('/transactions/refunds', {
+        parent_uid: tx.uid,
+        amount: 100,
+        reason: 'Returned',
+        notification_url: null,
+        duplicate_check: '',
+      });
       assert.equal(refund.status, 200, refund.text);
       const chargeback = await gw.post('/transactions/chargebacks', { parent_uid: tx.uid, amount: 100, reason: 'Fraud', notification_url: '' });
       assert.equal(chargeback.status, 200, chargeback.text);
@@ -848,7 +1071,13 @@ for (const store of testStores()) {
       const balance = await gw.post('/balance', { currency: 'EUR', gateway_id: null, account: '' });
       assert.equal(balance.status, 200, balance.text);
       assert.equal(balance.body.status, 'successful');
-      const token = await gw.post('/credit_cards', { number: '5555555555554444', holder: null, exp_month: '03', exp_year: String(yearNow + 1), token: null });
+      const token = await gw.post('/credit_cards', {
+        number: '5555555555554444',
+        holder: null,
+        exp_month: '03',
+        exp_year: String(yearNow + 1),
+        token: null,
+      });
       assert.equal(token.status, 200, token.text);
       assert.equal(token.body.holder, null);
       const updated = await gw.post('/credit_cards', { token: token.body.token, number: null, holder: 'New Holder', exp_month: '', exp_year: null });
@@ -919,7 +1148,9 @@ for (const store of testStores()) {
       assert.equal(payment.status, 200, payment.text.slice(0, 300));
       const balance = await gw.request('POST', '/balance', undefined, { raw: paddedBody({ currency: 'EUR' }, BODY_LIMIT) });
       assert.equal(balance.status, 200, balance.text.slice(0, 300));
-      const nested = await gw.request('POST', '/transactions/payments', undefined, { raw: withRawMember(paymentRequest(), 'additional_data', nestedObjects(20)) });
+      const nested = await gw.request('POST', '/transactions/payments', undefined, {
+        raw: withRawMember(paymentRequest(), 'additional_data', nestedObjects(20)),
+      });
       assert.equal(nested.status, 200, nested.text.slice(0, 300));
     });
 

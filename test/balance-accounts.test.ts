@@ -42,7 +42,11 @@ for (const kind of testStores()) {
       assert.deepEqual((await balance({ account: byCurrency.body.result.account })).body, byCurrency.body);
       assert.deepEqual((await balance({ account: byCurrency.body.result.account, currency: 'EUR' })).body, byCurrency.body);
       assert.deepEqual((await balance({ gateway_id: '1', currency: 'EUR' })).body, byCurrency.body);
-      assert.deepEqual((await balance({ gateway_id: byCurrency.body.result.gatewayId, currency: 'EUR' })).body, byCurrency.body, 'the gatewayId as answered (a number)');
+      assert.deepEqual(
+        (await balance({ gateway_id: byCurrency.body.result.gatewayId, currency: 'EUR' })).body,
+        byCurrency.body,
+        'the gatewayId as answered (a number)',
+      );
       const usd = await balance({ account: `sandbox-${SHOP.id}-USD` });
       assert.equal(usd.body.result.amount, 500);
       assert.equal(usd.body.result.currency, 'USD');

@@ -37,7 +37,13 @@ describe('3-D Secure in a real browser', needsChromium(), () => {
   async function challenge(amount: number) {
     const answer = await gw.post(
       '/transactions/payments',
-      paymentRequest({ amount, currency: 'EUR', description: 'Sneakers, size 42', credit_card: card('4012000000003010'), return_url: `${merchantUrl}/return?order=77` }),
+      paymentRequest({
+        amount,
+        currency: 'EUR',
+        description: 'Sneakers, size 42',
+        credit_card: card('4012000000003010'),
+        return_url: `${merchantUrl}/return?order=77`,
+      }),
       { auth: DEMO_3DS_SHOP },
     );
     assert.equal(answer.body.transaction.status, 'incomplete');

@@ -20,7 +20,6 @@ import { luhnValid } from './support/cards.js';
 
 const yearNow = new Date().getUTCFullYear();
 
-
 /** Distinctive CVCs, one per use, so a match means a leak and not a coincidence. */
 const CVC = {
   payment: '737',
@@ -63,7 +62,10 @@ const PAN = {
 
 const cvcList = Object.values(CVC).join('|');
 /** A CVC as the value of a card-ish key: `"verification_value":"737"`, `cvc=737`, `\"cvv\": 737` ... */
-const CVC_IN_CONTEXT = new RegExp(`(verification_value|verificationValue|cvc|cvv2?|csc|security_code)[\\\\"'\\s]*[:=][\\\\"'\\s]*(${cvcList})(?!\\d)`, 'i');
+const CVC_IN_CONTEXT = new RegExp(
+  `(verification_value|verificationValue|cvc|cvv2?|csc|security_code)[\\\\"'\\s]*[:=][\\\\"'\\s]*(${cvcList})(?!\\d)`,
+  'i',
+);
 /** A CVC as a JSON string value anywhere (`"9182"`, escaped `\"9182\"` inside nested JSON). */
 const CVC_AS_VALUE = new RegExp(`[:\\[,]\\s*\\\\*"(${cvcList})\\\\*"`);
 
@@ -107,7 +109,13 @@ for (const store of testStores()) {
       assert.equal(a.status, 200, a.text);
       return a.body.transaction ?? a.body;
     };
-    const order = (extra: Record<string, unknown>) => ({ currency: 'EUR', description: 'Audit order', tracking_id: 'audit', notification_url: hookUrl, ...extra });
+    const order = (extra: Record<string, unknown>) => ({
+      currency: 'EUR',
+      description: 'Audit order',
+      tracking_id: 'audit',
+      notification_url: hookUrl,
+      ...extra,
+    });
 
     /** Every table of this gateway's database, by introspection. */
     async function tables(): Promise<string[]> {
@@ -116,7 +124,9 @@ for (const store of testStores()) {
         const rows = await sql<{ name: string }>`select name from sqlite_master where type = 'table'`.execute(db);
         return rows.rows.map((r) => r.name);
       }
-      const rows = await sql<{ name: string }>`select table_name as name from information_schema.tables where table_schema = current_schema()`.execute(db);
+      const rows = await sql<{
+        name: string;
+      }>`select table_name as name from information_schema.tables where table_schema = current_schema()`.execute(db);
       return rows.rows.map((r) => r.name);
     }
 
@@ -168,24 +178,52 @@ for (const store of testStores()) {
       assert.equal(declined.status, 'failed');
       await ok(post('insufficient', '/transactions/payments', order({ amount: 1103, credit_card: card(PAN.insufficient, CVC.payment) })));
       await ok(post('amex', '/transactions/payments', order({ amount: 1104, credit_card: card(PAN.amex, CVC.amex) })));
-      const authorization = await ok(post('authorization', '/transactions/authorizations', order({ amount: 2000, credit_card: card(PAN.authorization, CVC.authorization) })));
+      const authorization = await ok(
+        post('authorization', '/transactions/authorizations', order({ amount: 2000, credit_card: card(PAN.authorization, CVC.authorization) })),
+      );
       await ok(post('capture', '/transactions/captures', { parent_uid: authorization.uid, amount: 1500 }));
-      const voidable = await ok(post('authorization 2', '/transactions/authorizations', order({ amount: 2001, credit_card: card(PAN.authorization, CVC.authorization) })));
+      const voidable = await ok(
+        post('authorization 2', '/transactions/authorizations', order({ amount: 2001, credit_card: card(PAN.authorization, CVC.authorization) })),
+      );
       await ok(post('void', '/transactions/voids', { parent_uid: voidable.uid, amount: 2001 }));
-      const refundParent = await ok(post('refund parent', '/transactions/payments', order({ amount: 3000, credit_card: card(PAN.refundParent, CVC.payment) })));
+      const refundParent = await ok(
+        post('refund parent', '/transactions/payments', order({ amount: 3000, credit_card: card(PAN.refundParent, CVC.payment) })),
+      );
       await ok(post('refund', '/transactions/refunds', { parent_uid: refundParent.uid, amount: 1000, reason: 'Audit' }));
       await ok(post('chargeback', '/transactions/chargebacks', { parent_uid: refundParent.uid, amount: 500, reason: 'Dispute' }));
       await ok(post('checkup', '/transactions/checkups', order({ amount: 1105, credit_card: card(PAN.payment, CVC.payment) })));
-      const tokenization = await ok(post('tokenization', '/transactions/tokenizations', order({ amount: 1106, credit_card: card(PAN.tokenization, CVC.tokenization) })));
+      const tokenization = await ok(
+        post('tokenization', '/transactions/tokenizations', order({ amount: 1106, credit_card: card(PAN.tokenization, CVC.tokenization) })),
+      );
       // A token paid with, plus a CVC next to it.
-      await ok(post('token payment', '/transactions/payments', order({ amount: 1107, credit_card: { token: tokenization.credit_card.token, verification_value: CVC.tokenization } })));
+      await ok(
+        post(
+          'token payment',
+          '/transactions/payments',
+          order({ amount: 1107, credit_card: { token: tokenization.credit_card.token, verification_value: CVC.tokenization } }),
+        ),
+      );
 
       // The vault: create, update, pay and credit with the token; payouts by number and by token.
-      const vaulted = await ok(post('vault create', '/credit_cards', { number: PAN.vault, holder: 'Vault Holder', exp_month: 3, exp_year: yearNow + 4 }));
-      const updated = await ok(post('vault update', '/credit_cards', { token: vaulted.token, number: null, holder: 'New Holder', exp_month: 4, exp_year: yearNow + 5 }));
+      const vaulted = await ok(
+        post('vault create', '/credit_cards', { number: PAN.vault, holder: 'Vault Holder', exp_month: 3, exp_year: yearNow + 4 }),
+      );
+      const updated = await ok(
+        post('vault update', '/credit_cards', { token: vaulted.token, number: null, holder: 'New Holder', exp_month: 4, exp_year: yearNow + 5 }),
+      );
       assert.equal(updated.token, vaulted.token);
-      await ok(post('vault create 2', '/credit_cards', { number: PAN.vaultSecond, holder: 'Vault Holder', exp_month: '11', exp_year: String(yearNow + 1) }));
-      await ok(post('credit', '/transactions/credits', { amount: 400, currency: 'EUR', description: 'Credit', tracking_id: 'audit-credit', credit_card: { token: vaulted.token } }));
+      await ok(
+        post('vault create 2', '/credit_cards', { number: PAN.vaultSecond, holder: 'Vault Holder', exp_month: '11', exp_year: String(yearNow + 1) }),
+      );
+      await ok(
+        post('credit', '/transactions/credits', {
+          amount: 400,
+          currency: 'EUR',
+          description: 'Credit',
+          tracking_id: 'audit-credit',
+          credit_card: { token: vaulted.token },
+        }),
+      );
       const payout = await ok(
         post('payout', '/transactions/payouts', {
           amount: 300,
@@ -196,14 +234,38 @@ for (const store of testStores()) {
           recipient_credit_card: { number: PAN.payoutRecipient, holder: 'Pay Ee', exp_month: 12, exp_year: yearNow + 2 },
         }),
       );
-      await ok(post('payout by token', '/transactions/payouts', { amount: 301, currency: 'EUR', description: 'Payout', tracking_id: 'audit-payout', recipient_credit_card: { token: payout.recipient_credit_card.token } }));
+      await ok(
+        post('payout by token', '/transactions/payouts', {
+          amount: 301,
+          currency: 'EUR',
+          description: 'Payout',
+          tracking_id: 'audit-payout',
+          recipient_credit_card: { token: payout.recipient_credit_card.token },
+        }),
+      );
 
       // 3-D Secure on shop 362: one left incomplete, one completed through the challenge page.
-      const incomplete = await ok(post('3ds incomplete', '/transactions/payments', order({ amount: 4001, credit_card: card(PAN.threeDsIncomplete, CVC.threeDs), return_url: 'https://shop.example/back' }), threeDs));
+      const incomplete = await ok(
+        post(
+          '3ds incomplete',
+          '/transactions/payments',
+          order({ amount: 4001, credit_card: card(PAN.threeDsIncomplete, CVC.threeDs), return_url: 'https://shop.example/back' }),
+          threeDs,
+        ),
+      );
       assert.equal(incomplete.status, 'incomplete');
-      const incompleteAuth = await ok(post('3ds incomplete authorization', '/transactions/authorizations', order({ amount: 4002, credit_card: card(PAN.threeDsIncomplete, CVC.threeDs) }), threeDs));
+      const incompleteAuth = await ok(
+        post(
+          '3ds incomplete authorization',
+          '/transactions/authorizations',
+          order({ amount: 4002, credit_card: card(PAN.threeDsIncomplete, CVC.threeDs) }),
+          threeDs,
+        ),
+      );
       assert.equal(incompleteAuth.status, 'incomplete');
-      const challenged = await ok(post('3ds challenge', '/transactions/payments', order({ amount: 4003, credit_card: card(PAN.threeDsChallenge, CVC.threeDs) }), threeDs));
+      const challenged = await ok(
+        post('3ds challenge', '/transactions/payments', order({ amount: 4003, credit_card: card(PAN.threeDsChallenge, CVC.threeDs) }), threeDs),
+      );
       assert.equal(challenged.status, 'incomplete');
       const page = await send('3ds page', 'GET', `/process/${challenged.uid}`, undefined, { auth: null });
       assert.equal(page.status, 200);
@@ -220,26 +282,107 @@ for (const store of testStores()) {
       const keyed = { headers: { RequestID: 'audit-key-1' } };
       await ok(post('keyed', '/transactions/payments', order({ amount: 5001, credit_card: card(PAN.keyed, CVC.keyed) }), keyed));
       await ok(post('keyed retry', '/transactions/payments', order({ amount: 5001, credit_card: card(PAN.keyed, CVC.keyed) }), keyed));
-      const mismatch = await post('keyed mismatch', '/transactions/payments', order({ amount: 5002, credit_card: card(PAN.keyed, CVC.keyed) }), keyed);
+      const mismatch = await post(
+        'keyed mismatch',
+        '/transactions/payments',
+        order({ amount: 5002, credit_card: card(PAN.keyed, CVC.keyed) }),
+        keyed,
+      );
       assert.equal(mismatch.status, 422);
 
       // Refused requests carrying card data.
       const refusals: [string, Promise<HttpAnswer>][] = [
-        ['missing amount, keyed', post('r1', '/transactions/payments', order({ credit_card: card(PAN.refusedMissingAmount, CVC.refused) }), { headers: { RequestID: 'audit-refused-1' } })],
-        ['expired card, keyed', post('r2', '/transactions/payments', order({ amount: 6001, credit_card: card(PAN.refusedExpired, CVC.refused, { exp_year: yearNow - 1 }) }), { headers: { 'Idempotency-Key': 'audit-refused-2' } })],
+        [
+          'missing amount, keyed',
+          post('r1', '/transactions/payments', order({ credit_card: card(PAN.refusedMissingAmount, CVC.refused) }), {
+            headers: { RequestID: 'audit-refused-1' },
+          }),
+        ],
+        [
+          'expired card, keyed',
+          post(
+            'r2',
+            '/transactions/payments',
+            order({ amount: 6001, credit_card: card(PAN.refusedExpired, CVC.refused, { exp_year: yearNow - 1 }) }),
+            { headers: { 'Idempotency-Key': 'audit-refused-2' } },
+          ),
+        ],
         ['bad Luhn', post('r3', '/transactions/authorizations', order({ amount: 6002, credit_card: card(PAN.refusedLuhn, CVC.refused) }))],
-        ['number as a JSON number', post('r4', '/transactions/payments', order({ amount: 6003, credit_card: card(PAN.refusedMissingAmount, CVC.refused, { number: Number(PAN.refusedMissingAmount) }) }))],
-        ['CVC as a JSON number', post('r5', '/transactions/payments', order({ amount: 6004, credit_card: card(PAN.refusedExpired, CVC.refused, { verification_value: Number(CVC.refused), holder: 'x'.repeat(300) }) }))],
-        ['unknown currency', post('r6', '/transactions/payments', order({ amount: 6005, currency: 'QQQ', credit_card: card(PAN.refusedExpired, CVC.refused) }))],
+        [
+          'number as a JSON number',
+          post(
+            'r4',
+            '/transactions/payments',
+            order({ amount: 6003, credit_card: card(PAN.refusedMissingAmount, CVC.refused, { number: Number(PAN.refusedMissingAmount) }) }),
+          ),
+        ],
+        [
+          'CVC as a JSON number',
+          post(
+            'r5',
+            '/transactions/payments',
+            order({
+              amount: 6004,
+              credit_card: card(PAN.refusedExpired, CVC.refused, { verification_value: Number(CVC.refused), holder: 'x'.repeat(300) }),
+            }),
+          ),
+        ],
+        [
+          'unknown currency',
+          post('r6', '/transactions/payments', order({ amount: 6005, currency: 'QQQ', credit_card: card(PAN.refusedExpired, CVC.refused) })),
+        ],
         ['duplicate', post('r7', '/transactions/payments', order({ amount: 1101, credit_card: card(PAN.payment, CVC.payment) }))],
-        ['unknown parent with a card', post('r8', '/transactions/captures', { parent_uid: 'nope', amount: 1, credit_card: card(PAN.refusedMissingAmount, CVC.refused) })],
-        ['payout with a CVC and a bad expiry', post('r9', '/transactions/payouts', { amount: 1, currency: 'EUR', description: 'x', recipient_credit_card: card(PAN.refusedExpired, CVC.refused, { exp_month: 13 }) })],
-        ['vault with a CVC and no holder', post('r10', '/credit_cards', { number: PAN.refusedExpired, verification_value: CVC.refused, exp_month: 1, exp_year: yearNow - 2 }, { headers: { RequestID: 'audit-refused-3' } })],
-        ['malformed JSON', send('r11', 'POST', '/transactions/payments', undefined, { raw: `{"request":{"amount":1,"credit_card":{"number":"${PAN.refusedMalformed}","verification_value":"${CVC.refused}"` })],
-        ['wrong content type', send('r12', 'POST', '/transactions/payments', undefined, { raw: JSON.stringify({ request: order({ amount: 1, credit_card: card(PAN.refusedContentType, CVC.refused) }) }), headers: { 'content-type': 'text/plain' } })],
-        ['oversize body', send('r13', 'POST', '/transactions/payments', undefined, { raw: JSON.stringify({ request: order({ amount: 1, credit_card: card(PAN.refusedOversize, CVC.refused), pad: 'x'.repeat(70_000) }) }) })],
-        ['bad credentials', post('r14', '/transactions/payments', order({ amount: 6006, credit_card: card(PAN.refusedMissingAmount, CVC.refused) }), { auth: { id: DEMO_SHOP.id, secret: 'wrong' } })],
-        ['card in the tracking id and description', post('r15', '/transactions/payments', order({ amount: 0, credit_card: card(PAN.refusedMissingAmount, CVC.refused) }))],
+        [
+          'unknown parent with a card',
+          post('r8', '/transactions/captures', { parent_uid: 'nope', amount: 1, credit_card: card(PAN.refusedMissingAmount, CVC.refused) }),
+        ],
+        [
+          'payout with a CVC and a bad expiry',
+          post('r9', '/transactions/payouts', {
+            amount: 1,
+            currency: 'EUR',
+            description: 'x',
+            recipient_credit_card: card(PAN.refusedExpired, CVC.refused, { exp_month: 13 }),
+          }),
+        ],
+        [
+          'vault with a CVC and no holder',
+          post(
+            'r10',
+            '/credit_cards',
+            { number: PAN.refusedExpired, verification_value: CVC.refused, exp_month: 1, exp_year: yearNow - 2 },
+            { headers: { RequestID: 'audit-refused-3' } },
+          ),
+        ],
+        [
+          'malformed JSON',
+          send('r11', 'POST', '/transactions/payments', undefined, {
+            raw: `{"request":{"amount":1,"credit_card":{"number":"${PAN.refusedMalformed}","verification_value":"${CVC.refused}"`,
+          }),
+        ],
+        [
+          'wrong content type',
+          send('r12', 'POST', '/transactions/payments', undefined, {
+            raw: JSON.stringify({ request: order({ amount: 1, credit_card: card(PAN.refusedContentType, CVC.refused) }) }),
+            headers: { 'content-type': 'text/plain' },
+          }),
+        ],
+        [
+          'oversize body',
+          send('r13', 'POST', '/transactions/payments', undefined, {
+            raw: JSON.stringify({ request: order({ amount: 1, credit_card: card(PAN.refusedOversize, CVC.refused), pad: 'x'.repeat(70_000) }) }),
+          }),
+        ],
+        [
+          'bad credentials',
+          post('r14', '/transactions/payments', order({ amount: 6006, credit_card: card(PAN.refusedMissingAmount, CVC.refused) }), {
+            auth: { id: DEMO_SHOP.id, secret: 'wrong' },
+          }),
+        ],
+        [
+          'card in the tracking id and description',
+          post('r15', '/transactions/payments', order({ amount: 0, credit_card: card(PAN.refusedMissingAmount, CVC.refused) })),
+        ],
       ];
       for (const [label, answer] of refusals) {
         const a = await answer;
@@ -254,13 +397,33 @@ for (const store of testStores()) {
         asyncIds.push([a.body.request_id, options?.auth ? { auth: options.auth } : undefined]);
       };
       await submit('async payment', '/async/transactions/payments', order({ amount: 7001, credit_card: card(PAN.asyncDone, CVC.async) }));
-      await submit('async authorization keyed', '/async/transactions/authorizations', order({ amount: 7002, credit_card: card(PAN.asyncDone, CVC.async) }), { headers: { RequestID: 'audit-async-1' } });
-      await submit('async refused', '/async/transactions/payments', order({ amount: 7003, currency: 'QQQ', credit_card: card(PAN.refusedAsync, CVC.refused) }));
+      await submit(
+        'async authorization keyed',
+        '/async/transactions/authorizations',
+        order({ amount: 7002, credit_card: card(PAN.asyncDone, CVC.async) }),
+        { headers: { RequestID: 'audit-async-1' } },
+      );
+      await submit(
+        'async refused',
+        '/async/transactions/payments',
+        order({ amount: 7003, currency: 'QQQ', credit_card: card(PAN.refusedAsync, CVC.refused) }),
+      );
       await submit('async vault', '/async/transactions/tokenizations', order({ amount: 7004, credit_card: card(PAN.asyncDone, CVC.async) }));
-      await submit('async 3ds', '/async/transactions/payments', order({ amount: 7005, credit_card: card(PAN.threeDsIncomplete, CVC.threeDs) }), threeDs);
+      await submit(
+        'async 3ds',
+        '/async/transactions/payments',
+        order({ amount: 7005, credit_card: card(PAN.threeDsIncomplete, CVC.threeDs) }),
+        threeDs,
+      );
       await gw.app.workers.drain();
       await submit('async queued payment', '/async/transactions/payments', order({ amount: 7101, credit_card: card(PAN.asyncQueued, CVC.queued) }));
-      await submit('async queued payout', '/async/transactions/payouts', { amount: 7102, currency: 'EUR', description: 'x', tracking_id: 'q', recipient_credit_card: { number: PAN.asyncQueued, holder: 'Q', exp_month: 1, exp_year: yearNow + 1, verification_value: CVC.queued } });
+      await submit('async queued payout', '/async/transactions/payouts', {
+        amount: 7102,
+        currency: 'EUR',
+        description: 'x',
+        tracking_id: 'q',
+        recipient_credit_card: { number: PAN.asyncQueued, holder: 'Q', exp_month: 1, exp_year: yearNow + 1, verification_value: CVC.queued },
+      });
       await submit('async queued refused', '/async/transactions/payments', order({ credit_card: card(PAN.asyncQueued, CVC.queued) }));
       const queued = await gw.count('async_tasks');
       const midScan = await scanDatabase();
@@ -288,17 +451,31 @@ for (const store of testStores()) {
         assert.ok((scan.tables[table] ?? 0) > 0, `${table} has rows to audit (${JSON.stringify(scan.tables)})`);
       }
       assert.deepEqual(scan.leaks, [], 'no card data in the database');
-      console.log(`# [${store}] audited rows per table ${JSON.stringify(scan.tables)}, ${gw.logs.length} log lines, ${received.length} webhooks, ${answers.length} answers`);
+      console.log(
+        `# [${store}] audited rows per table ${JSON.stringify(scan.tables)}, ${gw.logs.length} log lines, ${received.length} webhooks, ${answers.length} answers`,
+      );
 
       const logLeaks = gw.logs.map((line) => [line, findCardData(line)] as const).filter(([, found]) => found);
       assert.ok(gw.logs.length > 50, `logs were captured (${gw.logs.length} lines)`);
-      assert.deepEqual(logLeaks.map(([line, found]) => `${found}: ${line.slice(0, 400)}`), [], 'no card data in the logs');
+      assert.deepEqual(
+        logLeaks.map(([line, found]) => `${found}: ${line.slice(0, 400)}`),
+        [],
+        'no card data in the logs',
+      );
 
       const hookLeaks = received.map((hook) => [hook, findCardData(hook)] as const).filter(([, found]) => found);
-      assert.deepEqual(hookLeaks.map(([hook, found]) => `${found}: ${hook.slice(0, 300)}`), [], 'no card data in the webhooks');
+      assert.deepEqual(
+        hookLeaks.map(([hook, found]) => `${found}: ${hook.slice(0, 300)}`),
+        [],
+        'no card data in the webhooks',
+      );
 
       const answerLeaks = answers.map(({ label, text }) => [label, findCardData(text), text] as const).filter(([, found]) => found);
-      assert.deepEqual(answerLeaks.map(([label, found, text]) => `${label}: ${found}: ${text.slice(0, 300)}`), [], 'no card data in any answer');
+      assert.deepEqual(
+        answerLeaks.map(([label, found, text]) => `${label}: ${found}: ${text.slice(0, 300)}`),
+        [],
+        'no card data in any answer',
+      );
     });
 
     it('the audit itself finds what it looks for (no blind spots in the scanner)', () => {

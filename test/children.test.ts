@@ -114,10 +114,15 @@ for (const store of testStores()) {
 
     async function createShop(id: number, test: boolean): Promise<Credentials> {
       const secret = `secret-of-shop-${id}-0123456789`;
-      const answer = await gw.request('POST', '/admin/shops', { id, secret_key: secret, test }, {
-        auth: null,
-        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
-      });
+      const answer = await gw.request(
+        'POST',
+        '/admin/shops',
+        { id, secret_key: secret, test },
+        {
+          auth: null,
+          headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+        },
+      );
       assert.equal(answer.status, 201, answer.text);
       assert.equal(answer.body.test, test);
       return { id, secret };
@@ -177,7 +182,7 @@ for (const store of testStores()) {
         assert.deepEqual(await moneyState(payment.uid), { child: 0, reserved: 0, voided: 0 }, 'the payment is untouched');
       });
 
-      it('gives a capture no card, description or tracking id of its own, and the parent\'s currency', async () => {
+      it("gives a capture no card, description or tracking id of its own, and the parent's currency", async () => {
         const auth = await parent('authorizations', 1200, 'USD');
         const answer = await capture(auth.uid, 200, { currency: 'EUR', description: 'ignored', tracking_id: 'ignored' });
         const tx = successful(answer, 'capture', 200);
@@ -400,7 +405,7 @@ for (const store of testStores()) {
     });
 
     describe('webhooks of children', () => {
-      it('queues a chargeback\'s webhook with the parent transaction inside, to the parent\'s notification_url', async () => {
+      it("queues a chargeback's webhook with the parent transaction inside, to the parent's notification_url", async () => {
         const url = 'https://merchant.example/hooks';
         const payment = await parent('payments', 1000, 'EUR', { notification_url: url });
         const cb = successful(await chargeback(payment.uid, 200), 'chargeback', 200);
@@ -473,20 +478,19 @@ for (const store of testStores()) {
         );
       });
 
-      it('keeps every currency\'s balance equal to the shop\'s ledger sum', async () => {
+      it("keeps every currency's balance equal to the shop's ledger sum", async () => {
         // Money moves here in four currencies (one with three decimals, one with none), whatever ran before.
         const moved = ['EUR', 'JPY', 'KWD', 'CHF'];
         for (const [i, currency] of moved.entries()) {
           const payment = await parent('payments', 2_000 + i, currency);
           successful(await refund(payment.uid, 300 + i), 'refund', 300 + i);
         }
-        const rows = await gw.app.store.db
-          .selectFrom('ledger_entries')
-          .select('currency')
-          .distinct()
-          .where('shop_id', '=', DEMO_SHOP.id)
-          .execute();
-        for (const currency of moved) assert.ok(rows.some((row) => row.currency === currency), currency);
+        const rows = await gw.app.store.db.selectFrom('ledger_entries').select('currency').distinct().where('shop_id', '=', DEMO_SHOP.id).execute();
+        for (const currency of moved)
+          assert.ok(
+            rows.some((row) => row.currency === currency),
+            currency,
+          );
         for (const { currency } of rows) {
           assert.equal((await balanceOf(currency)).amount, await ledgerSum(DEMO_SHOP.id, currency), currency);
         }
@@ -545,8 +549,10 @@ for (const store of testStores()) {
         const currency = 'DKK';
         const payment = await parent('payments', 1000, currency);
         const answers = await race(
-          Array.from({ length: 50 }, (_, i) => () =>
-            i % 2 === 0 ? refund(payment.uid, 30, { duplicate_check: false }) : chargeback(payment.uid, 30, { duplicate_check: false }),
+          Array.from(
+            { length: 50 },
+            (_, i) => () =>
+              i % 2 === 0 ? refund(payment.uid, 30, { duplicate_check: false }) : chargeback(payment.uid, 30, { duplicate_check: false }),
           ),
         );
         const { ok, refused } = tally(answers);

@@ -100,7 +100,25 @@ describe('ecomgate CLI for integrators', () => {
 
   describe('pay', () => {
     it('human output: status, amount with the currency exponent, masked card; exit 0', async () => {
-      const result = await runCli(['pay', '--amount', '1000', '--currency', 'EUR', '--card', '4200000000000000', '--exp', '12/30', '--cvc', '123', '--holder', 'Jane Roe', '--description', 'Order 42', '--tracking-id', 'cli-order-42']);
+      const result = await runCli([
+        'pay',
+        '--amount',
+        '1000',
+        '--currency',
+        'EUR',
+        '--card',
+        '4200000000000000',
+        '--exp',
+        '12/30',
+        '--cvc',
+        '123',
+        '--holder',
+        'Jane Roe',
+        '--description',
+        'Order 42',
+        '--tracking-id',
+        'cli-order-42',
+      ]);
       assert.equal(result.code, 0, result.stderr);
       const lines = result.stdout.split('\n');
       assert.match(lines[0]!, /^payment successful · 10\.00 EUR/);
@@ -128,12 +146,29 @@ describe('ecomgate CLI for integrators', () => {
 
     it('credentials from flags override the environment; wrong ones are refused (exit 1)', async () => {
       const viaFlags = await cliJson(
-        ['pay', '--amount', nextAmount(), '--currency', 'EUR', '--card', '4200000000000000', '--base-url', gw.url, '--shop-id', String(DEMO_SHOP.id), '--secret-key', DEMO_SHOP.secret],
+        [
+          'pay',
+          '--amount',
+          nextAmount(),
+          '--currency',
+          'EUR',
+          '--card',
+          '4200000000000000',
+          '--base-url',
+          gw.url,
+          '--shop-id',
+          String(DEMO_SHOP.id),
+          '--secret-key',
+          DEMO_SHOP.secret,
+        ],
         0,
         { ECOMGATE_BASE_URL: 'http://127.0.0.1:1', ECOMGATE_SHOP_ID: '999', ECOMGATE_SECRET_KEY: 'wrong' },
       );
       assert.equal(viaFlags.status, 'successful');
-      const refused = await runCli(['pay', '--amount', nextAmount(), '--currency', 'EUR', '--card', '4200000000000000'], { ECOMGATE_SHOP_ID: '361', ECOMGATE_SECRET_KEY: 'wrong' });
+      const refused = await runCli(['pay', '--amount', nextAmount(), '--currency', 'EUR', '--card', '4200000000000000'], {
+        ECOMGATE_SHOP_ID: '361',
+        ECOMGATE_SECRET_KEY: 'wrong',
+      });
       assert.equal(refused.code, 1);
       assert.match(refused.stderr, /refused \(HTTP 401\): Invalid shop_id\/secret_key/);
       assert.equal(refused.stdout, '');
@@ -164,7 +199,19 @@ describe('ecomgate CLI for integrators', () => {
       const missing = await runCli(['pay', '--currency', 'EUR', '--card', '4200000000000000']);
       assert.equal(missing.code, 1);
       assert.match(missing.stderr, /--amount/);
-      const down = await runCli(['pay', '--amount', nextAmount(), '--currency', 'EUR', '--card', '4200000000000000', '--base-url', 'http://127.0.0.1:1', '--timeout', '2000']);
+      const down = await runCli([
+        'pay',
+        '--amount',
+        nextAmount(),
+        '--currency',
+        'EUR',
+        '--card',
+        '4200000000000000',
+        '--base-url',
+        'http://127.0.0.1:1',
+        '--timeout',
+        '2000',
+      ]);
       assert.equal(down.code, 4);
       assert.match(down.stderr, /gateway unavailable/);
     });
@@ -200,7 +247,7 @@ describe('ecomgate CLI for integrators', () => {
       assert.equal(voided.status, 'successful');
     });
 
-    it('refund: partial refunds, then one too many is refused with the gateway\'s wording', async () => {
+    it("refund: partial refunds, then one too many is refused with the gateway's wording", async () => {
       const payment = await cliJson(['pay', '--amount', '2000', '--currency', 'EUR', '--card', '4200000000000000']);
       const refund = await runCli(['refund', '--parent', payment.uid, '--amount', '500', '--reason', 'Customer returned the item']);
       assert.equal(refund.code, 0, refund.stderr);
@@ -218,7 +265,17 @@ describe('ecomgate CLI for integrators', () => {
     });
 
     it('tx: by uid (human and --json), by tracking id, and an unknown uid (exit 1)', async () => {
-      const payment = await cliJson(['pay', '--amount', nextAmount(), '--currency', 'EUR', '--card', '4200000000000000', '--tracking-id', 'cli-tx-lookup']);
+      const payment = await cliJson([
+        'pay',
+        '--amount',
+        nextAmount(),
+        '--currency',
+        'EUR',
+        '--card',
+        '4200000000000000',
+        '--tracking-id',
+        'cli-tx-lookup',
+      ]);
       const human = await runCli(['tx', payment.uid]);
       assert.equal(human.code, 0, human.stderr);
       assert.match(human.stdout, /^payment successful · /);
@@ -230,7 +287,10 @@ describe('ecomgate CLI for integrators', () => {
       const listed = await runCli(['tx', '--tracking-id', 'cli-tx-lookup', '--json']);
       assert.equal(listed.code, 0, listed.stderr);
       assert.deepEqual(
-        listed.stdout.trim().split('\n').map((line) => JSON.parse(line).uid),
+        listed.stdout
+          .trim()
+          .split('\n')
+          .map((line) => JSON.parse(line).uid),
         [payment.uid],
       );
       const unknown = await runCli(['tx', '6f1c1a52-1b1e-4c1e-9a55-000000000000']);
@@ -238,7 +298,7 @@ describe('ecomgate CLI for integrators', () => {
       assert.match(unknown.stderr, /refused \(HTTP 404\): Record not found/);
     });
 
-    it('balance: formatted, and --json is the gateway\'s result', async () => {
+    it("balance: formatted, and --json is the gateway's result", async () => {
       const expected = (await gw.request('POST', '/balance', { request: { currency: 'EUR' } })).body.result;
       const json = await cliJson(['balance', '--currency', 'EUR']);
       assert.deepEqual(json, expected);
@@ -265,7 +325,10 @@ describe('ecomgate CLI for integrators', () => {
       const progress = result.stderr.trim().split('\n');
       const requestId = /payment ([0-9a-f-]{36}): submitted/.exec(progress[0]!)?.[1];
       assert.ok(requestId, `first line announces the request:\n${result.stderr}`);
-      assert.ok(progress.some((line) => line.endsWith(`payment ${requestId}: processing`)), result.stderr);
+      assert.ok(
+        progress.some((line) => line.endsWith(`payment ${requestId}: processing`)),
+        result.stderr,
+      );
       assert.match(progress.at(-1)!, new RegExp(`^\\[\\d+\\.\\ds\\] payment ${requestId}: ✔ completed$`));
       assert.doesNotMatch(result.stderr, /\r|\x1b/, 'plain lines, no spinner, off a terminal');
     });
@@ -294,12 +357,17 @@ describe('ecomgate CLI for integrators', () => {
       assert.equal((await cliJson(['tx', payment.uid, '--async'])).uid, payment.uid);
     });
 
-    it('on a terminal: one spinner line redrawn in place', { skip: spawnSync('script', ['--version']).status !== 0 && 'no script(1) to make a terminal' }, async () => {
+    it('on a terminal: one spinner line redrawn in place', {
+      skip: spawnSync('script', ['--version']).status !== 0 && 'no script(1) to make a terminal',
+    }, async () => {
       const command = [process.execPath, CLI, 'pay', '--async', '--amount', nextAmount(), '--currency', 'EUR', '--card', '4000000000000309']
         .map((word) => `'${word}'`)
         .join(' ');
       const result = await new Promise<CliResult>((resolve, reject) => {
-        const child = spawn('script', ['-qec', command, '/dev/null'], { env: childEnv(integratorEnv({ TERM: 'xterm' })), stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn('script', ['-qec', command, '/dev/null'], {
+          env: childEnv(integratorEnv({ TERM: 'xterm' })),
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
         let stdout = '';
         child.stdout.on('data', (chunk) => (stdout += chunk));
         child.on('error', reject);
@@ -336,13 +404,33 @@ describe('ecomgate CLI for integrators', () => {
     });
 
     it('verifies real deliveries (public key fetched with the admin token, Basic credentials) and marks a tampered one invalid', async () => {
-      const listener = new Running(['listen', '--port', '0', '--shop-id', String(DEMO_SHOP.id), '--admin-token', ADMIN_TOKEN, '--secret-key', DEMO_SHOP.secret]);
+      const listener = new Running([
+        'listen',
+        '--port',
+        '0',
+        '--shop-id',
+        String(DEMO_SHOP.id),
+        '--admin-token',
+        ADMIN_TOKEN,
+        '--secret-key',
+        DEMO_SHOP.secret,
+      ]);
       running.push(listener);
       const url = (await listener.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+\/)/, 'stderr'))[1]!;
       assert.match(listener.stderr, /checking Content-Signature and Basic credentials; public key fetched from/);
 
       // A payment whose notification_url is the listener: the gateway's own delivery.
-      const payment = await cliJson(['pay', '--amount', nextAmount(), '--currency', 'EUR', '--card', '4200000000000000', '--notification-url', `${url}hooks/shop`]);
+      const payment = await cliJson([
+        'pay',
+        '--amount',
+        nextAmount(),
+        '--currency',
+        'EUR',
+        '--card',
+        '4200000000000000',
+        '--notification-url',
+        `${url}hooks/shop`,
+      ]);
       await listener.waitFor(new RegExp(`uid ${payment.uid}`));
       const first = listener.stdout.split(/\n(?=#\d)/)[0]!;
       assert.match(first, /^#1 \S+ POST \/hooks\/shop {2}✔ valid \(Content-Signature and Basic credentials\)/);

@@ -10,7 +10,14 @@ import { ADMIN_TOKEN, BankGate, card, DEMO_SHOP, startGateway, type TestGateway 
 let sequence = 0;
 function order(extra: Partial<PaymentRequest> = {}): PaymentRequest {
   sequence++;
-  return { amount: 3000 + sequence, currency: 'EUR', description: `Order ${sequence}`, tracking_id: `async-${randomUUID()}`, credit_card: card(), ...extra };
+  return {
+    amount: 3000 + sequence,
+    currency: 'EUR',
+    description: `Order ${sequence}`,
+    tracking_id: `async-${randomUUID()}`,
+    credit_card: card(),
+    ...extra,
+  };
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -27,10 +34,15 @@ describe('@ecomgate/client: async mode', () => {
     gw = await startGateway('sqlite', {}, { asyncWorkers: true, sleep: bank.sleep });
     gateway = new Gateway({ shopId: DEMO_SHOP.id, secretKey: DEMO_SHOP.secret, baseUrl: gw.url, timeoutMs: 10_000 });
     const secret = randomUUID();
-    const created = await gw.request('POST', '/admin/shops', { id: 9401, secret_key: secret, test: true, acquirer_settings: { slow_ms: 1500 } }, {
-      auth: null,
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
-    });
+    const created = await gw.request(
+      'POST',
+      '/admin/shops',
+      { id: 9401, secret_key: secret, test: true, acquirer_settings: { slow_ms: 1500 } },
+      {
+        auth: null,
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      },
+    );
     assert.equal(created.status, 201, created.text);
     slow = new Gateway({ shopId: 9401, secretKey: secret, baseUrl: gw.url, timeoutMs: 10_000 });
   });
@@ -72,7 +84,12 @@ describe('@ecomgate/client: async mode', () => {
     assert.equal(chargeback.type, 'chargeback');
     const year = new Date().getUTCFullYear() + 2;
     const payout = await wait(
-      await gateway.async.payout({ amount: 500, currency: 'EUR', description: 'Payout', recipient_credit_card: { number: '4200000000000000', holder: 'A B', exp_month: 1, exp_year: year } }),
+      await gateway.async.payout({
+        amount: 500,
+        currency: 'EUR',
+        description: 'Payout',
+        recipient_credit_card: { number: '4200000000000000', holder: 'A B', exp_month: 1, exp_year: year },
+      }),
     );
     assert.equal(payout.type, 'payout');
     const token = payment.credit_card!.token;
@@ -101,7 +118,10 @@ describe('@ecomgate/client: async mode', () => {
   it('while the task runs: status() processing, result() StillProcessingError (425), wait() with too short a timeout gives up, a longer one resolves', async () => {
     bank.hold();
     const handle = await slow.async.payment(order({ credit_card: card('4000000000000309') }));
-    await until(() => bank.waiting === 1, () => 'the task at the bank');
+    await until(
+      () => bank.waiting === 1,
+      () => 'the task at the bank',
+    );
     assert.equal((await handle.status()).status, 'processing');
     const early = await handle.result().catch((e: unknown) => e);
     assert.ok(early instanceof StillProcessingError, String(early));
@@ -117,7 +137,10 @@ describe('@ecomgate/client: async mode', () => {
   it('wait() stops when its signal aborts', async () => {
     bank.hold();
     const handle = await slow.async.payment(order({ credit_card: card('4000000000000309') }));
-    await until(() => bank.waiting === 1, () => 'the task at the bank');
+    await until(
+      () => bank.waiting === 1,
+      () => 'the task at the bank',
+    );
     const controller = new AbortController();
     const waiting = handle.wait({ timeoutMs: 10_000, signal: controller.signal });
     controller.abort(new Error('merchant gave up'));
@@ -144,7 +167,10 @@ describe('@ecomgate/client: async mode', () => {
 
   it('once-only under concurrency: simultaneous reads on one handle share the one read', async () => {
     const handle = await gateway.async.transaction(randomUUID());
-    await until(async () => (await handle.status()).status === 'completed', () => `task ${handle.requestId} completed`);
+    await until(
+      async () => (await handle.status()).status === 'completed',
+      () => `task ${handle.requestId} completed`,
+    );
     const errors = await Promise.all([handle.result(), handle.result(), handle.wait()].map((p) => p.catch((e: unknown) => e)));
     assert.ok(errors[0] instanceof NotFoundError, String(errors[0]));
     assert.equal(errors[0].message, 'Record not found', "the task's own 404, not an unknown request");
@@ -160,8 +186,18 @@ describe('@ecomgate/client: async mode', () => {
     assert.match(error.message, /does not know the async request/);
     // Another shop's request id is unknown too.
     const mine = await gateway.async.payment(order());
-    const stranger = new Gateway({ shopId: 362, secretKey: '9ad8ad735945919845b9a1996af72d886ab43d3375502256dbf8dd16bca59a4e', baseUrl: gw.url, timeoutMs: 10_000 });
-    assert.ok((await stranger.async.handle(mine.requestId).result().catch((e: unknown) => e)) instanceof NotFoundError);
+    const stranger = new Gateway({
+      shopId: 362,
+      secretKey: '9ad8ad735945919845b9a1996af72d886ab43d3375502256dbf8dd16bca59a4e',
+      baseUrl: gw.url,
+      timeoutMs: 10_000,
+    });
+    assert.ok(
+      (await stranger.async
+        .handle(mine.requestId)
+        .result()
+        .catch((e: unknown) => e)) instanceof NotFoundError,
+    );
   });
 
   it('handle(requestId) resumes a request submitted elsewhere and unwraps its result by shape', async () => {

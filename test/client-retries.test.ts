@@ -15,7 +15,14 @@ import { ADMIN_TOKEN, BankGate, card, DEMO_SHOP, startGateway, type TestGateway 
 let sequence = 0;
 function order(extra: Partial<PaymentRequest> = {}): PaymentRequest {
   sequence++;
-  return { amount: 4000 + sequence, currency: 'EUR', description: `Order ${sequence}`, tracking_id: `retry-${randomUUID()}`, credit_card: card(), ...extra };
+  return {
+    amount: 4000 + sequence,
+    currency: 'EUR',
+    description: `Order ${sequence}`,
+    tracking_id: `retry-${randomUUID()}`,
+    credit_card: card(),
+    ...extra,
+  };
 }
 
 /** What the proxy does with the n-th request: pass it on, pass it on and lose the answer, or answer 502 itself. */
@@ -197,10 +204,15 @@ describe('@ecomgate/client: retries', () => {
 
   it('no answer within timeoutMs is a ConnectionError', async () => {
     const secret = randomUUID();
-    const created = await gw.request('POST', '/admin/shops', { id: 9501, secret_key: secret, test: true, acquirer_settings: { slow_ms: 1500 } }, {
-      auth: null,
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
-    });
+    const created = await gw.request(
+      'POST',
+      '/admin/shops',
+      { id: 9501, secret_key: secret, test: true, acquirer_settings: { slow_ms: 1500 } },
+      {
+        auth: null,
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      },
+    );
     assert.equal(created.status, 201, created.text);
     const hasty = new Gateway({ shopId: 9501, secretKey: secret, baseUrl: gw.url, timeoutMs: 200, retries: 0 });
     // The bank holds the payment: only the client's own timeout can end the call.

@@ -12,7 +12,14 @@ import { DECLINED_CARD } from './support/cards.js';
 let sequence = 0;
 function order(extra: Partial<PaymentRequest> = {}): PaymentRequest {
   sequence++;
-  return { amount: 5000 + sequence, currency: 'EUR', description: `Order ${sequence}`, tracking_id: `hook-${randomUUID()}`, credit_card: card(), ...extra };
+  return {
+    amount: 5000 + sequence,
+    currency: 'EUR',
+    description: `Order ${sequence}`,
+    tracking_id: `hook-${randomUUID()}`,
+    credit_card: card(),
+    ...extra,
+  };
 }
 
 describe('@ecomgate/client: verifyWebhook', () => {
@@ -76,7 +83,10 @@ describe('@ecomgate/client: verifyWebhook', () => {
     assert.throws(() => verifyWebhook(webhook.raw, webhook.headers, { publicKey: otherKey }), /does not match/);
     const { 'content-signature': _signature, ...unsigned } = webhook.headers;
     assert.throws(() => verifyWebhook(webhook.raw, unsigned, { publicKey }), /no Content-Signature/);
-    assert.throws(() => verifyWebhook(webhook.raw, { ...webhook.headers, 'content-signature': 'not base64!' }, { publicKey }), WebhookVerificationError);
+    assert.throws(
+      () => verifyWebhook(webhook.raw, { ...webhook.headers, 'content-signature': 'not base64!' }, { publicKey }),
+      WebhookVerificationError,
+    );
     const error = (() => {
       try {
         verifyWebhook(tampered, webhook.headers, { publicKey });
@@ -89,7 +99,10 @@ describe('@ecomgate/client: verifyWebhook', () => {
 
   it('a wrong secret key, a wrong shop id or no credentials throws, even when the signature is good', async () => {
     const { webhook } = await delivered();
-    assert.throws(() => verifyWebhook(webhook.raw, webhook.headers, { publicKey, shopId: DEMO_SHOP.id, secretKey: 'wrong' }), /Basic credentials are not/);
+    assert.throws(
+      () => verifyWebhook(webhook.raw, webhook.headers, { publicKey, shopId: DEMO_SHOP.id, secretKey: 'wrong' }),
+      /Basic credentials are not/,
+    );
     assert.throws(() => verifyWebhook(webhook.raw, webhook.headers, { shopId: 362, secretKey: DEMO_SHOP.secret }), WebhookVerificationError);
     const { authorization: _auth, ...anonymous } = webhook.headers;
     assert.throws(() => verifyWebhook(webhook.raw, anonymous, shop), /no Basic credentials/);

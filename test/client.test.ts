@@ -24,7 +24,14 @@ let sequence = 0;
 /** A payment request; amounts and tracking ids differ per call so duplicate_check never trips by accident. */
 function order(extra: Partial<PaymentRequest> = {}): PaymentRequest {
   sequence++;
-  return { amount: 2000 + sequence, currency: 'EUR', description: `Order ${sequence}`, tracking_id: `client-${randomUUID()}`, credit_card: card(), ...extra };
+  return {
+    amount: 2000 + sequence,
+    currency: 'EUR',
+    description: `Order ${sequence}`,
+    tracking_id: `client-${randomUUID()}`,
+    credit_card: card(),
+    ...extra,
+  };
 }
 
 const NO_NUMBER = /4200000000000000/;
@@ -104,7 +111,13 @@ describe('@ecomgate/client: operations', () => {
     assert.equal(updated.exp_month, 8);
     assert.equal(updated.exp_year, year + 1);
 
-    const credit = await gateway.credit({ amount: 700, currency: 'EUR', description: 'Winnings', tracking_id: 'credit-1', credit_card: { token: created.token } });
+    const credit = await gateway.credit({
+      amount: 700,
+      currency: 'EUR',
+      description: 'Winnings',
+      tracking_id: 'credit-1',
+      credit_card: { token: created.token },
+    });
     assert.equal(credit.type, 'credit');
     assert.equal(credit.status, 'successful');
     const payout = await gateway.payout({
@@ -222,7 +235,10 @@ describe('@ecomgate/client: errors', () => {
     // The first request is held at the bank (its key claimed) while the repeat comes in.
     bank.hold();
     const first = slow.payment(request, { requestId });
-    await until(() => bank.waiting === 1, () => 'the first request at the bank');
+    await until(
+      () => bank.waiting === 1,
+      () => 'the first request at the bank',
+    );
     const conflict = await slow.payment(request, { requestId }).catch((e: unknown) => e);
     bank.open();
     assert.ok(conflict instanceof ConflictError, String(conflict));

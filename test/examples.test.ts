@@ -90,7 +90,13 @@ describe('examples/merchant: checkout, 3-D Secure, return page, verified webhook
     redirect: 'manual' as const,
   });
 
-  const checkoutFields = (number: string, quantity: string) => ({ quantity, holder: 'John Doe', number, exp: `12/${String(new Date().getUTCFullYear() + 3).slice(2)}`, cvc: '123' });
+  const checkoutFields = (number: string, quantity: string) => ({
+    quantity,
+    holder: 'John Doe',
+    number,
+    exp: `12/${String(new Date().getUTCFullYear() + 3).slice(2)}`,
+    cvc: '123',
+  });
 
   it('in a browser: pay with the challenge card, Authenticate, back on the shop with success, webhook verified', async () => {
     const page = await browser.newPage();
@@ -109,7 +115,11 @@ describe('examples/merchant: checkout, 3-D Secure, return page, verified webhook
       assert.equal(await page.textContent('#order'), orderId);
 
       const recorded = await webhookRecorded(orderId);
-      assert.deepEqual(recorded.webhook && { verified: recorded.webhook.verified, status: recorded.webhook.status, uid: recorded.webhook.uid }, { verified: true, status: 'successful', uid });
+      assert.deepEqual(recorded.webhook && { verified: recorded.webhook.verified, status: recorded.webhook.status, uid: recorded.webhook.uid }, {
+        verified: true,
+        status: 'successful',
+        uid,
+      });
       assert.equal(recorded.status, 'successful');
       assert.equal(recorded.rejectedWebhooks, 0);
       const truth = await atGateway(uid);
@@ -167,7 +177,9 @@ describe('examples/merchant: checkout, 3-D Secure, return page, verified webhook
     const pending = (await atGateway(uid)).tracking_id;
     assert.equal((await order(pending)).status, 'incomplete');
 
-    const forged = JSON.stringify({ transaction: { uid, tracking_id: pending, status: 'successful', type: 'payment', amount: 19996, currency: 'EUR' } });
+    const forged = JSON.stringify({
+      transaction: { uid, tracking_id: pending, status: 'successful', type: 'payment', amount: 19996, currency: 'EUR' },
+    });
     const webhook = await fetch(`${shop}/webhook`, {
       method: 'POST',
       headers: {

@@ -35,7 +35,18 @@ console.log(`# hostile.test: fast-check seed ${SEED} (set ECOMGATE_FC_SEED to re
 
 /** Tables a refused request must leave alone (idempotency_keys left out: a refused keyed request stores its answer). */
 const STORED = ['transactions', 'cards', 'ledger_entries', 'async_tasks', 'webhook_deliveries'] as const;
-const OPERATIONS = ['payments', 'authorizations', 'tokenizations', 'captures', 'voids', 'refunds', 'payouts', 'credits', 'checkups', 'chargebacks'] as const;
+const OPERATIONS = [
+  'payments',
+  'authorizations',
+  'tokenizations',
+  'captures',
+  'voids',
+  'refunds',
+  'payouts',
+  'credits',
+  'checkups',
+  'chargebacks',
+] as const;
 const STATUSES = ['successful', 'failed', 'incomplete', 'expired', 'pending'];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const LEAKS: RegExp[] = [/\n\s*at\s/, /FST_/, /node_modules/, /\.(js|ts):\d+/, /[A-Z]\w*Error\b/, /\bstack\b/i, /\[object /];
@@ -51,7 +62,11 @@ function assertNoInternals(answer: HttpAnswer, label: string) {
 /** §2.3: JSON, a 4xx, `message` with its `response` mirror (and `errors` mirrored when present). */
 function assertErrorBody(answer: HttpAnswer, label: string) {
   assert.ok(answer.status >= 400 && answer.status < 500, `${label}: a 4xx, got ${answer.status} ${answer.text.slice(0, 300)}`);
-  assert.match(answer.headers.get('content-type') ?? '', /^application\/json\b/, `${label}: JSON content type (${answer.status} ${answer.text.slice(0, 100)})`);
+  assert.match(
+    answer.headers.get('content-type') ?? '',
+    /^application\/json\b/,
+    `${label}: JSON content type (${answer.status} ${answer.text.slice(0, 100)})`,
+  );
   const body = answer.body;
   assert.ok(body && typeof body === 'object' && !Array.isArray(body), `${label}: a JSON object: ${answer.text.slice(0, 200)}`);
   assert.equal(typeof body.message, 'string', `${label}: message in ${answer.text.slice(0, 200)}`);
@@ -117,7 +132,26 @@ function assertSuccess(route: Route, answer: HttpAnswer, label: string) {
 const nastyString = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 40 }),
   fc.string({ unit: 'grapheme', maxLength: 20 }),
-  fc.constantFrom('', ' ', '\u0000', 'a\u0000b', '\ud800', '\u202e', '💳', 'null', 'undefined', '__proto__', 'constructor', '0', '-1', '1e309', 'NaN', '%00', '../..', '<script>'),
+  fc.constantFrom(
+    '',
+    ' ',
+    '\u0000',
+    'a\u0000b',
+    '\ud800',
+    '\u202e',
+    '💳',
+    'null',
+    'undefined',
+    '__proto__',
+    'constructor',
+    '0',
+    '-1',
+    '1e309',
+    'NaN',
+    '%00',
+    '../..',
+    '<script>',
+  ),
   fc.string({ minLength: 250, maxLength: 300 }),
   fc.nat({ max: 70_000 }).map((n) => 'x'.repeat(n)),
 );
@@ -144,7 +178,14 @@ function fieldValue(valid: fc.Arbitrary<unknown>[]) {
 
 /** A `request` object drawn from the real field names of every operation, with valid or hostile values. */
 function requestObject(fixtures: { parents: string[]; tokens: string[] }) {
-  const cardNumber = fc.constantFrom('4200000000000000', '5555555555554444', '4005550000000019', '4111111111111112', '42000000000000001', '4200 0000 0000 0000');
+  const cardNumber = fc.constantFrom(
+    '4200000000000000',
+    '5555555555554444',
+    '4005550000000019',
+    '4111111111111112',
+    '42000000000000001',
+    '4200 0000 0000 0000',
+  );
   const cardObject = fc.record(
     {
       number: fieldValue([cardNumber]),
@@ -172,8 +213,12 @@ function requestObject(fixtures: { parents: string[]; tokens: string[] }) {
       duplicate_check: fieldValue([fc.constant(false)]),
       credit_card: fc.oneof({ weight: 3, arbitrary: cardObject }, { weight: 1, arbitrary: anyJson }),
       recipient_credit_card: fc.oneof(cardObject, anyJson),
-      customer: fieldValue([fc.record({ ip: fc.constantFrom('127.0.0.1', '::1', '999.1.1.1'), email: fc.constantFrom('a@b.c', 'nope') }, { requiredKeys: [] })]),
-      billing_address: fieldValue([fc.record({ country: fc.constantFrom('DE', 'ZZ'), zip: nastyString, address: nastyString }, { requiredKeys: [] })]),
+      customer: fieldValue([
+        fc.record({ ip: fc.constantFrom('127.0.0.1', '::1', '999.1.1.1'), email: fc.constantFrom('a@b.c', 'nope') }, { requiredKeys: [] }),
+      ]),
+      billing_address: fieldValue([
+        fc.record({ country: fc.constantFrom('DE', 'ZZ'), zip: nastyString, address: nastyString }, { requiredKeys: [] }),
+      ]),
       additional_data: anyJson,
       parent_uid: fieldValue([parent]),
       reason: fieldValue([fc.constantFrom('Customer request', '')]),
@@ -264,16 +309,24 @@ for (const store of testStores()) {
       fx.token = ok(await gw.post('/credit_cards', { number: '4200000000000000', holder: 'John Doe', exp_month: 5, exp_year: yearNow + 3 })).token;
       const foreign = { auth: DEMO_3DS_SHOP };
       const foreignPayment = ok(
-        await gw.post('/transactions/payments', paymentRequest({ credit_card: card('4012000000001006'), tracking_id: fx.foreignTrackingId, notification_url: 'http://127.0.0.1:9/hook' }), foreign),
+        await gw.post(
+          '/transactions/payments',
+          paymentRequest({ credit_card: card('4012000000001006'), tracking_id: fx.foreignTrackingId, notification_url: 'http://127.0.0.1:9/hook' }),
+          foreign,
+        ),
       );
       fx.foreignPayment = foreignPayment.uid;
       fx.foreignReceiptToken = new URL(foreignPayment.receipt_url).searchParams.get('token')!;
       const incomplete = ok(await gw.post('/transactions/payments', paymentRequest({ credit_card: card('4012000000003010') }), foreign));
       assert.equal(incomplete.status, 'incomplete');
       fx.foreignIncomplete = incomplete.uid;
-      fx.foreignToken = ok(await gw.post('/credit_cards', { number: '5555555555554444', holder: 'Jane Roe', exp_month: 7, exp_year: yearNow + 2 }, foreign)).token;
+      fx.foreignToken = ok(
+        await gw.post('/credit_cards', { number: '5555555555554444', holder: 'Jane Roe', exp_month: 7, exp_year: yearNow + 2 }, foreign),
+      ).token;
       // Shop 362's async requests: one with a 200 result, one refused (a result served once), one still queued.
-      fx.foreignAsyncOk = (await gw.request('POST', '/async/transactions/payments', { request: paymentRequest({ credit_card: card('4012000000001006') }) }, foreign)).body.request_id;
+      fx.foreignAsyncOk = (
+        await gw.request('POST', '/async/transactions/payments', { request: paymentRequest({ credit_card: card('4012000000001006') }) }, foreign)
+      ).body.request_id;
       fx.foreignAsyncRefused = (await gw.request('POST', '/async/transactions/payments', { request: { amount: 1 } }, foreign)).body.request_id;
       await gw.app.workers.drain();
       for (const id of [fx.foreignAsyncOk, fx.foreignAsyncRefused]) assert.match(String(id), UUID);
@@ -357,7 +410,14 @@ for (const store of testStores()) {
       const raw = fc.oneof(
         fc.string({ unit: 'binary', maxLength: 200 }),
         fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify({ request: v }).slice(0, -1)),
-        fc.constantFrom('{"request":{"amount":1e99999}}', '{"request":{"amount":-0}}', '{"request":{"amount":100,"amount":"x"}}', '\ufeff{"request":{}}', '{"request":{"__proto__":null}}', '{"request":{"constructor":{"prototype":{"x":1}}}}'),
+        fc.constantFrom(
+          '{"request":{"amount":1e99999}}',
+          '{"request":{"amount":-0}}',
+          '{"request":{"amount":100,"amount":"x"}}',
+          '\ufeff{"request":{}}',
+          '{"request":{"__proto__":null}}',
+          '{"request":{"constructor":{"prototype":{"x":1}}}}',
+        ),
       );
       await fc.assert(
         fc.asyncProperty(routeArb(), raw, async (route, text) => {
@@ -486,8 +546,7 @@ for (const store of testStores()) {
           if (answer.body.transaction) assertTransaction(answer.body.transaction, `${label} → result`);
           else if (Array.isArray(answer.body.transactions)) {
             for (const t of answer.body.transactions) assertTransaction(t, `${label} → result`);
-          }
-          else assert.equal(answer.body.status, 'successful', `${label} → result: ${answer.text.slice(0, 200)}`);
+          } else assert.equal(answer.body.status, 'successful', `${label} → result: ${answer.text.slice(0, 200)}`);
         } else {
           assertErrorBody(answer, `${label} → result`);
         }
@@ -495,10 +554,14 @@ for (const store of testStores()) {
       await healthy('async results');
     });
 
-    describe('shop isolation: another shop\'s ids answer exactly like unknown ones', () => {
+    describe("shop isolation: another shop's ids answer exactly like unknown ones", () => {
       /** Compares two answers, status and body, with each one's own id replaced by a placeholder. */
       function assertSame(foreign: HttpAnswer, foreignId: string, unknown: HttpAnswer, unknownId: string, label: string) {
-        assert.equal(foreign.status, unknown.status, `${label}: status (foreign ${foreign.text.slice(0, 200)} / unknown ${unknown.text.slice(0, 200)})`);
+        assert.equal(
+          foreign.status,
+          unknown.status,
+          `${label}: status (foreign ${foreign.text.slice(0, 200)} / unknown ${unknown.text.slice(0, 200)})`,
+        );
         assert.equal(foreign.headers.get('content-type'), unknown.headers.get('content-type'), `${label}: content type`);
         assert.equal(foreign.text.split(foreignId).join('<id>'), unknown.text.split(unknownId).join('<id>'), `${label}: body`);
         assert.ok(foreign.status >= 400 || label.includes('v2'), `${label}: refused`);
@@ -507,7 +570,13 @@ for (const store of testStores()) {
       it('GET /transactions/{uid}, renotify and /async/transactions/{uid} with a foreign uid', async () => {
         for (const foreignUid of [fx.foreignPayment, fx.foreignIncomplete]) {
           const unknownUid = randomUUID();
-          assertSame(await gw.get(`/transactions/${foreignUid}`), foreignUid, await gw.get(`/transactions/${unknownUid}`), unknownUid, 'GET /transactions/{uid}');
+          assertSame(
+            await gw.get(`/transactions/${foreignUid}`),
+            foreignUid,
+            await gw.get(`/transactions/${unknownUid}`),
+            unknownUid,
+            'GET /transactions/{uid}',
+          );
           const before = await gw.count('webhook_deliveries');
           assertSame(
             await gw.request('POST', `/transactions/${foreignUid}/renotify`, { request: {} }),
@@ -516,7 +585,13 @@ for (const store of testStores()) {
             unknownUid,
             'renotify',
           );
-          assertSame(await gw.request('POST', `/transactions/${foreignUid}/renotify`), foreignUid, await gw.request('POST', `/transactions/${unknownUid}/renotify`), unknownUid, 'renotify, no body');
+          assertSame(
+            await gw.request('POST', `/transactions/${foreignUid}/renotify`),
+            foreignUid,
+            await gw.request('POST', `/transactions/${unknownUid}/renotify`),
+            unknownUid,
+            'renotify, no body',
+          );
           assert.equal(await gw.count('webhook_deliveries'), before, 'no delivery queued for another shop');
 
           const foreignSubmit = await gw.get(`/async/transactions/${foreignUid}`);
@@ -536,7 +611,13 @@ for (const store of testStores()) {
       it('tracking ids: legacy and v2, sync and async', async () => {
         const unknownTracking = `hostile-unknown-${randomUUID()}`;
         const foreignTracking = fx.foreignTrackingId;
-        assertSame(await gw.get(`/transactions/tracking_id/${foreignTracking}`), foreignTracking, await gw.get(`/transactions/tracking_id/${unknownTracking}`), unknownTracking, 'legacy tracking');
+        assertSame(
+          await gw.get(`/transactions/tracking_id/${foreignTracking}`),
+          foreignTracking,
+          await gw.get(`/transactions/tracking_id/${unknownTracking}`),
+          unknownTracking,
+          'legacy tracking',
+        );
         const v2 = await gw.get(`/v2/transactions/tracking_id/${foreignTracking}`);
         assert.deepEqual(v2.body, { transactions: [] });
         assertSame(v2, foreignTracking, await gw.get(`/v2/transactions/tracking_id/${unknownTracking}`), unknownTracking, 'v2 tracking');
@@ -561,7 +642,12 @@ for (const store of testStores()) {
       it('/async/status and /async/result with a foreign request id (finished, refused-once, queued) do not reveal or consume it', async () => {
         // Queued now, and left queued (nothing drains until the end of this test).
         fx.foreignAsyncQueued = (
-          await gw.request('POST', '/async/transactions/refunds', { request: { parent_uid: fx.foreignPayment, amount: 1, reason: 'x' } }, { auth: DEMO_3DS_SHOP })
+          await gw.request(
+            'POST',
+            '/async/transactions/refunds',
+            { request: { parent_uid: fx.foreignPayment, amount: 1, reason: 'x' } },
+            { auth: DEMO_3DS_SHOP },
+          )
         ).body.request_id;
         assert.match(String(fx.foreignAsyncQueued), UUID);
         for (const foreignId of [fx.foreignAsyncOk, fx.foreignAsyncRefused, fx.foreignAsyncQueued]) {
@@ -577,7 +663,7 @@ for (const store of testStores()) {
         assert.equal((await gw.get(`/async/result/${fx.foreignAsyncQueued}`, owner)).status, 425);
       });
 
-      it('receipts: a transaction with another transaction\'s link token is like an unknown one', async () => {
+      it("receipts: a transaction with another transaction's link token is like an unknown one", async () => {
         const unknownUid = randomUUID();
         const pairs: [string, string][] = [
           [fx.foreignPayment, fx.ownReceiptToken],
@@ -589,7 +675,9 @@ for (const store of testStores()) {
           assertSame(crossed, uid, unknown, unknownUid, 'receipt with a crossed token');
           assert.equal(crossed.status, 404);
         }
-        const ownReceipt = await gw.request('GET', `/receipts/${fx.payment}?token=${encodeURIComponent(fx.ownReceiptToken)}`, undefined, { auth: null });
+        const ownReceipt = await gw.request('GET', `/receipts/${fx.payment}?token=${encodeURIComponent(fx.ownReceiptToken)}`, undefined, {
+          auth: null,
+        });
         assert.equal(ownReceipt.status, 200, 'the right token opens it');
       });
 

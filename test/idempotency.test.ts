@@ -75,7 +75,10 @@ for (const store of testStores()) {
       // The first request is held at the bank while the repeat comes in.
       bank.hold();
       const first = gw.post('/transactions/payments', request, withKey(key, shop));
-      await until(() => bank.waiting === 1, () => 'the first request at the bank');
+      await until(
+        () => bank.waiting === 1,
+        () => 'the first request at the bank',
+      );
       const second = await gw.post('/transactions/payments', request, withKey(key, shop));
       bank.open();
       const answers = [await first, second];
@@ -180,7 +183,16 @@ for (const store of testStores()) {
       // A process took the key and died before transaction A: a claim with no transaction.
       await gw.app.store.db
         .insertInto('idempotency_keys')
-        .values({ shop_id: 361, key, body_hash: gw.app.vault.requestHash('payments', { request }), claim_token: 'dead-attempt', transaction_uid: null, status_code: null, response: null, created_at: gw.clock.now().toISOString() })
+        .values({
+          shop_id: 361,
+          key,
+          body_hash: gw.app.vault.requestHash('payments', { request }),
+          claim_token: 'dead-attempt',
+          transaction_uid: null,
+          status_code: null,
+          response: null,
+          created_at: gw.clock.now().toISOString(),
+        })
         .execute();
       const before = await gw.count('transactions');
       gw.clock.advance(ABANDONED_AFTER_MS - 1);
@@ -201,7 +213,16 @@ for (const store of testStores()) {
       // The key is held by another attempt's claim (as after a takeover of a task whose lease ran out).
       await gw.app.store.db
         .insertInto('idempotency_keys')
-        .values({ shop_id: 361, key, body_hash: 'x', claim_token: 'current-attempt', transaction_uid: null, status_code: null, response: null, created_at: gw.clock.now().toISOString() })
+        .values({
+          shop_id: 361,
+          key,
+          body_hash: 'x',
+          claim_token: 'current-attempt',
+          transaction_uid: null,
+          status_code: null,
+          response: null,
+          created_at: gw.clock.now().toISOString(),
+        })
         .execute();
       const before = await gw.count('transactions');
       const stale = { shop, body: { request: paymentRequest() }, idempotencyKey: key, idempotencyClaim: 'stale-attempt' };

@@ -34,7 +34,10 @@ interface Offence {
 
 /** What `source` (the text of `file`) does that only src/store/ may do. */
 function offencesIn(file: string, source: string, tables: readonly string[]): Offence[] {
-  const sqlOnTable = new RegExp(`\\b(?:from|into|update|join|table|truncate)\\s+(?:only\\s+)?(?:"?\\w+"?\\.)?"?(${tables.join('|')})"?(?![\\w])`, 'i');
+  const sqlOnTable = new RegExp(
+    `\\b(?:from|into|update|join|table|truncate)\\s+(?:only\\s+)?(?:"?\\w+"?\\.)?"?(${tables.join('|')})"?(?![\\w])`,
+    'i',
+  );
   const parsed = ts.createSourceFile(file, source, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
   const found: Offence[] = [];
   const report = (node: ts.Node, what: string, offset = node.getStart(parsed)) =>
@@ -45,7 +48,12 @@ function offencesIn(file: string, source: string, tables: readonly string[]): Of
       report(node, "import from 'kysely' other than `import type`");
     } else if (ts.isExportDeclaration(node) && isKysely(node.moduleSpecifier) && !node.isTypeOnly) {
       report(node, "export from 'kysely' other than `export type`");
-    } else if (ts.isCallExpression(node) && node.arguments.length > 0 && isKysely(node.arguments[0]) && (node.expression.kind === ts.SyntaxKind.ImportKeyword || node.expression.getText(parsed) === 'require')) {
+    } else if (
+      ts.isCallExpression(node) &&
+      node.arguments.length > 0 &&
+      isKysely(node.arguments[0]) &&
+      (node.expression.kind === ts.SyntaxKind.ImportKeyword || node.expression.getText(parsed) === 'require')
+    ) {
       report(node, "dynamic import of 'kysely'");
     } else if (ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression) && BUILDERS.has(node.expression.name.text)) {
       report(node.expression.name, `Kysely query builder call ${node.expression.name.text}(`);
@@ -56,7 +64,9 @@ function offencesIn(file: string, source: string, tables: readonly string[]): Of
     } else if (ts.isPropertyAccessExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === 'sql') {
       report(node, `Kysely sql helper sql.${node.name.text}`);
     } else if (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node) || ts.isTemplateExpression(node)) {
-      const text = ts.isTemplateExpression(node) ? [node.head.text, ...node.templateSpans.map((span) => `\${…}${span.literal.text}`)].join('') : node.text;
+      const text = ts.isTemplateExpression(node)
+        ? [node.head.text, ...node.templateSpans.map((span) => `\${…}${span.literal.text}`)].join('')
+        : node.text;
       const match = sqlOnTable.exec(text);
       if (match) {
         // The line of the match itself, for a statement spread over lines.
@@ -90,11 +100,15 @@ describe('layers: SQL and table names only in src/store/', () => {
   const offences = sourceFiles(SRC).flatMap((path) => offencesIn(posix(path), readFileSync(path, 'utf8'), tables));
 
   it('knows the tables from the migrations', () => {
-    for (const table of ['transactions', 'cards', 'shops', 'async_tasks', 'rate_limits', 'auth_failures', 'vault_secrets']) assert.ok(tables.includes(table), table);
+    for (const table of ['transactions', 'cards', 'shops', 'async_tasks', 'rate_limits', 'auth_failures', 'vault_secrets'])
+      assert.ok(tables.includes(table), table);
   });
 
   it('no file outside src/store/ writes a query or names a table in SQL', () => {
-    assert.deepEqual(offences.map((offence) => `${offence.file}:${offence.line}: ${offence.what}`), []);
+    assert.deepEqual(
+      offences.map((offence) => `${offence.file}:${offence.line}: ${offence.what}`),
+      [],
+    );
   });
 
   it('the check catches each kind of offence, and passes what is allowed', () => {
@@ -103,16 +117,26 @@ describe('layers: SQL and table names only in src/store/', () => {
     assert.deepEqual(offencesOf("import { type Kysely } from 'kysely';"), ["1: import from 'kysely' other than `import type`"]);
     assert.deepEqual(offencesOf("export { sql } from 'kysely';"), ["1: export from 'kysely' other than `export type`"]);
     assert.deepEqual(offencesOf("const k = await import('kysely');"), ["1: dynamic import of 'kysely'"]);
-    assert.deepEqual(offencesOf("db.selectFrom('x').selectAll();\n\ntrx\n  .updateTable('y');"), ['1: Kysely query builder call selectFrom(', '4: Kysely query builder call updateTable(']);
-    assert.deepEqual(offencesOf('store.db.insertInto(t); store.db.deleteFrom(t);'), ['1: Kysely query builder call insertInto(', '1: Kysely query builder call deleteFrom(']);
+    assert.deepEqual(offencesOf("db.selectFrom('x').selectAll();\n\ntrx\n  .updateTable('y');"), [
+      '1: Kysely query builder call selectFrom(',
+      '4: Kysely query builder call updateTable(',
+    ]);
+    assert.deepEqual(offencesOf('store.db.insertInto(t); store.db.deleteFrom(t);'), [
+      '1: Kysely query builder call insertInto(',
+      '1: Kysely query builder call deleteFrom(',
+    ]);
     assert.deepEqual(offencesOf('await db.schema.createTable(t).execute();'), ['1: Kysely schema builder (.schema.)']);
     assert.deepEqual(offencesOf('await sql`select 1`.execute(db);'), ['1: sql`` template']);
     // biome-ignore lint/suspicious/noTemplateCurlyInString: source text fed to the check under test
     assert.deepEqual(offencesOf('await sql<{ n: number }>`select ${x}`.execute(db);'), ['1: sql`` template']);
     assert.deepEqual(offencesOf('await sql.raw(text).execute(db);'), ['1: Kysely sql helper sql.raw']);
-    assert.deepEqual(offencesOf("pool.query('delete from rate_limits where window_start < $1', [t]);"), ['1: SQL on table rate_limits in a string ("from rate_limits")']);
+    assert.deepEqual(offencesOf("pool.query('delete from rate_limits where window_start < $1', [t]);"), [
+      '1: SQL on table rate_limits in a string ("from rate_limits")',
+    ]);
     // biome-ignore lint/suspicious/noTemplateCurlyInString: source text fed to the check under test
-    assert.deepEqual(offencesOf('const q = `\n  insert into auth_failures (subject) values (${s})`;'), ['2: SQL on table auth_failures in a string ("into auth_failures")']);
+    assert.deepEqual(offencesOf('const q = `\n  insert into auth_failures (subject) values (${s})`;'), [
+      '2: SQL on table auth_failures in a string ("into auth_failures")',
+    ]);
     assert.deepEqual(offencesOf('const q = "UPDATE \\"cards\\" SET x = 1";'), ['1: SQL on table cards in a string ("UPDATE "cards"")']);
     assert.deepEqual(offencesOf("q('select 1 from public.shops');"), ['1: SQL on table shops in a string ("from public.shops")']);
     // biome-ignore lint/suspicious/noTemplateCurlyInString: source text fed to the check under test
@@ -128,7 +152,7 @@ describe('layers: SQL and table names only in src/store/', () => {
           "import type { Store } from '../store/db.js';",
           '// select * from transactions where uid = $1',
           '/** delete from cards */',
-          "const row = await findTransaction(ctx.store.sql, shop.id, uid);",
+          'const row = await findTransaction(ctx.store.sql, shop.id, uid);',
           "log.info({ cards: n }, 'cards stored with installation-wide stamps now carry their shop\\'s own');",
           "const path = '/transactions/payments';",
           'const options = { schema: config.schema };',

@@ -15,10 +15,16 @@ const CVC = '987';
 
 function capture(format: LogFormat) {
   const lines: string[] = [];
-  const log = createLogger('info', new Writable({ write: (chunk, _e, cb) => {
-      lines.push(chunk.toString());
-      cb();
-    } }), format);
+  const log = createLogger(
+    'info',
+    new Writable({
+      write: (chunk, _e, cb) => {
+        lines.push(chunk.toString());
+        cb();
+      },
+    }),
+    format,
+  );
   return { log, lines };
 }
 
@@ -46,7 +52,10 @@ describe('log format', () => {
     const [first, ...stack] = lines[1]!.trimEnd().split('\n');
     assert.match(first!, / ERROR request failed err\.message="simulated fault"$/);
     assert.match(stack[0]!, /^ {4}TypeError: simulated fault$/);
-    assert.ok(stack.slice(1).every((line) => /^ {4}\s*at /.test(line)), lines[1]);
+    assert.ok(
+      stack.slice(1).every((line) => /^ {4}\s*at /.test(line)),
+      lines[1],
+    );
     assert.ok(!lines.some((line) => line.trimStart().startsWith('{')), 'no JSON on a terminal');
   });
 

@@ -126,11 +126,13 @@ for (const store of testStores()) {
         assert.equal(tx.three_d_secure_verification.status, 'failed', `U/N ${number}`);
         assert.equal(tx.redirect_url, undefined);
       }
-      const auth = (await gw.post('/transactions/authorizations', paymentRequest({ credit_card: card('4012000000001097') }), { auth: DEMO_3DS_SHOP })).body.transaction;
+      const auth = (await gw.post('/transactions/authorizations', paymentRequest({ credit_card: card('4012000000001097') }), { auth: DEMO_3DS_SHOP }))
+        .body.transaction;
       assert.equal(auth.status, 'incomplete');
       assert.equal(auth.message, null);
-      const declinedAuth = (await gw.post('/transactions/authorizations', paymentRequest({ credit_card: card('4012000000001014') }), { auth: DEMO_3DS_SHOP })).body
-        .transaction;
+      const declinedAuth = (
+        await gw.post('/transactions/authorizations', paymentRequest({ credit_card: card('4012000000001014') }), { auth: DEMO_3DS_SHOP })
+      ).body.transaction;
       assert.equal(declinedAuth.status, 'failed');
       assert.equal(declinedAuth.message, 'Authorization was declined');
     });
@@ -139,7 +141,9 @@ for (const store of testStores()) {
       const threeDsCards = ['4012000000003010', '4012000000001097', '4012000000001022', '4012000000001014', '4012000000001006', '5204240000015060'];
       for (const number of threeDsCards) {
         const skipped = (
-          await gw.post('/transactions/payments', paymentRequest({ credit_card: card(number, { skip_three_d_secure_verification: true }) }), { auth: DEMO_3DS_SHOP })
+          await gw.post('/transactions/payments', paymentRequest({ credit_card: card(number, { skip_three_d_secure_verification: true }) }), {
+            auth: DEMO_3DS_SHOP,
+          })
         ).body.transaction;
         assert.equal(skipped.status, 'successful', `skip ${number}`);
         assert.equal(skipped.three_d_secure_verification, undefined, `3-D Secure did not run for ${number}`);
@@ -173,7 +177,10 @@ for (const store of testStores()) {
       assert.deepEqual(tx.recipient, { first_name: 'Jane' });
       assert.ok(!byNumber.text.includes('4200000000000000'));
       assert.equal(await balanceOf(gw), before - 700);
-      assert.deepEqual((await ledgerEntriesOf(gw, tx.uid)).map((e) => Number(e.amount)), [-700]);
+      assert.deepEqual(
+        (await ledgerEntriesOf(gw, tx.uid)).map((e) => Number(e.amount)),
+        [-700],
+      );
 
       const byToken = await gw.post('/transactions/payouts', {
         amount: 300,
@@ -190,7 +197,13 @@ for (const store of testStores()) {
     it('credits a stored card token; the balance goes down', async () => {
       const token = (await gw.post('/transactions/payments', paymentRequest())).body.transaction.credit_card.token;
       const before = await balanceOf(gw);
-      const answer = await gw.post('/transactions/credits', { amount: 450, currency: 'EUR', description: 'Credit', tracking_id: 'credit-1', credit_card: { token } });
+      const answer = await gw.post('/transactions/credits', {
+        amount: 450,
+        currency: 'EUR',
+        description: 'Credit',
+        tracking_id: 'credit-1',
+        credit_card: { token },
+      });
       assert.equal(answer.status, 200, answer.text);
       const tx = answer.body.transaction;
       assert.equal(tx.type, 'credit');
@@ -359,7 +372,10 @@ for (const store of testStores()) {
       assert.equal(settled.code, 'S.0000');
       assert.equal(settled.payment.status, 'successful');
       assert.ok(settled.paid_at);
-      assert.deepEqual((await ledgerEntriesOf(gw, tx.uid)).map((e) => Number(e.amount)), [tx.amount]);
+      assert.deepEqual(
+        (await ledgerEntriesOf(gw, tx.uid)).map((e) => Number(e.amount)),
+        [tx.amount],
+      );
 
       // Settled exactly once: later passes find nothing, the bank was never called again.
       gw.clock.advance(3_600_000);
@@ -372,7 +388,12 @@ for (const store of testStores()) {
     it('settles an unknown-outcome payout by inquiry, taking the money out once', async () => {
       const balance = await balanceOf(gw);
       const tx = (
-        await gw.post('/transactions/payouts', { amount: 640, currency: 'EUR', description: 'Payout', recipient_credit_card: card('4000000000000606') })
+        await gw.post('/transactions/payouts', {
+          amount: 640,
+          currency: 'EUR',
+          description: 'Payout',
+          recipient_credit_card: card('4000000000000606'),
+        })
       ).body.transaction;
       assert.equal(tx.status, 'pending');
       assert.equal(tx.payout.status, 'pending');
@@ -381,14 +402,18 @@ for (const store of testStores()) {
       const settled = (await gw.get(`/transactions/${tx.uid}`)).body.transaction;
       assert.equal(settled.status, 'successful');
       assert.equal(settled.payout.status, 'successful');
-      assert.deepEqual((await ledgerEntriesOf(gw, tx.uid)).map((e) => Number(e.amount)), [-640]);
+      assert.deepEqual(
+        (await ledgerEntriesOf(gw, tx.uid)).map((e) => Number(e.amount)),
+        [-640],
+      );
       assert.equal(await balanceOf(gw), balance - 640);
       assert.equal(await gw.app.resolveInDoubt(), 0);
     });
 
     it('backs off between inquiries while the bank is still processing', async () => {
       const shop = await createShop(gw, 5101, { acquirer_settings: { settle_ms: 20_000 } });
-      const tx = (await gw.post('/transactions/authorizations', paymentRequest({ credit_card: card('4000000000000606') }), { auth: shop })).body.transaction;
+      const tx = (await gw.post('/transactions/authorizations', paymentRequest({ credit_card: card('4000000000000606') }), { auth: shop })).body
+        .transaction;
       assert.equal(tx.status, 'pending');
       const first = await rowOf(gw, tx.uid);
       assert.equal(first.inquiry_attempts, 1, 'the immediate inquiry counted');
@@ -417,7 +442,10 @@ for (const store of testStores()) {
       bank.hold();
       const inFlight = gw.post('/transactions/payments', paymentRequest({ credit_card: card('4000000000000309') }), { auth: shop });
       // Transaction A has committed and the call is held at the bank.
-      await until(() => bank.waiting === 1, () => 'the payment at the bank');
+      await until(
+        () => bank.waiting === 1,
+        () => 'the payment at the bank',
+      );
       const row = await gw.app.store.db.selectFrom('transactions').select(['uid', 'status']).where('shop_id', '=', shop.id).executeTakeFirstOrThrow();
       assert.equal(row.status, 'processing');
       // The resolver leaves a call still in flight alone.
@@ -430,12 +458,23 @@ for (const store of testStores()) {
 
     it('settles a `processing` transaction left by a crash after the bank acted, by inquiry and without calling again', async () => {
       const shop = (await gw.app.shops.find(361))!;
-      const row = newTransactionRow(gw.app.ctx, { shop, body: {} }, { type: 'payment', amount: 777, currency: 'EUR', description: 'crashed', tracking_id: 'crash-1' });
+      const row = newTransactionRow(
+        gw.app.ctx,
+        { shop, body: {} },
+        { type: 'payment', amount: 777, currency: 'EUR', description: 'crashed', tracking_id: 'crash-1' },
+      );
       await gw.app.store.write((tx) => insertTransaction(tx, row));
       // The bank got the call (and approved) before the process died; transaction B never ran.
       const bank = gw.app.ctx.acquirerFor(shop);
       const outcome = await bank.authorize(
-        { reference: row.acquirer_ref, shopId: shop.id, amount: 777, currency: 'EUR', card: { number: '4200000000000000', holder: null, expMonth: 1, expYear: 2099 }, settings: {} },
+        {
+          reference: row.acquirer_ref,
+          shopId: shop.id,
+          amount: 777,
+          currency: 'EUR',
+          card: { number: '4200000000000000', holder: null, expMonth: 1, expYear: 2099 },
+          settings: {},
+        },
         true,
       );
       assert.equal(outcome.outcome, 'approved');
@@ -449,7 +488,10 @@ for (const store of testStores()) {
       assert.equal(await gw.app.resolveInDoubt(), 1);
       const settled = (await gw.get(`/transactions/${row.uid}`)).body.transaction;
       assert.equal(settled.status, 'successful');
-      assert.deepEqual((await ledgerEntriesOf(gw, row.uid)).map((e) => Number(e.amount)), [777]);
+      assert.deepEqual(
+        (await ledgerEntriesOf(gw, row.uid)).map((e) => Number(e.amount)),
+        [777],
+      );
       assert.equal(await sandboxCallsOf(gw, row.acquirer_ref), 1);
       assert.equal(await balanceOf(gw), balance, 'the bank is not charged twice');
     });
@@ -491,14 +533,20 @@ for (const store of testStores()) {
       // The bank's call is still running in the background: let it answer, and wait until it has recorded it.
       assert.equal(bank.waiting, 1);
       bank.open();
-      await until(async () => (await sandboxCallsOf(gw, row.acquirer_ref)) === 1, () => 'the bank recording its answer');
+      await until(
+        async () => (await sandboxCallsOf(gw, row.acquirer_ref)) === 1,
+        () => 'the bank recording its answer',
+      );
       assert.equal(await balanceOf(gw, 'EUR', shop), tx.amount, 'the bank moved the money');
 
       gw.clock.advance(Date.parse((await rowOf(gw, tx.uid)).next_inquiry_at!) - gw.clock.now().getTime() + 1);
       assert.equal(await gw.app.resolveInDoubt(), 1);
       const settled = (await gw.get(`/transactions/${tx.uid}`, { auth: shop })).body.transaction;
       assert.equal(settled.status, 'successful');
-      assert.deepEqual((await ledgerEntriesOf(gw, tx.uid)).map((e) => Number(e.amount)), [tx.amount]);
+      assert.deepEqual(
+        (await ledgerEntriesOf(gw, tx.uid)).map((e) => Number(e.amount)),
+        [tx.amount],
+      );
       assert.equal(await balanceOf(gw, 'EUR', shop), tx.amount);
     });
   });

@@ -116,7 +116,8 @@ for (const kind of testStores()) {
       assert.match(docs.body.openapi, /^3\./);
       assert.ok(docs.body.info?.title);
       assert.ok(docs.body.paths['/transactions/payments']?.post, Object.keys(docs.body.paths).join(', '));
-      for (const path of ['/transactions/refunds', '/transactions/captures', '/transactions/payouts', '/balance']) assert.ok(docs.body.paths[path]?.post, path);
+      for (const path of ['/transactions/refunds', '/transactions/captures', '/transactions/payouts', '/balance'])
+        assert.ok(docs.body.paths[path]?.post, path);
       assert.ok(!docs.text.includes(ADMIN_TOKEN));
     });
 
@@ -132,7 +133,10 @@ for (const kind of testStores()) {
         assert.equal(answer.status, status, path);
         assert.equal(answer.headers.get('x-request-id'), id, path);
       }
-      assert.ok(gw.logs.some((line) => line.includes(`"reqId":"${id}"`)), 'the request log line carries the id');
+      assert.ok(
+        gw.logs.some((line) => line.includes(`"reqId":"${id}"`)),
+        'the request log line carries the id',
+      );
 
       for (const bad of ['has space', 'x'.repeat(129), '<script>', 'a/b', 'é']) {
         let answer: Response;
@@ -186,7 +190,10 @@ for (const kind of testStores()) {
       // Bad credentials are refused as such, not counted against the shop.
       assert.equal((await gw.get('/transactions/' + randomUUID(), { auth: { id: DEMO_SHOP.id, secret: 'wrong-secret' } })).status, 401);
       const metrics = (await gw.get('/metrics', { auth: null })).text;
-      assert.equal(sample(metrics, 'ecomgate_http_requests_total', { route: '/transactions/:uid', method: 'GET', status_code: '429' }), limited.length);
+      assert.equal(
+        sample(metrics, 'ecomgate_http_requests_total', { route: '/transactions/:uid', method: 'GET', status_code: '429' }),
+        limited.length,
+      );
     });
 
     it('the token bucket refills at the configured rate, per shop (injected clock)', () => {
@@ -247,7 +254,10 @@ for (const kind of testStores()) {
       const paid = await gw.post('/transactions/payments', paymentRequest({ credit_card: card(PAN, { verification_value: CVC }) }));
       assert.equal(paid.body.transaction.status, 'successful');
       const token = paid.body.transaction.credit_card.token;
-      assert.equal((await gw.post('/transactions/authorizations', paymentRequest({ credit_card: card(PAN, { verification_value: CVC }) }))).status, 200);
+      assert.equal(
+        (await gw.post('/transactions/authorizations', paymentRequest({ credit_card: card(PAN, { verification_value: CVC }) }))).status,
+        200,
+      );
       assert.equal((await gw.post('/transactions/payments', paymentRequest({ credit_card: { token, verification_value: CVC } }))).status, 200);
       assert.equal((await gw.request('POST', '/credit_cards', { request: card(PAN, { verification_value: CVC }) })).status, 200);
 
@@ -258,8 +268,18 @@ for (const kind of testStores()) {
         ['trailing garbage', {}, `{"request":{"credit_card":${cardJson}}} ${PAN}`, 400],
         ['plain text', { 'content-type': 'text/plain' }, `number=${PAN}&cvc=${CVC}`, 0],
         ['oversize body', {}, `{"request":{"description":"${'x'.repeat(70_000)}","credit_card":${cardJson}}}`, 413],
-        ['bad Luhn', {}, JSON.stringify({ request: { ...paymentRequest(), credit_card: card('4200000000000001', { verification_value: CVC }) } }), 422],
-        ['expired card', {}, JSON.stringify({ request: { ...paymentRequest(), credit_card: card(PAN, { verification_value: CVC, exp_year: 2020 }) } }), 422],
+        [
+          'bad Luhn',
+          {},
+          JSON.stringify({ request: { ...paymentRequest(), credit_card: card('4200000000000001', { verification_value: CVC }) } }),
+          422,
+        ],
+        [
+          'expired card',
+          {},
+          JSON.stringify({ request: { ...paymentRequest(), credit_card: card(PAN, { verification_value: CVC, exp_year: 2020 }) } }),
+          422,
+        ],
         ['CVC too long', {}, JSON.stringify({ request: { ...paymentRequest(), credit_card: card(PAN, { verification_value: '12345' }) } }), 422],
         ['no request wrapper', {}, JSON.stringify({ credit_card: card(PAN, { verification_value: CVC }) }), 422],
         ['deep nesting', {}, '{"request":' + '['.repeat(200) + `"${PAN}"` + ']'.repeat(200) + '}', 0],
@@ -292,7 +312,10 @@ for (const kind of testStores()) {
       log.info({ number: PAN, verification_value: CVC, shop: { secret_key: DEMO_SHOP.secret } }, 'flat');
       assert.equal(lines.length, 4);
       for (const line of lines) {
-        assert.ok(!line.includes(PAN) && !line.includes(`"${CVC}"`) && !line.includes(DEMO_SHOP.secret) && !line.includes(basicHeader.slice(6)), line);
+        assert.ok(
+          !line.includes(PAN) && !line.includes(`"${CVC}"`) && !line.includes(DEMO_SHOP.secret) && !line.includes(basicHeader.slice(6)),
+          line,
+        );
         assert.match(line, /\[redacted\]/);
       }
     });
@@ -306,13 +329,18 @@ for (const kind of testStores()) {
       };
       let answer: HttpAnswer | undefined;
       try {
-        answer = await gw.post('/transactions/payments', paymentRequest({ credit_card: card('5555555555554444', { verification_value: CVC }) }), { headers: { 'x-request-id': 'fault-1' } });
+        answer = await gw.post('/transactions/payments', paymentRequest({ credit_card: card('5555555555554444', { verification_value: CVC }) }), {
+          headers: { 'x-request-id': 'fault-1' },
+        });
       } finally {
         delete (vault as { stamp?: unknown }).stamp;
       }
       assert.equal(answer.status, 500);
       assert.match(answer.headers.get('content-type') ?? '', /^application\/json/);
-      assert.deepEqual(answer.body, { message: "We're sorry, but something went wrong", response: { message: "We're sorry, but something went wrong" } });
+      assert.deepEqual(answer.body, {
+        message: "We're sorry, but something went wrong",
+        response: { message: "We're sorry, but something went wrong" },
+      });
       assert.ok(!/simulated|TypeError|\.js|stack/.test(answer.text), answer.text);
       assert.equal(await gw.count('transactions'), transactionsBefore);
       assert.equal(await gw.count('cards'), cardsBefore);
@@ -331,13 +359,23 @@ for (const kind of testStores()) {
     /** Makes every write of `kind` on `table` fail inside the database (a real fault in a real store). */
     async function failWrites(kind: 'insert' | 'update', table: string) {
       if (gw.app.store.dialect === 'sqlite') {
-        await sql.raw(`create trigger injected_fault before ${kind} on ${table} begin select raise(abort, 'simulated fault in transaction B'); end`).execute(gw.app.store.db);
+        await sql
+          .raw(`create trigger injected_fault before ${kind} on ${table} begin select raise(abort, 'simulated fault in transaction B'); end`)
+          .execute(gw.app.store.db);
       } else {
-        await sql.raw(`create function injected_fault() returns trigger language plpgsql as $$ begin raise exception 'simulated fault in transaction B'; end $$`).execute(gw.app.store.db);
-        await sql.raw(`create trigger injected_fault before ${kind} on ${table} for each row execute function injected_fault()`).execute(gw.app.store.db);
+        await sql
+          .raw(
+            `create function injected_fault() returns trigger language plpgsql as $$ begin raise exception 'simulated fault in transaction B'; end $$`,
+          )
+          .execute(gw.app.store.db);
+        await sql
+          .raw(`create trigger injected_fault before ${kind} on ${table} for each row execute function injected_fault()`)
+          .execute(gw.app.store.db);
       }
       return async () => {
-        await sql.raw(gw.app.store.dialect === 'sqlite' ? 'drop trigger injected_fault' : `drop trigger injected_fault on ${table}`).execute(gw.app.store.db);
+        await sql
+          .raw(gw.app.store.dialect === 'sqlite' ? 'drop trigger injected_fault' : `drop trigger injected_fault on ${table}`)
+          .execute(gw.app.store.db);
         if (gw.app.store.dialect === 'postgres') await sql.raw('drop function injected_fault()').execute(gw.app.store.db);
       };
     }
@@ -357,10 +395,17 @@ for (const kind of testStores()) {
           await restore();
         }
         assert.equal(answer.status, 500, answer.text);
-        assert.deepEqual(answer.body, { message: "We're sorry, but something went wrong", response: { message: "We're sorry, but something went wrong" } });
+        assert.deepEqual(answer.body, {
+          message: "We're sorry, but something went wrong",
+          response: { message: "We're sorry, but something went wrong" },
+        });
 
         // The bank charged once; B left nothing behind: still `processing`, no ledger entry, no webhook.
-        const row = await gw.app.store.db.selectFrom('transactions').selectAll().where('tracking_id', '=', request.tracking_id).executeTakeFirstOrThrow();
+        const row = await gw.app.store.db
+          .selectFrom('transactions')
+          .selectAll()
+          .where('tracking_id', '=', request.tracking_id)
+          .executeTakeFirstOrThrow();
         const bankCalls = () => gw.app.store.db.selectFrom('sandbox_operations').selectAll().where('reference', '=', row.acquirer_ref).execute();
         const ledger = () => gw.app.store.db.selectFrom('ledger_entries').selectAll().where('transaction_uid', '=', row.uid).execute();
         const webhooks = () => gw.app.store.db.selectFrom('webhook_deliveries').selectAll().where('transaction_uid', '=', row.uid).execute();
@@ -375,7 +420,10 @@ for (const kind of testStores()) {
         const settled = await gw.get(`/transactions/${row.uid}`);
         assert.equal(settled.body.transaction.status, 'successful', settled.text);
         assert.equal((await bankCalls()).length, 1, 'the resolver never charges again');
-        assert.deepEqual((await ledger()).map((entry) => Number(entry.amount)), [request.amount]);
+        assert.deepEqual(
+          (await ledger()).map((entry) => Number(entry.amount)),
+          [request.amount],
+        );
         assert.equal((await webhooks()).length, 1);
         await gw.app.resolveInDoubt();
         assert.equal((await ledger()).length, 1, 'a second pass changes nothing');

@@ -43,11 +43,21 @@ const keyIdOf = (key: string) => createHash('sha256').update(Buffer.from(key, 'b
 async function everyStoredValue(url: string): Promise<{ table: string; column: string; value: string }[]> {
   const store = await openStore({ url });
   try {
-    const tables = ['shops', 'cards', 'transactions', 'ledger_entries', 'idempotency_keys', 'webhook_deliveries', 'vault_secrets', 'sandbox_operations'];
+    const tables = [
+      'shops',
+      'cards',
+      'transactions',
+      'ledger_entries',
+      'idempotency_keys',
+      'webhook_deliveries',
+      'vault_secrets',
+      'sandbox_operations',
+    ];
     const found: { table: string; column: string; value: string }[] = [];
     for (const table of tables) {
       const rows = (await sql<Record<string, unknown>>`select * from ${sql.table(table)}`.execute(store.db)).rows;
-      for (const row of rows) for (const [column, value] of Object.entries(row)) if (value !== null) found.push({ table, column, value: String(value) });
+      for (const row of rows)
+        for (const [column, value] of Object.entries(row)) if (value !== null) found.push({ table, column, value: String(value) });
     }
     return found;
   } finally {
@@ -74,7 +84,10 @@ interface Running {
 
 async function gatewayOn(databaseUrl: string, masterKey: string | undefined, demoShops = false): Promise<Running> {
   const { lines: logs, destination: logDestination } = logCapture();
-  const config = readConfig({}, { host: '127.0.0.1', port: 0, databaseUrl, masterKey, adminToken: ADMIN_TOKEN, demoShops, logLevel: 'info', rateLimit: 0 });
+  const config = readConfig(
+    {},
+    { host: '127.0.0.1', port: 0, databaseUrl, masterKey, adminToken: ADMIN_TOKEN, demoShops, logLevel: 'info', rateLimit: 0 },
+  );
   const app = await createApp({ config, logDestination, backgroundWork: false });
   const url = await app.listen();
   return { app, url, logs, close: () => app.close() };
@@ -89,8 +102,7 @@ const pay = (base: string, shop: Credentials, request: unknown) => call(base, 'P
 function keysOf(value: unknown, into: Set<string> = new Set()): Set<string> {
   if (Array.isArray(value)) {
     for (const v of value) keysOf(v, into);
-  }
-  else if (value && typeof value === 'object') {
+  } else if (value && typeof value === 'object') {
     for (const [key, inner] of Object.entries(value)) {
       into.add(key);
       keysOf(inner, into);
@@ -102,7 +114,8 @@ function keysOf(value: unknown, into: Set<string> = new Set()): Set<string> {
 /** The operator's view of a shop never holds a secret or private key, under any name. */
 function assertNoSecrets(value: unknown, text: string, secret?: string) {
   const keys = keysOf(value);
-  for (const forbidden of ['secret_hash', 'secret_enc', 'private_key', 'private_key_enc', 'secret_key']) assert.ok(!keys.has(forbidden), `answer holds ${forbidden}`);
+  for (const forbidden of ['secret_hash', 'secret_enc', 'private_key', 'private_key_enc', 'secret_key'])
+    assert.ok(!keys.has(forbidden), `answer holds ${forbidden}`);
   assert.ok(!/PRIVATE KEY/.test(text), 'answer holds a PEM private key');
   if (secret) assert.ok(!text.includes(secret), 'answer holds the secret key');
 }
@@ -342,7 +355,13 @@ for (const kind of testStores()) {
 
       assert.equal((await call(base, 'GET', '/healthz')).status, 200);
       const slowShop = { id: 2001, secret: 'slow-shop-' + randomBytes(8).toString('hex') };
-      const created = await call(base, 'POST', '/admin/shops', { id: slowShop.id, secret_key: slowShop.secret, test: true, acquirer_settings: { slow_ms: 500 } }, { bearer: ADMIN_TOKEN });
+      const created = await call(
+        base,
+        'POST',
+        '/admin/shops',
+        { id: slowShop.id, secret_key: slowShop.secret, test: true, acquirer_settings: { slow_ms: 500 } },
+        { bearer: ADMIN_TOKEN },
+      );
       assert.equal(created.status, 201, created.text);
       assert.deepEqual(created.body.acquirer_settings, { slow_ms: 500 });
 
@@ -372,7 +391,11 @@ for (const kind of testStores()) {
         const stderr = server.lines.filter((line) => line.startsWith('stderr: ')).join('\n');
         assert.deepEqual({ code: server.proc.exitCode, signal: server.proc.signalCode }, { code: 0, signal: null }, stderr);
         assert.match(server.lines.filter((line) => !line.startsWith('stderr: ')).join('\n'), /shutting down/);
-        const row = await store.db.selectFrom('transactions').select('status').where('uid', '=', answer.body.transaction.uid).executeTakeFirstOrThrow();
+        const row = await store.db
+          .selectFrom('transactions')
+          .select('status')
+          .where('uid', '=', answer.body.transaction.uid)
+          .executeTakeFirstOrThrow();
         assert.equal(row.status, 'successful');
       } finally {
         await store.close();
@@ -457,7 +480,8 @@ for (const kind of testStores()) {
   describe(`admin API [${kind}]`, () => {
     let gw: TestGateway;
     const admin = { bearer: ADMIN_TOKEN };
-    const adminCall = (method: string, path: string, body?: unknown, auth: Credentials | { bearer: string } | undefined = admin) => call(gw.url, method, path, body, auth);
+    const adminCall = (method: string, path: string, body?: unknown, auth: Credentials | { bearer: string } | undefined = admin) =>
+      call(gw.url, method, path, body, auth);
     before(async () => {
       gw = await startGateway(kind);
     });
@@ -518,7 +542,11 @@ for (const kind of testStores()) {
       const secret = 'patched-shop-' + randomBytes(8).toString('hex');
       assert.equal((await adminCall('POST', '/admin/shops', { id: 5003, secret_key: secret, test: true })).status, 201);
       const credentials = { id: 5003, secret };
-      const patched = await adminCall('PATCH', '/admin/shops/5003', { risk_rules: { max_amount: 500 }, acquirer_settings: { latency_ms: 1 }, name: 'Renamed' });
+      const patched = await adminCall('PATCH', '/admin/shops/5003', {
+        risk_rules: { max_amount: 500 },
+        acquirer_settings: { latency_ms: 1 },
+        name: 'Renamed',
+      });
       assert.equal(patched.status, 200, patched.text);
       assert.deepEqual(patched.body.risk_rules, { max_amount: 500 });
       assert.deepEqual(patched.body.acquirer_settings, { latency_ms: 1 });
@@ -555,12 +583,19 @@ for (const kind of testStores()) {
       assert.equal(rotated.body.id, 5004);
       assert.match(rotated.body.secret_key, /^[0-9a-f]{64}$/);
       assert.equal((await gw.request('POST', '/transactions/payments', { request: paymentRequest() }, { auth: { id: 5004, secret } })).status, 401);
-      assert.equal((await gw.request('POST', '/transactions/payments', { request: paymentRequest() }, { auth: { id: 5004, secret: rotated.body.secret_key } })).status, 200);
+      assert.equal(
+        (await gw.request('POST', '/transactions/payments', { request: paymentRequest() }, { auth: { id: 5004, secret: rotated.body.secret_key } }))
+          .status,
+        200,
+      );
 
       const chosen = 'chosen-rotation-' + randomBytes(8).toString('hex');
       const explicit = await adminCall('POST', '/admin/shops/5004/rotate_secret', { secret_key: chosen });
       assert.equal(explicit.body.secret_key, chosen);
-      assert.equal((await gw.request('POST', '/transactions/payments', { request: paymentRequest() }, { auth: { id: 5004, secret: chosen } })).status, 200);
+      assert.equal(
+        (await gw.request('POST', '/transactions/payments', { request: paymentRequest() }, { auth: { id: 5004, secret: chosen } })).status,
+        200,
+      );
       assertNoSecrets((await adminCall('GET', '/admin/shops/5004')).body, (await adminCall('GET', '/admin/shops/5004')).text, chosen);
       assert.equal((await adminCall('POST', '/admin/shops/999999/rotate_secret')).status, 404);
     });
@@ -584,7 +619,11 @@ for (const kind of testStores()) {
           ['POST', '/admin/shops/361/rotate_secret'],
         ]) {
           const body = method === 'GET' ? undefined : JSON.stringify({ id: 5999, name: 'x' });
-          const response = await fetch(gw.url + path, { method, headers: { ...headers, ...(body ? { 'content-type': 'application/json' } : {}) }, body });
+          const response = await fetch(gw.url + path, {
+            method,
+            headers: { ...headers, ...(body ? { 'content-type': 'application/json' } : {}) },
+            body,
+          });
           assert.equal(response.status, 401, `${what}: ${method} ${path}`);
           assert.equal(response.headers.get('www-authenticate'), 'Bearer');
           const answer = await response.json();
@@ -636,7 +675,9 @@ for (const kind of testStores()) {
       assert.equal((await gw.request('POST', '/transactions/payments', { request: paymentRequest() }, { auth })).status, 200);
 
       // A row naming a connector this gateway lacks (written by another version): never the sandbox instead.
-      await gw.app.store.transaction((tx) => updateShop(tx, 5200, { acquirer: 'retired-bank', updated_at: new Date(Date.now() + 1000).toISOString() }));
+      await gw.app.store.transaction((tx) =>
+        updateShop(tx, 5200, { acquirer: 'retired-bank', updated_at: new Date(Date.now() + 1000).toISOString() }),
+      );
       const stored = await gw.count('transactions');
       const refused = await gw.request('POST', '/transactions/payments', { request: paymentRequest() }, { auth });
       assert.equal(refused.status, 500, refused.text);
@@ -669,7 +710,11 @@ for (const kind of testStores()) {
         const response = await fetch(gw.url + '/admin/shops', { headers: authorization ? { authorization } : {} });
         assert.equal(response.status, 401, String(authorization));
       }
-      const create = await fetch(gw.url + '/admin/shops', { method: 'POST', headers: { authorization: 'Bearer ', 'content-type': 'application/json' }, body: JSON.stringify({ id: 7001 }) });
+      const create = await fetch(gw.url + '/admin/shops', {
+        method: 'POST',
+        headers: { authorization: 'Bearer ', 'content-type': 'application/json' },
+        body: JSON.stringify({ id: 7001 }),
+      });
       assert.equal(create.status, 401);
       assert.equal(await gw.count('shops'), 0);
       assert.ok(gw.logs.some((line) => line.includes('admin API closed')));

@@ -13,7 +13,10 @@ for (const store of testStores()) {
     after(() => gw.close());
 
     it('approves card 4200000000000000 with the full transaction object', async () => {
-      const request = paymentRequest({ billing_address: { address: '1 Main St', zip: '1000' }, additional_data: { meta: [], contract: ['recurring'] } });
+      const request = paymentRequest({
+        billing_address: { address: '1 Main St', zip: '1000' },
+        additional_data: { meta: [], contract: ['recurring'] },
+      });
       const answer = await gw.post('/transactions/payments', request);
       assert.equal(answer.status, 200);
       const tx = answer.body.transaction;
@@ -159,7 +162,7 @@ for (const store of testStores()) {
       assert.equal((await gw.get('/transactions/tracking_id/nothing-here')).status, 404);
     });
 
-    it('keeps shops apart: another shop sees 404 for this shop\'s uid and tracking id', async () => {
+    it("keeps shops apart: another shop sees 404 for this shop's uid and tracking id", async () => {
       const paid = await gw.post('/transactions/payments', paymentRequest({ tracking_id: 'shared-tracking' }));
       const other = { id: 362, secret: '9ad8ad735945919845b9a1996af72d886ab43d3375502256dbf8dd16bca59a4e' };
       assert.equal((await gw.get(`/transactions/${paid.body.transaction.uid}`, { auth: other })).status, 404);

@@ -27,10 +27,18 @@ function heldRuns() {
 
 function logLines() {
   const lines: string[] = [];
-  return { lines, log: createLogger('info', new Writable({ write: (chunk, _e, cb) => {
-      lines.push(chunk.toString());
-      cb();
-    } })) };
+  return {
+    lines,
+    log: createLogger(
+      'info',
+      new Writable({
+        write: (chunk, _e, cb) => {
+          lines.push(chunk.toString());
+          cb();
+        },
+      }),
+    ),
+  };
 }
 
 describe('PeriodicJob', () => {
@@ -38,11 +46,17 @@ describe('PeriodicJob', () => {
     const { state, run } = heldRuns();
     const job = new PeriodicJob({ name: 'test job', intervalMs: 1, run, log: logLines().log });
     job.start();
-    await until(() => state.started === 1, () => 'the timer never ran the job');
+    await until(
+      () => state.started === 1,
+      () => 'the timer never ran the job',
+    );
     const byHand = job.runNow();
     assert.equal(state.started, 1, 'the run by hand starts only after the one in flight');
     state.release.shift()!();
-    await until(() => state.started === 2, () => 'the run by hand never started');
+    await until(
+      () => state.started === 2,
+      () => 'the run by hand never started',
+    );
     let stopped = false;
     const stopping = job.stop().then(() => (stopped = true));
     await Promise.resolve();
@@ -67,7 +81,10 @@ describe('PeriodicJob', () => {
       },
     });
     job.start();
-    await until(() => runs >= 2, () => 'the job stopped after its failure');
+    await until(
+      () => runs >= 2,
+      () => 'the job stopped after its failure',
+    );
     await job.stop();
     const failure = lines.map((line) => JSON.parse(line)).find((entry) => entry.msg === 'failing job failed');
     assert.ok(failure, lines.join('\n'));

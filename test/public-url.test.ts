@@ -94,7 +94,10 @@ describe('ECOMGATE_PUBLIC_URL and --public-url reach `ecomgate serve`', () => {
       const db = await scratchDatabase('sqlite');
       const gateway = await serve({ databaseUrl: db.url, masterKey: randomBytes(32).toString('base64'), ...settings });
       try {
-        const listening = gateway.lines.filter((line) => line.startsWith('{')).map((line) => JSON.parse(line)).find((entry) => entry.msg === 'ecomgate listening');
+        const listening = gateway.lines
+          .filter((line) => line.startsWith('{'))
+          .map((line) => JSON.parse(line))
+          .find((entry) => entry.msg === 'ecomgate listening');
         assert.equal(listening.publicUrl, PUBLIC);
         const response = await fetch(`${gateway.url}/async/transactions/payments`, {
           method: 'POST',

@@ -41,7 +41,11 @@ describe('ECOMGATE_REDIS_URL wired through `ecomgate serve` [postgres]', postgre
   it('counts the shop rate limit in Redis: a burst beyond it answers 429', { timeout: 60_000, ...redis }, async () => {
     const db = await scratchDatabase('postgres');
     const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 2 });
-    const gateway = await serve({ databaseUrl: db.url, masterKey: randomBytes(32).toString('base64'), env: { ECOMGATE_REDIS_URL: REDIS_URL, ECOMGATE_RATE_LIMIT: '3' } });
+    const gateway = await serve({
+      databaseUrl: db.url,
+      masterKey: randomBytes(32).toString('base64'),
+      env: { ECOMGATE_REDIS_URL: REDIS_URL, ECOMGATE_RATE_LIMIT: '3' },
+    });
     try {
       const shop = await withShop(gateway.url);
       const ask = () => fetch(`${gateway.url}/transactions/${randomUUID()}`, { headers: { authorization: shop.authorization } });

@@ -1,16 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
 import { it } from './support/deadline.js';
-import {
-  AS_OPERATOR,
-  card,
-  createShop,
-  type Credentials,
-  paymentRequest,
-  startGateway,
-  type TestGateway,
-  testStores,
-} from './support/gateway.js';
+import { AS_OPERATOR, card, createShop, type Credentials, paymentRequest, startGateway, type TestGateway, testStores } from './support/gateway.js';
 import { DECLINED_CARD } from './support/cards.js';
 
 async function setRiskRules(gw: TestGateway, id: number, riskRules: Record<string, unknown>) {
@@ -174,7 +165,9 @@ for (const store of testStores()) {
     it('holds the daily count under concurrency', async () => {
       const shop = await newShop({ risk_rules: { daily_count: 3 } });
       const answers = await Promise.all(
-        Array.from({ length: 12 }, (_, i) => gw.post('/transactions/payments', paymentRequest({ amount: 100 + i, credit_card: card('9112300000000000') }), { auth: shop })),
+        Array.from({ length: 12 }, (_, i) =>
+          gw.post('/transactions/payments', paymentRequest({ amount: 100 + i, credit_card: card('9112300000000000') }), { auth: shop }),
+        ),
       );
       const statuses = answers.map((a) => a.body.transaction.status);
       assert.equal(statuses.filter((s) => s === 'successful').length, 3, statuses.join(','));
@@ -184,22 +177,31 @@ for (const store of testStores()) {
     it('lets a white-listed email bypass the limits, but not a black list', async () => {
       const shop = await newShop();
       const blackStamp = await stampOf(gw, '5555555555554444', shop);
-      await setRiskRules(gw, shop.id, { max_amount: 100, daily_count: 1, white_list: { emails: ['vip@example.com'] }, black_list: { card_stamps: [blackStamp] } });
+      await setRiskRules(gw, shop.id, {
+        max_amount: 100,
+        daily_count: 1,
+        white_list: { emails: ['vip@example.com'] },
+        black_list: { card_stamps: [blackStamp] },
+      });
       const vip = { email: 'VIP@example.com' };
       const big = (await gw.post('/transactions/payments', paymentRequest({ amount: 10_000, customer: vip }), { auth: shop })).body.transaction;
       assert.equal(big.status, 'successful');
       assert.equal(big.be_protected_verification.status, 'successful');
       assert.equal(big.be_protected_verification.white_black_list.email, 'white');
-      const again = (await gw.post('/transactions/authorizations', paymentRequest({ amount: 10_001, customer: vip }), { auth: shop })).body.transaction;
+      const again = (await gw.post('/transactions/authorizations', paymentRequest({ amount: 10_001, customer: vip }), { auth: shop })).body
+        .transaction;
       assert.equal(again.status, 'successful', 'daily count bypassed too');
 
-      const stranger = (await gw.post('/transactions/payments', paymentRequest({ amount: 50, customer: { email: 'x@example.com' } }), { auth: shop })).body.transaction;
+      const stranger = (await gw.post('/transactions/payments', paymentRequest({ amount: 50, customer: { email: 'x@example.com' } }), { auth: shop }))
+        .body.transaction;
       assert.equal(stranger.status, 'failed', 'the same card without the white-listed email is over the daily count');
-      const tooBig = (await gw.post('/transactions/payments', paymentRequest({ amount: 101, credit_card: card('9112300000000000') }), { auth: shop })).body.transaction;
+      const tooBig = (await gw.post('/transactions/payments', paymentRequest({ amount: 101, credit_card: card('9112300000000000') }), { auth: shop }))
+        .body.transaction;
       assert.equal(tooBig.status, 'failed');
 
-      const blackCard = (await gw.post('/transactions/payments', paymentRequest({ amount: 50, customer: vip, credit_card: card('5555555555554444') }), { auth: shop })).body
-        .transaction;
+      const blackCard = (
+        await gw.post('/transactions/payments', paymentRequest({ amount: 50, customer: vip, credit_card: card('5555555555554444') }), { auth: shop })
+      ).body.transaction;
       assert.equal(blackCard.status, 'failed', 'the black list wins over the white list');
       assert.equal(blackCard.be_protected_verification.white_black_list.card_number, 'black');
     });

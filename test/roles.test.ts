@@ -106,7 +106,13 @@ describe('serve --role api / --role worker on one PostgreSQL', postgres, () => {
     const apiMetrics = await fetch(apiUrl + '/metrics').then((r) => r.text());
     const workerMetrics = await fetch(workerUrl + '/metrics').then((r) => r.text());
     assert.equal(count(apiMetrics), 0);
-    assert.ok(count(workerMetrics) >= 1, workerMetrics.split('\n').filter((l) => l.includes('processing_seconds_count')).join('\n'));
+    assert.ok(
+      count(workerMetrics) >= 1,
+      workerMetrics
+        .split('\n')
+        .filter((l) => l.includes('processing_seconds_count'))
+        .join('\n'),
+    );
     // The worker serves health, readiness and metrics only.
     assert.equal((await call(workerUrl, 'POST', '/transactions/payments', { request: paymentRequest() })).status, 404);
     assert.equal((await call(workerUrl, 'GET', '/transactions/' + randomUUID())).status, 404);
@@ -249,10 +255,18 @@ describe('the Redis rate limiter (ECOMGATE_REDIS_URL)', redis, () => {
     const b = new RedisRateLimiter(5, REDIS_URL, prefix, () => now);
     try {
       const outcomes = await Promise.all(
-        Array.from({ length: 12 }, (_, i) => Promise.resolve((i % 2 ? a : b).take(1)).then(() => 'ok', (e) => e.headers?.['retry-after'])),
+        Array.from({ length: 12 }, (_, i) =>
+          Promise.resolve((i % 2 ? a : b).take(1)).then(
+            () => 'ok',
+            (e) => e.headers?.['retry-after'],
+          ),
+        ),
       );
       assert.equal(outcomes.filter((o) => o === 'ok').length, 5, outcomes.join(','));
-      assert.ok(outcomes.filter((o) => o !== 'ok').every((o) => o === '1'), outcomes.join(','));
+      assert.ok(
+        outcomes.filter((o) => o !== 'ok').every((o) => o === '1'),
+        outcomes.join(','),
+      );
       await a.take(2); // another shop has its own count
       now += 1000; // the next window
       for (let i = 0; i < 5; i++) await b.take(1);

@@ -42,7 +42,9 @@ for (const store of testStores()) {
         .addPrimaryKeyConstraint('sandbox_accounts_pk', ['shop_id', 'currency'])
         .execute();
       for (const [currency, amount] of Object.entries(HELD)) {
-        await sql`insert into sandbox_accounts (shop_id, currency, amount) values (${DEMO_SHOP.id}, ${currency}, cast(${String(amount)} as bigint))`.execute(db);
+        await sql`insert into sandbox_accounts (shop_id, currency, amount) values (${DEMO_SHOP.id}, ${currency}, cast(${String(amount)} as bigint))`.execute(
+          db,
+        );
       }
       await sql`delete from kysely_migration where name = '0012_sandbox_journal_balance'`.execute(db);
       await old.close({ keepDatabase: true });

@@ -22,13 +22,17 @@ const roll = (reference: string) => createHash('sha256').update(`${reference}:fa
 
 const createSandboxShop = (gw: TestGateway, id: number, settings: Record<string, unknown>) => createShop(gw, id, { acquirer_settings: settings });
 
-const rowOf = (gw: TestGateway, uid: string) => gw.app.store.db.selectFrom('transactions').selectAll().where('uid', '=', uid).executeTakeFirstOrThrow();
+const rowOf = (gw: TestGateway, uid: string) =>
+  gw.app.store.db.selectFrom('transactions').selectAll().where('uid', '=', uid).executeTakeFirstOrThrow();
 
 for (const kind of testStores()) {
   describe(`sandbox fault injection [${kind}]`, () => {
     let gw: TestGateway;
     before(async () => {
-      gw = await startGateway(kind, { inquiryDelayMs: 1000, inquiryMaxDelayMs: readConfig({ ECOMGATE_INQUIRY_MAX_DELAY_MS: '5000' }).inquiryMaxDelayMs });
+      gw = await startGateway(kind, {
+        inquiryDelayMs: 1000,
+        inquiryMaxDelayMs: readConfig({ ECOMGATE_INQUIRY_MAX_DELAY_MS: '5000' }).inquiryMaxDelayMs,
+      });
     });
     after(() => gw.close());
 

@@ -64,7 +64,10 @@ for (const kind of testStores()) {
     it('refuses it on the CLI rotate-secret too (a real child process), changing nothing', async () => {
       const { databaseUrl, schema, masterKey } = gateway.database;
       const url = schema ? `${databaseUrl}?options=${encodeURIComponent(`-c search_path=${schema}`)}` : databaseUrl;
-      const result = await runCli(['shop', 'rotate-secret', '362', '--secret', 'short'], { ECOMGATE_DATABASE_URL: url, ECOMGATE_MASTER_KEY: masterKey });
+      const result = await runCli(['shop', 'rotate-secret', '362', '--secret', 'short'], {
+        ECOMGATE_DATABASE_URL: url,
+        ECOMGATE_MASTER_KEY: masterKey,
+      });
       assert.equal(result.code, 1, result.stdout + result.stderr);
       assert.match(result.stderr, /Secret key must be 16 to 255 characters/);
       assert.equal((await gateway.get('/transactions/some-uid', { auth: DEMO_3DS_SHOP })).status, 404, 'the old secret still authenticates');
@@ -90,12 +93,26 @@ for (const kind of testStores()) {
       assert.deepEqual(refused.body, throttledBody);
       const retryAfter = Number(refused.headers['retry-after']);
       assert.ok(retryAfter >= 1 && retryAfter <= WINDOW_MS / 1000, `Retry-After ${refused.headers['retry-after']}`);
-      assert.equal((await getFrom(attacker, gateway.url, '/transactions/some-uid', DEMO_SHOP.id, DEMO_SHOP.secret)).status, 429, 'no oracle: the right secret is refused from there too');
-      assert.equal((await getFrom('127.0.0.1', gateway.url, '/transactions/some-uid', DEMO_SHOP.id, DEMO_SHOP.secret)).status, 404, 'the shop works from another address');
+      assert.equal(
+        (await getFrom(attacker, gateway.url, '/transactions/some-uid', DEMO_SHOP.id, DEMO_SHOP.secret)).status,
+        429,
+        'no oracle: the right secret is refused from there too',
+      );
+      assert.equal(
+        (await getFrom('127.0.0.1', gateway.url, '/transactions/some-uid', DEMO_SHOP.id, DEMO_SHOP.secret)).status,
+        404,
+        'the shop works from another address',
+      );
 
       gateway.clock.advance(WINDOW_MS);
-      assert.equal((await getFrom(attacker, gateway.url, '/transactions/some-uid', DEMO_SHOP.id, DEMO_SHOP.secret)).status, 404, 'the window over, the address is served again');
-      const line = gateway.logs.map((entry) => JSON.parse(entry)).find((entry) => entry.msg === 'failed shop authentications throttled' && entry.scope === 'address');
+      assert.equal(
+        (await getFrom(attacker, gateway.url, '/transactions/some-uid', DEMO_SHOP.id, DEMO_SHOP.secret)).status,
+        404,
+        'the window over, the address is served again',
+      );
+      const line = gateway.logs
+        .map((entry) => JSON.parse(entry))
+        .find((entry) => entry.msg === 'failed shop authentications throttled' && entry.scope === 'address');
       assert.ok(line, 'the throttle is logged');
       assert.equal(line.level, 40);
       assert.equal(line.address, attacker);
@@ -115,7 +132,11 @@ for (const kind of testStores()) {
       assert.equal(fresh.status, 429, 'a wrong secret for the shop from a new address is throttled');
       assert.deepEqual(fresh.body, throttledBody);
       assert.ok(Number(fresh.headers['retry-after']) >= 1);
-      assert.equal((await getFrom('127.0.0.22', gateway.url, '/transactions/some-uid', DEMO_3DS_SHOP.id, DEMO_3DS_SHOP.secret)).status, 404, 'the merchant is not locked out');
+      assert.equal(
+        (await getFrom('127.0.0.22', gateway.url, '/transactions/some-uid', DEMO_3DS_SHOP.id, DEMO_3DS_SHOP.secret)).status,
+        404,
+        'the merchant is not locked out',
+      );
 
       const entries = gateway.logs.map((entry) => JSON.parse(entry));
       const throttled = entries.filter((entry) => entry.msg === 'failed shop authentications throttled' && entry.scope === 'shop');
@@ -133,12 +154,18 @@ for (const kind of testStores()) {
     let gateway: TestGateway;
     const balancer = '127.0.0.31';
     before(async () => {
-      gateway = await startGateway(kind, { authFailureLimit: PER_ADDRESS, authFailureLimitPerShop: 1000, authFailureWindowMs: WINDOW_MS, trustedProxies: [balancer] });
+      gateway = await startGateway(kind, {
+        authFailureLimit: PER_ADDRESS,
+        authFailureLimitPerShop: 1000,
+        authFailureWindowMs: WINDOW_MS,
+        trustedProxies: [balancer],
+      });
     });
     after(() => gateway.close());
 
     it('counts the client X-Forwarded-For names when the request comes from a trusted balancer, and ignores the header from anyone else', async () => {
-      const get = (from: string, secret: string, forwardedFor?: string) => getFrom(from, gateway.url, '/transactions/some-uid', DEMO_SHOP.id, secret, forwardedFor);
+      const get = (from: string, secret: string, forwardedFor?: string) =>
+        getFrom(from, gateway.url, '/transactions/some-uid', DEMO_SHOP.id, secret, forwardedFor);
       for (let attempt = 1; attempt <= PER_ADDRESS; attempt++) assert.equal((await get(balancer, `wrong-${attempt}`, '203.0.113.7')).status, 401);
       assert.equal((await get(balancer, 'wrong-last', '203.0.113.7')).status, 429, 'the guessing client is throttled');
       assert.equal((await get(balancer, DEMO_SHOP.secret, '203.0.113.7')).status, 429, 'the guessing client is refused');
@@ -146,7 +173,8 @@ for (const kind of testStores()) {
 
       // Not a trusted balancer: a client cannot escape its count by naming another address in the header.
       const direct = '127.0.0.32';
-      for (let attempt = 1; attempt <= PER_ADDRESS; attempt++) assert.equal((await get(direct, `direct-${attempt}`, `198.51.100.${attempt}`)).status, 401);
+      for (let attempt = 1; attempt <= PER_ADDRESS; attempt++)
+        assert.equal((await get(direct, `direct-${attempt}`, `198.51.100.${attempt}`)).status, 401);
       assert.equal((await get(direct, 'direct-last', '198.51.100.98')).status, 429, 'counted under its own address');
       assert.equal((await get(direct, DEMO_SHOP.secret, '198.51.100.99')).status, 429, 'refused under its own address');
     });

@@ -1,15 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
 import { it } from './support/deadline.js';
-import {
-  AS_OPERATOR,
-  card,
-  createShop,
-  paymentRequest,
-  startGateway,
-  type TestGateway,
-  testStores,
-} from './support/gateway.js';
+import { AS_OPERATOR, card, createShop, paymentRequest, startGateway, type TestGateway, testStores } from './support/gateway.js';
 import { runCli } from './support/processes.js';
 import { WebhookReceiver } from './support/webhookReceiver.js';
 import { luhnComplete, luhnValid } from './support/cards.js';
@@ -163,7 +155,11 @@ for (const store of testStores()) {
         refused++;
       }
       const burst = await Promise.all(Array.from({ length: 10 }, (_, i) => gateways[i % 2]!.post('/credit_cards', card(untried()), { auth: shop })));
-      assert.deepEqual(burst.map((a) => a.status), Array(10).fill(422), 'concurrent requests on both processes are refused too');
+      assert.deepEqual(
+        burst.map((a) => a.status),
+        Array(10).fill(422),
+        'concurrent requests on both processes are refused too',
+      );
       refused += burst.length;
       assert.deepEqual(await counts(), before, 'nothing stored for a refused request, no money moved');
 
@@ -176,7 +172,10 @@ for (const store of testStores()) {
       assert.equal(alerts.status, 200, alerts.text);
       assert.ok(alerts.body.alerts.length >= 1);
       for (const alert of alerts.body.alerts) assert.deepEqual([alert.shop_id, alert.kind], [shop.id, 'card_enumeration']);
-      assert.equal(alerts.body.alerts.reduce((sum: number, a: { refused: number }) => sum + a.refused, 0), refused);
+      assert.equal(
+        alerts.body.alerts.reduce((sum: number, a: { refused: number }) => sum + a.refused, 0),
+        refused,
+      );
       const everyShop = await gw.request('GET', '/admin/alerts', undefined, AS_OPERATOR);
       assert.ok(everyShop.body.alerts.some((a: { shop_id: number }) => a.shop_id === shop.id));
       let counted = 0;
@@ -194,7 +193,8 @@ for (const store of testStores()) {
         assert.equal(JSON.parse(line).shop, shop.id);
         assert.ok(!line.includes(shown.bin_8), 'no card digits in the warning');
       }
-      for (const line of logs) for (const number of [VICTIM, ...candidates.slice(0, next + 1)]) assert.ok(!line.includes(number), 'no card number in any log line');
+      for (const line of logs)
+        for (const number of [VICTIM, ...candidates.slice(0, next + 1)]) assert.ok(!line.includes(number), 'no card number in any log line');
 
       // The window ends: a new number is taken again.
       gw.clock.advance(10 * 60_000 + 1_000);

@@ -28,7 +28,10 @@ for (const store of testStores()) {
       const old = await startGateway(store);
       const created = await old.request('POST', '/admin/shops', { id: OTHER_SHOP.id, secret_key: OTHER_SHOP.secret, test: true }, AS_OPERATOR);
       assert.equal(created.status, 201, created.text);
-      const paid = await old.post('/transactions/payments', paymentRequest({ amount: 4242, credit_card: card(LONG), notification_url: endpoint.url }));
+      const paid = await old.post(
+        '/transactions/payments',
+        paymentRequest({ amount: 4242, credit_card: card(LONG), notification_url: endpoint.url }),
+      );
       const shortPaid = await old.post('/transactions/payments', paymentRequest({ credit_card: card(SHORT) }));
       assert.equal(paid.status, 200, paid.text);
       assert.equal(shortPaid.status, 200, shortPaid.text);
@@ -40,18 +43,41 @@ for (const store of testStores()) {
       // installation-wide stamp (in stamp and legacy_stamp), in its transactions and queued webhooks, 12-digit
       // numbers shown as bin_8 + last_4, and operators' risk lists with stamps pasted from any shop.
       const db = old.app.store.db;
-      for (const [number, stamp] of [[LONG, legacy.long], [SHORT, legacy.short]] as const) {
+      for (const [number, stamp] of [
+        [LONG, legacy.long],
+        [SHORT, legacy.short],
+      ] as const) {
         const tx = number === LONG ? before_.payment : before_.shortPayment;
         const oldView = { ...tx.credit_card, stamp, bin: number.slice(0, 6), bin_8: number.slice(0, 8) };
-        await db.updateTable('cards').set({ stamp, legacy_stamp: stamp, bin: oldView.bin, bin_8: oldView.bin_8 }).where('token', '=', tx.credit_card.token).execute();
-        await db.updateTable('transactions').set({ card_stamp: stamp, credit_card: JSON.stringify(oldView) }).where('card_token', '=', tx.credit_card.token).execute();
+        await db
+          .updateTable('cards')
+          .set({ stamp, legacy_stamp: stamp, bin: oldView.bin, bin_8: oldView.bin_8 })
+          .where('token', '=', tx.credit_card.token)
+          .execute();
+        await db
+          .updateTable('transactions')
+          .set({ card_stamp: stamp, credit_card: JSON.stringify(oldView) })
+          .where('card_token', '=', tx.credit_card.token)
+          .execute();
         const deliveries = await db.selectFrom('webhook_deliveries').select(['id', 'payload']).where('transaction_uid', '=', tx.uid).execute();
         for (const d of deliveries) {
-          await db.updateTable('webhook_deliveries').set({ payload: d.payload.replaceAll(tx.credit_card.stamp, stamp) }).where('id', '=', d.id).execute();
+          await db
+            .updateTable('webhook_deliveries')
+            .set({ payload: d.payload.replaceAll(tx.credit_card.stamp, stamp) })
+            .where('id', '=', d.id)
+            .execute();
         }
       }
-      for (const [shop, stamp] of [[OTHER_SHOP.id, legacy.long], [DEMO_SHOP.id, legacy.short]] as const) {
-        const patched = await old.request('PATCH', `/admin/shops/${shop}`, { risk_rules: { black_list: { card_stamps: [stamp, 'a-stamp-of-no-card'] } } }, AS_OPERATOR);
+      for (const [shop, stamp] of [
+        [OTHER_SHOP.id, legacy.long],
+        [DEMO_SHOP.id, legacy.short],
+      ] as const) {
+        const patched = await old.request(
+          'PATCH',
+          `/admin/shops/${shop}`,
+          { risk_rules: { black_list: { card_stamps: [stamp, 'a-stamp-of-no-card'] } } },
+          AS_OPERATOR,
+        );
         assert.equal(patched.status, 200, patched.text);
       }
       await old.close({ keepDatabase: true });
@@ -63,7 +89,10 @@ for (const store of testStores()) {
     });
 
     it('re-stamps at start: the card is found again by its number, its transactions carry the new stamp', async () => {
-      assert.ok(gw.logs.some((line) => line.includes('now carry their shop') && JSON.parse(line).cards === 2), 'the upgrade is logged');
+      assert.ok(
+        gw.logs.some((line) => line.includes('now carry their shop') && JSON.parse(line).cards === 2),
+        'the upgrade is logged',
+      );
       const again = await gw.post('/credit_cards', card(LONG));
       assert.equal(again.status, 200, again.text);
       assert.equal(again.body.token, before_.token, 'the same card, not a second one');

@@ -55,7 +55,6 @@ async function stall(url: string, head: string): Promise<RawAnswer> {
   return untilClosed(socket);
 }
 
-
 describe('stalled requests and idle connections', () => {
   let gateway: TestGateway;
   before(async () => {
@@ -100,8 +99,14 @@ describe('the connection cap', () => {
     t.after(() => {
       for (const socket of held) socket.destroy();
     });
-    const openOnServer = () => new Promise<number>((resolve, reject) => gateway.app.server.server.getConnections((err, n) => (err ? reject(err) : resolve(n))));
-    await until(async () => (await openOnServer()) === 2, () => 'the server never saw both held connections', 10_000, 100);
+    const openOnServer = () =>
+      new Promise<number>((resolve, reject) => gateway.app.server.server.getConnections((err, n) => (err ? reject(err) : resolve(n))));
+    await until(
+      async () => (await openOnServer()) === 2,
+      () => 'the server never saw both held connections',
+      10_000,
+      100,
+    );
 
     const extra = await connect(gateway.url);
     extra.write('GET /healthz HTTP/1.1\r\nHost: gateway\r\n\r\n');
@@ -111,7 +116,12 @@ describe('the connection cap', () => {
     assert.equal(dropped.values[0]?.value, 1);
 
     for (const socket of held) socket.destroy();
-    await until(async () => (await openOnServer()) === 0, () => 'the held connections never closed on the server', 10_000, 100);
+    await until(
+      async () => (await openOnServer()) === 0,
+      () => 'the held connections never closed on the server',
+      10_000,
+      100,
+    );
     assert.equal((await gateway.get('/healthz', { auth: null })).status, 200);
   });
 });
@@ -134,11 +144,21 @@ describe('client aborts, shop ids and async ids', () => {
       'POST /process/some-uid HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/x-www-form-urlencoded\r\n' +
         'Content-Length: 500\r\nExpect: 100-continue\r\n\r\n',
     );
-    await until(async () => received.includes('100 Continue'), () => 'no 100 Continue', 10_000, 100);
+    await until(
+      async () => received.includes('100 Continue'),
+      () => 'no 100 Continue',
+      10_000,
+      100,
+    );
     socket.write('PaRes=abc');
     socket.resetAndDestroy();
     const aborted = () => gateway.logs.find((line) => line.includes('"msg":"client aborted the request"'));
-    await until(async () => aborted() !== undefined, () => `no client-abort line in:\n${gateway.logs.join('')}`, 10_000, 100);
+    await until(
+      async () => aborted() !== undefined,
+      () => `no client-abort line in:\n${gateway.logs.join('')}`,
+      10_000,
+      100,
+    );
     assert.ok(!gateway.logs.some((line) => line.includes('database unavailable')), 'a client abort is not a store fault');
     assert.equal(JSON.parse(aborted()!).level, 30, 'a client abort is logged at info');
   });

@@ -33,20 +33,34 @@ for (const store of testStores()) {
       assert.equal(taken.body.transaction.description, EMOJI.repeat(255));
       // The same count when the merchant looks it up again by that tracking id.
       const found = await gw.get(`/v2/transactions/tracking_id/${encodeURIComponent(EMOJI.repeat(255))}`);
-      assert.deepEqual(found.body.transactions.map((t: { uid: string }) => t.uid), [taken.body.transaction.uid]);
+      assert.deepEqual(
+        found.body.transactions.map((t: { uid: string }) => t.uid),
+        [taken.body.transaction.uid],
+      );
 
       const answer = await refused({ description: EMOJI.repeat(256) }, { description: ['is too long (maximum is 255 characters)'] });
       assert.equal(answer.body.message, 'Description is too long (maximum is 255 characters).');
     });
 
     it('refuses dates that do not exist instead of moving them to the next month', async () => {
-      for (const impossible of ['2027-02-30', '2026-13-01', '2026-04-31T10:00:00Z', '2026-02-29T00:00:00Z', '2030-06-01T24:00:00Z', '2030-06-01T10:60:00Z', '2030-06-01T10:00:00+25:00']) {
+      for (const impossible of [
+        '2027-02-30',
+        '2026-13-01',
+        '2026-04-31T10:00:00Z',
+        '2026-02-29T00:00:00Z',
+        '2030-06-01T24:00:00Z',
+        '2030-06-01T10:60:00Z',
+        '2030-06-01T10:00:00+25:00',
+      ]) {
         const answer = await refused({ expired_at: impossible }, { expired_at: ['is invalid'] });
         assert.equal(answer.body.message, 'Expired at is invalid.', impossible);
       }
       await refused({ customer: { birth_date: '1990-02-30' } }, { customer: { birth_date: ['is invalid'] } });
 
-      const leapDay = await gw.post('/transactions/payments', paymentRequest({ expired_at: '2028-02-29T10:00:00Z', customer: { birth_date: '2000-02-29' } }));
+      const leapDay = await gw.post(
+        '/transactions/payments',
+        paymentRequest({ expired_at: '2028-02-29T10:00:00Z', customer: { birth_date: '2000-02-29' } }),
+      );
       assert.equal(leapDay.status, 200, leapDay.text);
       assert.equal(leapDay.body.transaction.expired_at, '2028-02-29T10:00:00.000Z');
     });
@@ -70,7 +84,11 @@ for (const store of testStores()) {
         const body = Buffer.concat([Buffer.from(head), bad, Buffer.from(tail)]);
         for (const path of ['/transactions/payments', '/async/transactions/payments']) {
           const [transactions, tasks] = [await gw.count('transactions'), await gw.count('async_tasks')];
-          const answer = await exchange(gw.url + path, { method: 'POST', headers: { authorization: basic, 'content-type': 'application/json' }, body });
+          const answer = await exchange(gw.url + path, {
+            method: 'POST',
+            headers: { authorization: basic, 'content-type': 'application/json' },
+            body,
+          });
           assert.equal(answer.status, 400, answer.text);
           assert.deepEqual(answer.body, { message: 'Request body is not valid UTF-8', response: { message: 'Request body is not valid UTF-8' } });
           assert.deepEqual([await gw.count('transactions'), await gw.count('async_tasks')], [transactions, tasks]);
@@ -87,7 +105,12 @@ for (const store of testStores()) {
 
     it('validates acquirer_settings on create and PATCH: known settings only, each in its range', async () => {
       const createShop = (settings: unknown) =>
-        gw.request('POST', '/admin/shops', { id: 9701, secret_key: 'settings-shop-secret-key', test: true, acquirer_settings: settings }, AS_OPERATOR);
+        gw.request(
+          'POST',
+          '/admin/shops',
+          { id: 9701, secret_key: 'settings-shop-secret-key', test: true, acquirer_settings: settings },
+          AS_OPERATOR,
+        );
       const cases: [Record<string, unknown>, Record<string, string[]>][] = [
         [{ timeout_rate: 5 }, { timeout_rate: ['must be a number from 0 to 1'] }],
         [{ error_rate: -0.1 }, { error_rate: ['must be a number from 0 to 1'] }],
@@ -129,7 +152,17 @@ for (const store of testStores()) {
       const at = gw.clock.now().toISOString();
       await gw.app.store.db
         .insertInto('sandbox_operations')
-        .values({ reference: `opening:${DEMO_SHOP.id}:GBP`, shop_id: DEMO_SHOP.id, kind: OPENING_KIND, amount: start, currency: 'GBP', approved: 1, response: '{}', settle_at: at, created_at: at })
+        .values({
+          reference: `opening:${DEMO_SHOP.id}:GBP`,
+          shop_id: DEMO_SHOP.id,
+          kind: OPENING_KIND,
+          amount: start,
+          currency: 'GBP',
+          approved: 1,
+          response: '{}',
+          settle_at: at,
+          created_at: at,
+        })
         .execute();
       const below = await gw.post('/balance', { currency: 'GBP' });
       assert.equal(below.status, 200, below.text);

@@ -18,7 +18,11 @@ for (const store of testStores()) {
     after(() => gw.close());
 
     async function challenged(extra: Record<string, unknown> = {}) {
-      const answer = await gw.post('/transactions/payments', paymentRequest({ credit_card: card('4012000000003010'), return_url: RETURN_URL, notification_url: 'http://127.0.0.1:9/hook', ...extra }), threeDs);
+      const answer = await gw.post(
+        '/transactions/payments',
+        paymentRequest({ credit_card: card('4012000000003010'), return_url: RETURN_URL, notification_url: 'http://127.0.0.1:9/hook', ...extra }),
+        threeDs,
+      );
       assert.equal(answer.status, 200, answer.text);
       assert.equal(answer.body.transaction.status, 'incomplete');
       return answer.body.transaction as { uid: string; amount: number };
@@ -26,7 +30,11 @@ for (const store of testStores()) {
     const page = (uid: string) => gw.request('GET', `/process/${uid}`, undefined, { auth: null });
     const statusOf = async (uid: string) => (await gw.get(`/transactions/${uid}`, threeDs)).body.transaction.status;
     /** What a refused or expired submit must leave alone: bank calls, ledger, webhooks. */
-    const effects = async () => ({ bank: await gw.count('sandbox_operations'), ledger: await gw.count('ledger_entries'), webhooks: await gw.count('webhook_deliveries') });
+    const effects = async () => ({
+      bank: await gw.count('sandbox_operations'),
+      ledger: await gw.count('ledger_entries'),
+      webhooks: await gw.count('webhook_deliveries'),
+    });
 
     it('expires a challenge past its expired_at when its page is shown, at once, with its webhook and no bank call', async () => {
       const tx = await challenged({ expired_at: new Date(gw.clock.now().getTime() + 60_000).toISOString() });
@@ -63,7 +71,11 @@ for (const store of testStores()) {
     it('refuses an expired_at in the past (or now) at creation with 422, storing nothing', async () => {
       const stored = await gw.count('transactions');
       for (const expiredAt of [new Date(gw.clock.now().getTime() - 1000).toISOString(), gw.clock.now().toISOString(), '2001-01-01T00:00:00+03:00']) {
-        const answer = await gw.post('/transactions/payments', paymentRequest({ credit_card: card('4012000000003010'), expired_at: expiredAt }), threeDs);
+        const answer = await gw.post(
+          '/transactions/payments',
+          paymentRequest({ credit_card: card('4012000000003010'), expired_at: expiredAt }),
+          threeDs,
+        );
         assert.equal(answer.status, 422, expiredAt);
         const error = { message: 'Expired at must be in the future.', errors: { expired_at: ['must be in the future'] } };
         assert.deepEqual(answer.body, { ...error, response: error });
@@ -74,7 +86,8 @@ for (const store of testStores()) {
     it('answers 404 for the page of any transaction that is not a challenge waiting for its customer', async () => {
       const paid = (await gw.post('/transactions/payments', paymentRequest({ amount: 4321 }))).body.transaction;
       const refund = (await gw.post('/transactions/refunds', { parent_uid: paid.uid, amount: 1234, reason: 'return' })).body.transaction;
-      const frictionless = (await gw.post('/transactions/payments', paymentRequest({ amount: 4444, credit_card: card('4012000000001006') }), threeDs)).body.transaction;
+      const frictionless = (await gw.post('/transactions/payments', paymentRequest({ amount: 4444, credit_card: card('4012000000001006') }), threeDs))
+        .body.transaction;
       const finished = await challenged({ amount: 5555 });
       assert.equal((await submitChallenge(gw, finished.uid, { outcome: 'fail' })).status, 303);
       for (const tx of [paid, refund, frictionless, finished]) {
@@ -82,7 +95,11 @@ for (const store of testStores()) {
         assert.equal(shown.status, 404, tx.uid);
         assert.match(shown.text, /Transaction not found/);
         assert.doesNotMatch(shown.text, /EUR|Status:/);
-        const posted = await gw.request('POST', `/process/${tx.uid}`, undefined, { auth: null, raw: 'outcome=authenticate', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+        const posted = await gw.request('POST', `/process/${tx.uid}`, undefined, {
+          auth: null,
+          raw: 'outcome=authenticate',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        });
         assert.ok(posted.status === 403 || posted.status === 404, String(posted.status));
         assert.doesNotMatch(posted.text, /EUR|Status:/);
       }
@@ -103,7 +120,11 @@ for (const store of testStores()) {
         assert.equal(refused.status, 403, JSON.stringify([fields, headers]));
         assert.match(refused.text, /Confirmation refused/);
       }
-      const noToken = await gw.request('POST', `/process/${tx.uid}`, undefined, { auth: null, raw: 'outcome=authenticate', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+      const noToken = await gw.request('POST', `/process/${tx.uid}`, undefined, {
+        auth: null,
+        raw: 'outcome=authenticate',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      });
       assert.equal(noToken.status, 403);
       assert.equal(await statusOf(tx.uid), 'incomplete');
       assert.deepEqual(await effects(), before);
@@ -128,7 +149,11 @@ for (const store of testStores()) {
       assert.doesNotMatch(csp, /form-action \*/);
       const paid = (await gw.post('/transactions/payments', paymentRequest())).body.transaction;
       const receiptUrl = new URL(paid.receipt_url);
-      const pages = [challenge, await gw.request('GET', receiptUrl.pathname + receiptUrl.search, undefined, { auth: null }), await page('00000000-0000-4000-8000-000000000000')];
+      const pages = [
+        challenge,
+        await gw.request('GET', receiptUrl.pathname + receiptUrl.search, undefined, { auth: null }),
+        await page('00000000-0000-4000-8000-000000000000'),
+      ];
       for (const answer of pages) {
         assert.equal(answer.headers.get('x-content-type-options'), 'nosniff');
         assert.equal(answer.headers.get('referrer-policy'), 'same-origin');
@@ -168,7 +193,8 @@ for (const store of testStores()) {
       assert.equal(created.status, 201, created.text);
       return { id: created.body.id as number, secret: created.body.secret_key as string, view: created.body };
     }
-    const pay = (shop: { id: number; secret: string }, returnUrl: string) => gw.post('/transactions/payments', paymentRequest({ return_url: returnUrl }), { auth: shop });
+    const pay = (shop: { id: number; secret: string }, returnUrl: string) =>
+      gw.post('/transactions/payments', paymentRequest({ return_url: returnUrl }), { auth: shop });
     const notAllowed = { message: 'Return url host is not allowed for this shop.', errors: { return_url: ['host is not allowed for this shop'] } };
 
     it('is on for a new live shop (no host until the operator lists one), off for a test shop', async () => {
@@ -229,7 +255,10 @@ describe('start-up warning for demo shops off loopback [sqlite]', () => {
     it(`${warned ? 'warns' : 'says nothing'} on ${host} with demo shops ${demoShops ? 'on' : 'off'}`, async () => {
       const gw = await startGateway('sqlite', { host, demoShops });
       try {
-        assert.equal(gw.logs.some((line) => warning.test(line) && JSON.parse(line).level === 40), warned);
+        assert.equal(
+          gw.logs.some((line) => warning.test(line) && JSON.parse(line).level === 40),
+          warned,
+        );
       } finally {
         await gw.close();
       }

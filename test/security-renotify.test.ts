@@ -23,7 +23,14 @@ for (const store of testStores()) {
     const deliver = () => gw.app.webhooks.drain();
     const renotify = (uid: string) => gw.post(`/transactions/${uid}/renotify`, {});
     const queued = async (uid: string) =>
-      (await gw.app.store.db.selectFrom('webhook_deliveries').select('id').where('transaction_uid', '=', uid).where('state', '=', 'pending').execute()).length;
+      (
+        await gw.app.store.db
+          .selectFrom('webhook_deliveries')
+          .select('id')
+          .where('transaction_uid', '=', uid)
+          .where('state', '=', 'pending')
+          .execute()
+      ).length;
     const receivedOf = (uid: string) => endpoint.received.filter((webhook) => webhook.body.transaction.uid === uid).length;
 
     it('coalesces quick renotifies into one queued delivery, then caps them per transaction with 429 and Retry-After', async () => {

@@ -101,7 +101,7 @@ describe('webhook network guard [sqlite]', () => {
     }
   });
 
-  it('refuses a global unicast address that is one of the host\'s own, and lets other global unicast through', () => {
+  it("refuses a global unicast address that is one of the host's own, and lets other global unicast through", () => {
     assert.equal(refusedRange('203.0.114.7', new Set(['203.0.114.7'])), 'own address');
     assert.equal(refusedRange('[2606:4700::1111]', new Set(['2606:4700:0:0:0:0:0:1111'])), 'own address');
     assert.equal(refusedRange('203.0.114.7', new Set()), undefined);

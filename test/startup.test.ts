@@ -15,13 +15,14 @@ import { apiRequest } from './support/http.js';
 
 const onPostgres = testStores().includes('postgres');
 const skip = onPostgres ? false : 'PostgreSQL is not among ECOMGATE_TEST_STORES';
-const entries = (lines: string[]) => lines.flatMap((line) => {
-  try {
-    return [JSON.parse(line)];
-  } catch {
-    return [];
-  }
-});
+const entries = (lines: string[]) =>
+  lines.flatMap((line) => {
+    try {
+      return [JSON.parse(line)];
+    } catch {
+      return [];
+    }
+  });
 
 describe('starting while PostgreSQL is unreachable [postgres]', { skip }, () => {
   it('serve waits, logs that it retries, and serves once the database is reachable', { timeout: 60_000 }, async () => {
@@ -31,7 +32,12 @@ describe('starting while PostgreSQL is unreachable [postgres]', { skip }, () => 
     try {
       const starting = serve({ databaseUrl: db.url, masterKey: randomBytes(32).toString('base64'), startMs: 45_000 });
       // Two connection attempts refused: the gateway is retrying, not exiting.
-      await until(async () => proxy.dropped >= 2, () => 'the gateway never tried the database twice', 30_000, 100);
+      await until(
+        async () => proxy.dropped >= 2,
+        () => 'the gateway never tried the database twice',
+        30_000,
+        100,
+      );
       proxy.restore();
       const gateway = await starting;
       try {
@@ -61,7 +67,12 @@ describe('a database outage seen by the HTTP side and by the workers [postgres]'
       const answer = await gateway.post('/transactions/payments', paymentRequest());
       assert.equal(answer.status, 503);
       const claimFailed = () => entries(gateway.logs).find((entry) => entry.msg === 'claiming async tasks failed');
-      await until(async () => claimFailed() !== undefined, () => 'the workers never met the outage', 30_000, 100);
+      await until(
+        async () => claimFailed() !== undefined,
+        () => 'the workers never met the outage',
+        30_000,
+        100,
+      );
       const http = entries(gateway.logs).find((entry) => entry.msg === 'database unavailable');
       assert.ok(http, 'the HTTP side logged the outage');
       assert.equal(http.level, 40);

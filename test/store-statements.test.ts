@@ -58,7 +58,10 @@ describe('store statements [postgres]', async () => {
       tx.commitWithLast();
       await Promise.all([first, second]);
     });
-    assert.deepEqual({ statements: store.queryCounts.statements - before.statements, roundTrips: store.queryCounts.roundTrips - before.roundTrips }, { statements: 2, roundTrips: 1 });
+    assert.deepEqual(
+      { statements: store.queryCounts.statements - before.statements, roundTrips: store.queryCounts.roundTrips - before.roundTrips },
+      { statements: 2, roundTrips: 1 },
+    );
     assert.equal((await store.sql.one<{ n: number }>(findScratch, ['rt-2']))!.n, 2);
   });
 
@@ -97,13 +100,19 @@ describe('store statements [postgres]', async () => {
     const ids = Array.from({ length: 20 }, (_, i) => `shared-${i}`);
     await Promise.all(ids.map((id, i) => store.write((tx) => tx.run(insertScratch, [id, i, null]))));
     // One batch: BEGIN, the 20 inserts and COMMIT in one write (instead of 20 round trips and 20 commits).
-    assert.deepEqual({ statements: store.queryCounts.statements - before.statements, roundTrips: store.queryCounts.roundTrips - before.roundTrips }, { statements: 20, roundTrips: 1 });
+    assert.deepEqual(
+      { statements: store.queryCounts.statements - before.statements, roundTrips: store.queryCounts.roundTrips - before.roundTrips },
+      { statements: 20, roundTrips: 1 },
+    );
     for (const [i, id] of ids.entries()) assert.equal((await store.sql.one<{ n: number }>(findScratch, [id]))!.n, i);
 
     // A duplicate key in the middle of a burst: PostgreSQL aborts the batch, which is retried work by work.
     const burst = ['again-0', 'again-1', 'shared-3', 'again-2'].map((id) => store.write((tx) => tx.run(insertScratch, [id, 7, null])));
     const outcomes = await Promise.allSettled(burst);
-    assert.deepEqual(outcomes.map((outcome) => outcome.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    assert.deepEqual(
+      outcomes.map((outcome) => outcome.status),
+      ['fulfilled', 'fulfilled', 'rejected', 'fulfilled'],
+    );
     assert.match(String((outcomes[2] as PromiseRejectedResult).reason), /duplicate key/);
     for (const id of ['again-0', 'again-1', 'again-2']) assert.equal((await store.sql.one<{ n: number }>(findScratch, [id]))!.n, 7);
     assert.equal((await store.sql.one<{ n: number }>(findScratch, ['shared-3']))!.n, 3);
@@ -113,12 +122,18 @@ describe('store statements [postgres]', async () => {
     await store.write((tx) => tx.run(insertScratch, ['read-a', 10, 'a']));
     await store.write((tx) => tx.run(insertScratch, ['read-b', 20, 'b']));
     const before = store.queryCounts.roundTrips;
-    const [a, b, none] = await Promise.all([store.sql.one(findScratch, ['read-a']), store.sql.one(findScratch, ['read-b']), store.sql.one(findScratch, ['read-none'])]);
+    const [a, b, none] = await Promise.all([
+      store.sql.one(findScratch, ['read-a']),
+      store.sql.one(findScratch, ['read-b']),
+      store.sql.one(findScratch, ['read-none']),
+    ]);
     assert.equal(store.queryCounts.roundTrips - before, 1);
     assert.deepEqual([a, b, none], [{ id: 'read-a', n: 10, note: 'a' }, { id: 'read-b', n: 20, note: 'b' }, undefined]);
   });
 
-  it('named statements are prepared on the connection; with them turned off (a pooler without prepared statements) none is', { ...skip }, async () => {
+  it('named statements are prepared on the connection; with them turned off (a pooler without prepared statements) none is', {
+    ...skip,
+  }, async () => {
     const namesSeen = async (target: Store) =>
       target.transaction(async (tx) => {
         await tx.one(findScratch, ['read-a']);
@@ -165,7 +180,9 @@ describe('store statements [sqlite]', () => {
       await store.transaction(async (tx) => {
         await tx.run(insertScratch, ['open-1', 1, null]);
         // Issued from outside the work while the batch's transaction is open on the one connection.
-        read = store.sql.one(findScratch, ['open-1']).then((row) => ({ row, committed: outside.prepare('select id from scratch where id = ?').get('open-1') !== undefined }));
+        read = store.sql
+          .one(findScratch, ['open-1'])
+          .then((row) => ({ row, committed: outside.prepare('select id from scratch where id = ?').get('open-1') !== undefined }));
         await tx.run(insertScratch, ['open-2', 2, null]);
       });
       assert.deepEqual(await read, { row: { id: 'open-1', n: 1, note: null }, committed: true });
@@ -184,7 +201,10 @@ describe('store statements [sqlite]', () => {
       }),
       store.transaction((tx) => tx.run(insertScratch, ['s-3', 3, null])),
     ]);
-    assert.deepEqual(outcomes.map((outcome) => outcome.status), ['fulfilled', 'rejected', 'fulfilled']);
+    assert.deepEqual(
+      outcomes.map((outcome) => outcome.status),
+      ['fulfilled', 'rejected', 'fulfilled'],
+    );
     assert.equal(await countOf(store), count + 2);
     assert.equal(await store.sql.one(findScratch, ['s-2']), undefined);
   });

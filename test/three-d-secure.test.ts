@@ -71,7 +71,11 @@ for (const store of testStores()) {
       assert.equal((await gw.get(`/transactions/${tx.uid}`, shop)).body.transaction.status, 'successful');
       assert.equal(await gw.count('webhook_deliveries'), deliveries + 1);
       const ledger = await gw.app.store.db.selectFrom('ledger_entries').select('amount').where('transaction_uid', '=', tx.uid).execute();
-      assert.deepEqual(ledger.map((entry) => Number(entry.amount)), [tx.amount], 'this payment, booked once');
+      assert.deepEqual(
+        ledger.map((entry) => Number(entry.amount)),
+        [tx.amount],
+        'this payment, booked once',
+      );
     });
 
     it('fails the transaction when the customer fails the challenge, without asking the bank', async () => {
@@ -139,7 +143,13 @@ for (const store of testStores()) {
       const withDate = await challenged('payments', { expired_at: expiresAt });
       const withoutDate = await challenged();
       const deliveriesOf = async () =>
-        (await gw.app.store.db.selectFrom('webhook_deliveries').select('transaction_uid').where('transaction_uid', 'in', [withDate.uid, withoutDate.uid]).execute()).length;
+        (
+          await gw.app.store.db
+            .selectFrom('webhook_deliveries')
+            .select('transaction_uid')
+            .where('transaction_uid', 'in', [withDate.uid, withoutDate.uid])
+            .execute()
+        ).length;
       assert.equal(await deliveriesOf(), 0);
       assert.equal(await gw.app.expireIncomplete(), 0);
       gw.clock.advance(3600_000);
@@ -159,7 +169,8 @@ for (const store of testStores()) {
     });
 
     it('serves the receipt only through the link in the transaction', async () => {
-      const paid = (await gw.post('/transactions/payments', paymentRequest({ amount: 2050, currency: 'JPY', description: 'Tea set' }))).body.transaction;
+      const paid = (await gw.post('/transactions/payments', paymentRequest({ amount: 2050, currency: 'JPY', description: 'Tea set' }))).body
+        .transaction;
       const receipt = await gw.request('GET', new URL(paid.receipt_url).pathname + new URL(paid.receipt_url).search, undefined, { auth: null });
       assert.equal(receipt.status, 200);
       assert.match(receipt.text, /Demo shop 361/);
@@ -170,7 +181,11 @@ for (const store of testStores()) {
       const kwd = (await gw.post('/transactions/payments', paymentRequest({ amount: 1234, currency: 'KWD' }))).body.transaction;
       const kwdReceipt = await gw.request('GET', new URL(kwd.receipt_url).pathname + new URL(kwd.receipt_url).search, undefined, { auth: null });
       assert.match(kwdReceipt.text, /1\.234 KWD/);
-      for (const path of [`/receipts/${paid.uid}`, `/receipts/${paid.uid}?token=0000`, `/receipts/${kwd.uid}?token=${new URL(paid.receipt_url).searchParams.get('token')}`]) {
+      for (const path of [
+        `/receipts/${paid.uid}`,
+        `/receipts/${paid.uid}?token=0000`,
+        `/receipts/${kwd.uid}?token=${new URL(paid.receipt_url).searchParams.get('token')}`,
+      ]) {
         const refused = await gw.request('GET', path, undefined, { auth: null });
         assert.equal(refused.status, 404, path);
         assert.ok(!refused.text.includes('Tea set'));

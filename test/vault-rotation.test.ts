@@ -62,7 +62,10 @@ for (const kind of testStores()) {
         const again = JSON.parse((await runCli(['vault', 'rotate'], env)).stdout);
         assert.equal(again.rotated.tasks, 0, 'a second rotation has nothing left to re-seal');
         const sealed = await db.rows('select request_enc from async_tasks');
-        assert.ok(sealed.every((row) => row.request_enc.startsWith(keyIdOf(keyB) + '.')), 'no queued request left under the old key');
+        assert.ok(
+          sealed.every((row) => row.request_enc.startsWith(keyIdOf(keyB) + '.')),
+          'no queued request left under the old key',
+        );
 
         // 3. Restart with only B: the workers process every queued payment.
         const underB = await serve({ databaseUrl: db.url, masterKey: keyB, env: { ECOMGATE_ASYNC_POLL_MS: '100' } });

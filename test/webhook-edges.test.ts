@@ -34,8 +34,10 @@ for (const kind of testStores()) {
       receivers.push(started);
       return started;
     }
-    const deliveryOf = (uid: string) => gw.app.store.db.selectFrom('webhook_deliveries').selectAll().where('transaction_uid', '=', uid).executeTakeFirstOrThrow();
-    const attemptsOf = (id: number) => gw.app.store.db.selectFrom('webhook_attempts').selectAll().where('delivery_id', '=', id).orderBy('attempt').execute();
+    const deliveryOf = (uid: string) =>
+      gw.app.store.db.selectFrom('webhook_deliveries').selectAll().where('transaction_uid', '=', uid).executeTakeFirstOrThrow();
+    const attemptsOf = (id: number) =>
+      gw.app.store.db.selectFrom('webhook_attempts').selectAll().where('delivery_id', '=', id).orderBy('attempt').execute();
 
     async function pay(target: WebhookReceiver, extra: Record<string, unknown> = {}) {
       const answer = await gw.post('/transactions/payments', paymentRequest({ notification_url: target.url, ...extra }));
@@ -121,21 +123,32 @@ describe('webhook receiver timeout', () => {
   });
 
   it('a receiver silent past a configured short timeout fails the attempt; a late answer changes nothing', async () => {
-    const gw = await startGateway('sqlite', { webhookTimeoutMs: readConfig({ ECOMGATE_WEBHOOK_TIMEOUT_MS: '200' }).webhookTimeoutMs }, { random: () => 0.5 });
+    const gw = await startGateway(
+      'sqlite',
+      { webhookTimeoutMs: readConfig({ ECOMGATE_WEBHOOK_TIMEOUT_MS: '200' }).webhookTimeoutMs },
+      { random: () => 0.5 },
+    );
     const endpoint = await WebhookReceiver.start(() => 'hold');
     try {
       assert.equal(gw.app.config.webhookTimeoutMs, 200);
       const paid = await gw.post('/transactions/payments', paymentRequest({ notification_url: endpoint.url }));
       await gw.app.webhooks.drain();
       assert.equal(endpoint.pending, 1, 'the receiver had not answered when the attempt was given up');
-      const delivery = await gw.app.store.db.selectFrom('webhook_deliveries').selectAll().where('transaction_uid', '=', paid.body.transaction.uid).executeTakeFirstOrThrow();
+      const delivery = await gw.app.store.db
+        .selectFrom('webhook_deliveries')
+        .selectAll()
+        .where('transaction_uid', '=', paid.body.transaction.uid)
+        .executeTakeFirstOrThrow();
       assert.equal(delivery.state, 'pending');
       const attempts = await gw.app.store.db.selectFrom('webhook_attempts').selectAll().where('delivery_id', '=', delivery.id).execute();
       assert.equal(attempts.length, 1);
       assert.equal(attempts[0]!.status_code, null);
       assert.match(attempts[0]!.error ?? '', /no answer within 200 ms/);
       endpoint.release(200);
-      assert.equal((await gw.app.store.db.selectFrom('webhook_deliveries').select('state').where('id', '=', delivery.id).executeTakeFirstOrThrow()).state, 'pending');
+      assert.equal(
+        (await gw.app.store.db.selectFrom('webhook_deliveries').select('state').where('id', '=', delivery.id).executeTakeFirstOrThrow()).state,
+        'pending',
+      );
     } finally {
       await gw.close();
       await endpoint.close();

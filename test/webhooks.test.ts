@@ -1,16 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
 import { it } from './support/deadline.js';
-import {
-  AS_OPERATOR,
-  card,
-  DEMO_3DS_SHOP,
-  DEMO_SHOP,
-  paymentRequest,
-  startGateway,
-  type TestGateway,
-  testStores,
-} from './support/gateway.js';
+import { AS_OPERATOR, card, DEMO_3DS_SHOP, DEMO_SHOP, paymentRequest, startGateway, type TestGateway, testStores } from './support/gateway.js';
 import { submitChallenge } from './support/challenge.js';
 import { type Answer, type ReceivedWebhook, signatureIsValid, WebhookReceiver } from './support/webhookReceiver.js';
 import { basicAuth } from './support/http.js';
@@ -143,8 +134,11 @@ for (const store of testStores()) {
       const shop362 = await gw.request('GET', `/admin/shops/${DEMO_3DS_SHOP.id}`, undefined, AS_OPERATOR);
       const endpoint = await receiver();
       const challenge = async () =>
-        (await gw.post('/transactions/payments', paymentRequest({ credit_card: card('4012000000003010'), notification_url: endpoint.url }), { auth: DEMO_3DS_SHOP })).body
-          .transaction as { uid: string; status: string };
+        (
+          await gw.post('/transactions/payments', paymentRequest({ credit_card: card('4012000000003010'), notification_url: endpoint.url }), {
+            auth: DEMO_3DS_SHOP,
+          })
+        ).body.transaction as { uid: string; status: string };
       const passed = await challenge();
       const expiring = await challenge();
       assert.equal(passed.status, 'incomplete');
@@ -195,23 +189,35 @@ for (const store of testStores()) {
 
       const ids = new Set(endpoint.received.map((w) => w.headers['x-webhook-id']));
       assert.equal(ids.size, 1, 'X-Webhook-Id is stable across retries');
-      assert.deepEqual(endpoint.received.map((w) => w.headers['x-webhook-attempt']), ['1', '2', '3', '4']);
+      assert.deepEqual(
+        endpoint.received.map((w) => w.headers['x-webhook-attempt']),
+        ['1', '2', '3', '4'],
+      );
       assert.equal(new Set(endpoint.received.map((w) => w.headers['x-request-id'])).size, 4, 'each attempt has its own X-Request-Id');
-      assert.ok(endpoint.received.every((w) => w.raw.equals(endpoint.received[0].raw)), 'every attempt sends the same bytes');
+      assert.ok(
+        endpoint.received.every((w) => w.raw.equals(endpoint.received[0].raw)),
+        'every attempt sends the same bytes',
+      );
       for (const webhook of endpoint.received) assertAuthentic(webhook);
 
       const [delivery] = await deliveriesOf(payment.uid);
       assert.equal(delivery.state, 'delivered');
       assert.equal(delivery.attempts, 4);
       const attempts = await attemptsOf(delivery.id);
-      assert.deepEqual(attempts.map((a) => a.status_code), [500, 503, 404, 200]);
+      assert.deepEqual(
+        attempts.map((a) => a.status_code),
+        [500, 503, 404, 200],
+      );
       let at = firstAt;
       const expected = [firstAt];
       for (let n = 1; n <= 3; n++) {
         at += delayBeforeRetry(n);
         expected.push(at);
       }
-      assert.deepEqual(attempts.map((a) => Date.parse(a.attempted_at)), expected);
+      assert.deepEqual(
+        attempts.map((a) => Date.parse(a.attempted_at)),
+        expected,
+      );
     });
 
     it('gives up after 15 retries (16 attempts, about 36 hours): the delivery is dead; the operator sees why and retries it', async () => {
@@ -244,7 +250,10 @@ for (const store of testStores()) {
       assert.equal(view.next_attempt_at, null);
       assert.equal(view.attempts.length, 16);
       assert.ok(view.attempts.every((a: any) => a.status_code === 500 && a.error === null && Number.isInteger(a.latency_ms) && a.latency_ms >= 0));
-      assert.deepEqual(view.attempts.map((a: any) => a.attempt), Array.from({ length: 16 }, (_, i) => i + 1));
+      assert.deepEqual(
+        view.attempts.map((a: any) => a.attempt),
+        Array.from({ length: 16 }, (_, i) => i + 1),
+      );
       const span = Date.parse(view.attempts[15].attempted_at) - Date.parse(view.attempts[0].attempted_at);
       let total = 0;
       for (let n = 1; n <= 15; n++) total += delayBeforeRetry(n);

@@ -30,19 +30,17 @@ interface PaymentJob {
 
 const payment: Task = async (payload, helpers) => {
   const job = payload as PaymentJob;
-  await helpers.query('insert into peer_payments (job_id, amount, currency, card_last4, created_at, started_at) values ($1, $2, $3, $4, $5, clock_timestamp())', [
-    helpers.job.id,
-    job.amount,
-    job.currency,
-    job.cardLast4,
-    helpers.job.created_at,
-  ]);
+  await helpers.query(
+    'insert into peer_payments (job_id, amount, currency, card_last4, created_at, started_at) values ($1, $2, $3, $4, $5, clock_timestamp())',
+    [helpers.job.id, job.amount, job.currency, job.cardLast4, helpers.job.created_at],
+  );
   await helpers.query('insert into peer_results (job_id, status_code, completed_at) values ($1, 200, clock_timestamp())', [helpers.job.id]);
 };
 
 const utils = await makeWorkerUtils({ connectionString, schema, logger });
 await utils.migrate();
-const runner: Runner | undefined = mode === 'workers' ? await run({ connectionString, schema, logger, taskList: { payment }, noHandleSignals: true }) : undefined;
+const runner: Runner | undefined =
+  mode === 'workers' ? await run({ connectionString, schema, logger, taskList: { payment }, noHandleSignals: true }) : undefined;
 
 interface PaymentRequest {
   request?: { amount?: unknown; currency?: unknown; credit_card?: { number?: unknown } };

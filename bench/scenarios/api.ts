@@ -77,7 +77,13 @@ async function seedCompletedTasks(gateway: Gateway, options: BenchOptions): Prom
 
 /** Successful payments to act on, made through the sync API; answers their uids. */
 async function seedPayments(gateway: Gateway, options: BenchOptions): Promise<string[]> {
-  const seeded = await sendCount(gateway.server, paymentTraffic(DEMO_SHOP, 'sync', options.cards), SUBMIT_CONNECTIONS, options.statusTaskCount, SEED_MAX_SECONDS);
+  const seeded = await sendCount(
+    gateway.server,
+    paymentTraffic(DEMO_SHOP, 'sync', options.cards),
+    SUBMIT_CONNECTIONS,
+    options.statusTaskCount,
+    SEED_MAX_SECONDS,
+  );
   expect(seeded.failures === 0 && seeded.answered > 0, 'seeding payments', seeded.statusCodes);
   return gateway.store.paymentUids();
 }

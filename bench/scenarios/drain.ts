@@ -138,7 +138,8 @@ async function measureDrain(kind: StoreKind, options: BenchOptions, count: numbe
 }
 
 /** The workers' completion capacity with the zero-latency sandbox (a rate: the count need not be the slow bank's). */
-export const measureZeroLatencyDrain = (kind: StoreKind, options: BenchOptions) => measureDrain(kind, options, options.completionCount, 0, options.drainRuns);
+export const measureZeroLatencyDrain = (kind: StoreKind, options: BenchOptions) =>
+  measureDrain(kind, options, options.completionCount, 0, options.drainRuns);
 
 /** The slow-bank drain: `inFlightPayments` at a bank that takes `slowBankLatencyMs` per call. */
 export const measureSlowBankDrain = (kind: StoreKind, options: BenchOptions) =>

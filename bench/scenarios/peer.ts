@@ -56,7 +56,12 @@ function peerLog(client: pg.Client, schema: string, workerSchema: string): TaskL
     countDone: async () => Number((await client.query<{ done: string }>(`select count(*) as done from ${schema}.peer_results`)).rows[0]!.done),
     taskTimes: async () =>
       (await client.query<TimesRow>(times)).rows.map(
-        (row): TaskTimes => ({ createdAt: row.created_ms, startedAt: row.started_ms ?? undefined, completedAt: row.completed_ms ?? undefined, statusCode: row.status_code }),
+        (row): TaskTimes => ({
+          createdAt: row.created_ms,
+          startedAt: row.started_ms ?? undefined,
+          completedAt: row.completed_ms ?? undefined,
+          statusCode: row.status_code,
+        }),
       ),
   };
 }
@@ -101,7 +106,9 @@ async function repeat<T>(count: number, options: BenchOptions, run: (peer: PeerS
 
 async function drainRun(peer: PeerStore, options: BenchOptions): Promise<DrainFigures> {
   const count = options.completionCount;
-  const accepted = await withPeer(peer, false, (server) => sendCount(server, paymentTraffic(DEMO_SHOP, 'async', options.cards), PRELOAD_CONNECTIONS, count, 120));
+  const accepted = await withPeer(peer, false, (server) =>
+    sendCount(server, paymentTraffic(DEMO_SHOP, 'async', options.cards), PRELOAD_CONNECTIONS, count, 120),
+  );
   if (accepted.answered === 0) throw new Error(`the peer accepted no payment: ${JSON.stringify(accepted.statusCodes)}`);
   const spawn = () => spawnServer('graphile-worker peer', PEER_SCRIPT, peerArgs(peer, true), peerEnvironment());
   return drain(peer.log, spawn, accepted.answered, accepted.failures, drainTimeoutMs(count, 0));

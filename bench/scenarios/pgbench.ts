@@ -52,14 +52,19 @@ export async function measurePgbench(options: BenchOptions): Promise<PgbenchFigu
     await admin.query(`create database ${database}`);
     await run(PGBENCH, ['-i', '-q', '-s', String(SCALE), ...connectionArgs(server, database)], { env, timeout: withinBudget(120_000) });
     const bench = (seconds: number) =>
-      run(PGBENCH, ['-b', 'simple-update', '-n', '-c', String(CLIENTS), '-j', String(THREADS), '-T', String(seconds), ...connectionArgs(server, database)], {
-        env,
-        timeout: withinBudget(seconds * 1000 + 60_000),
-      });
+      run(
+        PGBENCH,
+        ['-b', 'simple-update', '-n', '-c', String(CLIENTS), '-j', String(THREADS), '-T', String(seconds), ...connectionArgs(server, database)],
+        {
+          env,
+          timeout: withinBudget(seconds * 1000 + 60_000),
+        },
+      );
     // Warm-up, as the load scenarios have (pgbench takes whole seconds).
     await bench(Math.max(1, Math.ceil(options.warmupSec)));
     const runs: PgbenchFigures['runs'] = [];
-    for (let i = 0; i < options.runs && (i === 0 || canStart()); i++) runs.push(parseRun((await bench(Math.max(1, Math.round(options.durationSec)))).stdout));
+    for (let i = 0; i < options.runs && (i === 0 || canStart()); i++)
+      runs.push(parseRun((await bench(Math.max(1, Math.round(options.durationSec)))).stdout));
     return { tps: median(runs.map((r) => r.tps)), latencyAvgMs: median(runs.map((r) => r.latencyAvgMs)), runs };
   } finally {
     await admin.query(`drop database if exists ${database} with (force)`).catch(() => {});

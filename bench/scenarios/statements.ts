@@ -71,7 +71,8 @@ function operations(path: string, body: () => string, uids?: string[]): Traffic 
 
 async function send(gateway: Gateway, traffic: Traffic, count: number, what: string): Promise<void> {
   const sent = await sendCount(gateway.server, traffic, 1, count, BATCH_MAX_SECONDS);
-  if (sent.failures > 0 || sent.answered < count) throw new Error(`${what}: ${sent.answered} of ${count} answered 2xx ${JSON.stringify(sent.statusCodes)}`);
+  if (sent.failures > 0 || sent.answered < count)
+    throw new Error(`${what}: ${sent.answered} of ${count} answered 2xx ${JSON.stringify(sent.statusCodes)}`);
 }
 
 /** Parents for captures and refunds: authorizations or payments made before the counted batch. */
@@ -81,7 +82,12 @@ async function seedParents(gateway: Gateway, path: string, count: number, option
   return uids;
 }
 
-async function counted(gateway: Gateway, operation: string, count: number, batch: () => Promise<void>): Promise<OperationCount & { background: number }> {
+async function counted(
+  gateway: Gateway,
+  operation: string,
+  count: number,
+  batch: () => Promise<void>,
+): Promise<OperationCount & { background: number }> {
   const first = await scrape(gateway);
   const scrapeCost = minus(await scrape(gateway), first);
   const idleFrom = await scrape(gateway);
@@ -114,7 +120,8 @@ export function measureStatementCounts(kind: StoreKind, options: BenchOptions): 
       // Warm: the shop, its keys and the statement caches are loaded by the first operations.
       await send(gateway, payments, WARM_UP_OPERATIONS, 'warm-up payments');
       await send(gateway, submits, WARM_UP_OPERATIONS, 'warm-up async payments');
-      if (!(await waitForTasksDone(gateway.store, WARM_UP_OPERATIONS, BATCH_MAX_SECONDS * 1000))) throw new Error('warm-up async payments did not complete');
+      if (!(await waitForTasksDone(gateway.store, WARM_UP_OPERATIONS, BATCH_MAX_SECONDS * 1000)))
+        throw new Error('warm-up async payments did not complete');
       const authorizations = await seedParents(gateway, paths.authorization, n + WARM_UP_OPERATIONS, options);
       const paid = await seedParents(gateway, paths.syncPayment, n + WARM_UP_OPERATIONS, options);
       const children = (path: string, uids: string[], amount: number) => {
@@ -133,7 +140,8 @@ export function measureStatementCounts(kind: StoreKind, options: BenchOptions): 
         await counted(gateway, 'async payment (submit + processing)', n, async () => {
           const done = await gateway.store.countDone();
           await send(gateway, submits, n, 'async payments');
-          if (!(await waitForTasksDone(gateway.store, done + n, BATCH_MAX_SECONDS * 1000))) throw new Error('the counted async payments did not complete');
+          if (!(await waitForTasksDone(gateway.store, done + n, BATCH_MAX_SECONDS * 1000)))
+            throw new Error('the counted async payments did not complete');
         }),
       ];
       return {

@@ -49,7 +49,11 @@ export async function measureEcho(options: BenchOptions): Promise<ThroughputScen
 }
 
 /** Read-only traffic: one gateway, prepared once, serves every run. */
-export async function measureGatewayReads(kind: StoreKind, options: BenchOptions, prepare: (gateway: Gateway) => Promise<Traffic>): Promise<ThroughputScenario> {
+export async function measureGatewayReads(
+  kind: StoreKind,
+  options: BenchOptions,
+  prepare: (gateway: Gateway) => Promise<Traffic>,
+): Promise<ThroughputScenario> {
   return withGateway(kind, options.postgresUrl, async (gateway) => measureRepeatedly(gateway.server, await prepare(gateway), options));
 }
 
@@ -70,7 +74,15 @@ export async function measureGatewayThroughput(
   try {
     // The first run always; the others while the run's time budget allows.
     for (let run = 0; run < options.runs && (run === 0 || canStart()); run++) {
-      runs.push(await withGateway(kind, options.postgresUrl, async (gateway) => measuredRun(gateway.server, await prepare(gateway), options, waits), settings, serveArgs));
+      runs.push(
+        await withGateway(
+          kind,
+          options.postgresUrl,
+          async (gateway) => measuredRun(gateway.server, await prepare(gateway), options, waits),
+          settings,
+          serveArgs,
+        ),
+      );
     }
   } finally {
     await waits?.stop();

@@ -107,10 +107,13 @@ ${error ? `<p class="error" role="alert">${escapeHtml(error)}</p>` : ''}
 function returnPage(order: Order, transaction: Transaction | undefined): string {
   const status = transaction?.status ?? order.status;
   const heading =
-    status === 'successful' ? 'Thank you — payment successful'
-    : status === 'failed' ? 'Payment failed'
-    : status === 'expired' ? 'Payment expired'
-    : 'Payment pending';
+    status === 'successful'
+      ? 'Thank you — payment successful'
+      : status === 'failed'
+        ? 'Payment failed'
+        : status === 'expired'
+          ? 'Payment expired'
+          : 'Payment pending';
   const confirmation = order.webhook
     ? `<p id="webhook" class="ok">Confirmed by the gateway's signed notification (${escapeHtml(order.webhook.status)}).</p>`
     : `<p id="webhook" class="muted">Waiting for the gateway's signed notification…</p>`;
@@ -219,7 +222,8 @@ export function createMerchant(options: MerchantOptions): Merchant {
   async function returned(url: URL, response: ServerResponse) {
     const order = orders.get(url.searchParams.get('order') ?? '');
     const uid = url.searchParams.get('uid') ?? order?.uid;
-    if (!order || !uid || (order.uid && order.uid !== uid)) return html(response, 404, page('Unknown order', '<h1>Unknown order</h1><p><a href="/">Back to the shop</a></p>'));
+    if (!order || !uid || (order.uid && order.uid !== uid))
+      return html(response, 404, page('Unknown order', '<h1>Unknown order</h1><p><a href="/">Back to the shop</a></p>'));
     let transaction: Transaction | undefined;
     try {
       transaction = await gateway.transaction(uid);
@@ -271,13 +275,21 @@ export function createMerchant(options: MerchantOptions): Merchant {
     const url = new URL(request.url ?? '/', 'http://merchant.invalid');
     const route = `${request.method} ${url.pathname}`;
     const handled =
-      route === 'GET /' ? Promise.resolve(html(response, 200, checkoutPage()))
-      : route === 'POST /checkout' ? checkout(request, response)
-      : route === 'GET /return' ? returned(url, response)
-      : route === 'POST /webhook' ? webhook(request, response)
-      : request.method === 'GET' && url.pathname.startsWith('/orders/')
-        ? Promise.resolve(((order) => (order ? json(response, 200, order) : json(response, 404, { message: 'Unknown order' })))(orders.get(decodeURIComponent(url.pathname.slice('/orders/'.length)))))
-        : Promise.resolve(json(response, 404, { message: 'Not found' }));
+      route === 'GET /'
+        ? Promise.resolve(html(response, 200, checkoutPage()))
+        : route === 'POST /checkout'
+          ? checkout(request, response)
+          : route === 'GET /return'
+            ? returned(url, response)
+            : route === 'POST /webhook'
+              ? webhook(request, response)
+              : request.method === 'GET' && url.pathname.startsWith('/orders/')
+                ? Promise.resolve(
+                    ((order) => (order ? json(response, 200, order) : json(response, 404, { message: 'Unknown order' })))(
+                      orders.get(decodeURIComponent(url.pathname.slice('/orders/'.length))),
+                    ),
+                  )
+                : Promise.resolve(json(response, 404, { message: 'Not found' }));
     handled.catch((error: unknown) => {
       log(`${route}: ${(error as Error).message}`);
       if (!response.headersSent) json(response, 500, { message: 'Something went wrong' });

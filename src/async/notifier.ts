@@ -37,7 +37,10 @@ export class TaskNotifier {
   }
 
   private async connect(onNotify: () => void, options: { schema?: string }, retryMs = 250): Promise<void> {
-    const client = new pg.Client({ connectionString: this.connectionString, ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}) });
+    const client = new pg.Client({
+      connectionString: this.connectionString,
+      ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
+    });
     let lost = false;
     const reconnect = (err: unknown) => {
       if (lost) return;

@@ -38,7 +38,9 @@ export class TaskWorkers extends QueueWorkers<AsyncTaskTable> {
   protected async claim(limit: number): Promise<AsyncTaskTable[]> {
     const { ctx } = this.options;
     const now = ctx.now();
-    const tasks = await ctx.store.write((tx) => claimTasks(tx, this.owner, now.toISOString(), new Date(now.getTime() + this.options.leaseMs).toISOString(), limit));
+    const tasks = await ctx.store.write((tx) =>
+      claimTasks(tx, this.owner, now.toISOString(), new Date(now.getTime() + this.options.leaseMs).toISOString(), limit),
+    );
     for (const task of tasks) {
       this.options.metrics.claimLatency.observe({ operation: task.operation }, Math.max(0, now.getTime() - Date.parse(task.created_at)) / 1000);
     }
@@ -49,10 +51,15 @@ export class TaskWorkers extends QueueWorkers<AsyncTaskTable> {
     const { ctx, log, metrics } = this.options;
     const started = performance.now();
     // A live worker keeps its lease, so only a dead one's task is ever taken over.
-    const heartbeat = setInterval(() => {
-      const until = new Date(ctx.now().getTime() + this.options.leaseMs).toISOString();
-      ctx.store.write((tx) => renewTaskLease(tx, task.id, this.owner, until)).catch((err) => log.warn({ err, task: task.id }, 'renewing an async task lease failed'));
-    }, Math.max(50, Math.floor(this.options.leaseMs / 3)));
+    const heartbeat = setInterval(
+      () => {
+        const until = new Date(ctx.now().getTime() + this.options.leaseMs).toISOString();
+        ctx.store
+          .write((tx) => renewTaskLease(tx, task.id, this.owner, until))
+          .catch((err) => log.warn({ err, task: task.id }, 'renewing an async task lease failed'));
+      },
+      Math.max(50, Math.floor(this.options.leaseMs / 3)),
+    );
     heartbeat.unref();
     try {
       const shop = await this.options.shopOf(Number(task.shop_id));

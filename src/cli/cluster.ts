@@ -38,9 +38,12 @@ export function runCluster(processes: number, log: Logger): Promise<void> {
         return;
       }
       log.error({ worker: worker.id, pid: worker.process.pid, code, signal }, 'cluster process died; starting another');
-      setTimeout(() => {
-        if (!stopping) fork();
-      }, lived < QUICK_DEATH_MS ? RESTART_PAUSE_MS : 0).unref();
+      setTimeout(
+        () => {
+          if (!stopping) fork();
+        },
+        lived < QUICK_DEATH_MS ? RESTART_PAUSE_MS : 0,
+      ).unref();
     });
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       process.on(signal, () => {

@@ -28,7 +28,9 @@ function config(): Config {
 }
 
 /** Opens the store and vault for a one-off operator command, and closes them after. */
-async function withOperator<T>(work: (tools: Awaited<ReturnType<typeof openApp>> & { store: Awaited<ReturnType<typeof openStore>> }) => Promise<T>): Promise<T> {
+async function withOperator<T>(
+  work: (tools: Awaited<ReturnType<typeof openApp>> & { store: Awaited<ReturnType<typeof openStore>> }) => Promise<T>,
+): Promise<T> {
   const cfg = config();
   const format = chooseLogFormat(cfg.logFormat, process.stderr.isTTY === true);
   const log = createLogger(process.env.ECOMGATE_LOG_LEVEL ?? 'warn', process.stderr as never, format);

@@ -67,8 +67,7 @@ export function validationError(list: FieldError[]): ApiError {
   return new ApiError(422, message, fieldErrorsOf(list));
 }
 
-export const invalidCredentials = () =>
-  new ApiError(401, 'Invalid shop_id/secret_key.', undefined, { 'www-authenticate': 'Basic realm="ecomgate"' });
+export const invalidCredentials = () => new ApiError(401, 'Invalid shop_id/secret_key.', undefined, { 'www-authenticate': 'Basic realm="ecomgate"' });
 export const recordNotFound = () => new ApiError(404, 'Record not found');
 /** The first request with this RequestID has not finished: the retry must wait, not run it twice (spec §2.5). */
 export const stillProcessing = () => new ApiError(409, 'A request with this RequestID is still being processed');
@@ -89,8 +88,13 @@ export const duplicateTransaction = () => validationError([{ path: ['base'], mes
 /** A shop sent too many different card numbers with the same shown digits: a number is being guessed from its mask. */
 export const cardNumberRefused = (path: string[]) =>
   validationError([
-    { path, message: 'is refused: too many different card numbers with the same first and last digits', sentence: 'Card number is refused: too many different card numbers with the same first and last digits were used recently' },
+    {
+      path,
+      message: 'is refused: too many different card numbers with the same first and last digits',
+      sentence: 'Card number is refused: too many different card numbers with the same first and last digits were used recently',
+    },
   ]);
 export const internalError = () => new ApiError(500, "We're sorry, but something went wrong");
 /** The gateway cannot reach its database for now; nothing was committed by the request. */
-export const unavailableError = () => new ApiError(503, 'Service is temporarily unavailable. Please try again later.', undefined, { 'retry-after': '1' });
+export const unavailableError = () =>
+  new ApiError(503, 'Service is temporarily unavailable. Please try again later.', undefined, { 'retry-after': '1' });

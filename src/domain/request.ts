@@ -43,7 +43,9 @@ const ISO_TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})
 export function parseTimestamp(value: string): Date | undefined {
   const parts = ISO_TIMESTAMP.exec(value);
   if (!parts) return undefined;
-  const [year, month, day, hour, minute, second, , offsetHours, offsetMinutes] = parts.slice(1).map((part) => (part === undefined ? 0 : Number(part)));
+  const [year, month, day, hour, minute, second, , offsetHours, offsetMinutes] = parts
+    .slice(1)
+    .map((part) => (part === undefined ? 0 : Number(part)));
   if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
   if (hour > 23 || minute > 59 || second > 59 || offsetHours > 23 || offsetMinutes > 59) return undefined;
   const parsed = new Date(value);

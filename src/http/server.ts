@@ -14,7 +14,6 @@ import { merchantComponents } from './routes/merchant.schema.js';
 import { operationsRoutes } from './routes/operations.js';
 import type { HttpServices } from './services.js';
 
-
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 const WELL_FORMED_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;

@@ -166,7 +166,9 @@ export class ShopService {
       test?: boolean;
       threeDSecure?: boolean;
       acquirer?: string;
-      acquirerSettings?: Record<string, unknown>; riskRules?: RiskRules; returnHosts?: string[] | null;
+      acquirerSettings?: Record<string, unknown>;
+      riskRules?: RiskRules;
+      returnHosts?: string[] | null;
     },
   ): Promise<Shop> {
     const errors = [...returnHostErrors(changes.returnHosts), ...this.acquirerErrors(changes.acquirer)];
@@ -197,7 +199,13 @@ export class ShopService {
 /** The public demo shops of spec §7 (embedded default only). */
 export const demoShops: NewShop[] = [
   { id: 361, secret: 'b8647b68898b084b836474ed8d61ffe117c9a01168d867f24953b776ddcb134d', name: 'Demo shop 361', test: true, threeDSecure: false },
-  { id: 362, secret: '9ad8ad735945919845b9a1996af72d886ab43d3375502256dbf8dd16bca59a4e', name: 'Demo shop 362 (3-D Secure)', test: true, threeDSecure: true },
+  {
+    id: 362,
+    secret: '9ad8ad735945919845b9a1996af72d886ab43d3375502256dbf8dd16bca59a4e',
+    name: 'Demo shop 362 (3-D Secure)',
+    test: true,
+    threeDSecure: true,
+  },
 ];
 
 /**
@@ -207,7 +215,10 @@ export const demoShops: NewShop[] = [
  */
 export async function seedDemoShops(shops: ShopService, log: Logger): Promise<void> {
   for (const demo of demoShops) {
-    if (!(await shops.find(demo.id))) await shops.create(demo).catch(async (err) => { if (!(await shops.find(demo.id))) throw err; });
+    if (!(await shops.find(demo.id)))
+      await shops.create(demo).catch(async (err) => {
+        if (!(await shops.find(demo.id))) throw err;
+      });
   }
   log.warn(
     { shops: demoShops.map((s) => s.id) },

@@ -45,7 +45,10 @@ export function outcomePage(row: TransactionTable): string {
 
 /** A submit that did not come from the challenge page (another site's form, a missing token). */
 export function refusedPage(): string {
-  return page('Confirmation refused', '<h1>Confirmation refused</h1>\n<p>This confirmation did not come from your bank\'s page. Please return to the shop and start again.</p>');
+  return page(
+    'Confirmation refused',
+    "<h1>Confirmation refused</h1>\n<p>This confirmation did not come from your bank's page. Please return to the shop and start again.</p>",
+  );
 }
 
 export function unknownTransactionPage(): string {

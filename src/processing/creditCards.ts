@@ -35,14 +35,17 @@ export async function saveCreditCard(ctx: ProcessingContext, invocation: Invocat
     const holder = reader.string('holder');
     const expMonth = reader.integer('exp_month', 1, 12);
     const expYear = reader.integer('exp_year', 1900, 2200);
-    if (expMonth !== undefined && expYear !== undefined && isExpired(expMonth, expYear, now)) reader.fail('exp_date', 'is expired', 'Date is expired');
+    if (expMonth !== undefined && expYear !== undefined && isExpired(expMonth, expYear, now))
+      reader.fail('exp_date', 'is expired', 'Date is expired');
     reader.check();
     const existing = await findCard(ctx.store.sql, shop.id, token);
     if (!existing) throw validationError([{ path: ['token'], message: 'does not exist' }]);
     if ((expMonth !== undefined || expYear !== undefined) && isExpired(expMonth ?? existing.exp_month, expYear ?? existing.exp_year, now)) {
       throw validationError([{ path: ['exp_date'], message: 'is expired', sentence: 'Date is expired' }]);
     }
-    const updated = await ctx.store.write((tx) => updateCard(tx, shop.id, token, { holder, exp_month: expMonth, exp_year: expYear }, now.toISOString()));
+    const updated = await ctx.store.write((tx) =>
+      updateCard(tx, shop.id, token, { holder, exp_month: expMonth, exp_year: expYear }, now.toISOString()),
+    );
     return { statusCode: 200, body: tokenBody(cardView(updated!)) };
   }
   // The card members sit at the top level of this request, not under credit_card.

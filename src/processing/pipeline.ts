@@ -97,11 +97,7 @@ export function newTransactionRow(
   };
 }
 
-export async function execute(
-  ctx: ProcessingContext,
-  invocation: Invocation,
-  prepare: (tx: Tx) => Promise<Prepared>,
-): Promise<TransactionTable> {
+export async function execute(ctx: ProcessingContext, invocation: Invocation, prepare: (tx: Tx) => Promise<Prepared>): Promise<TransactionTable> {
   // Before transaction A: a shop whose connector this gateway lacks must leave no row waiting for it.
   const connector = ctx.acquirerFor(invocation.shop);
   const prepared = await ctx.store.transaction(async (tx) => {
@@ -111,7 +107,8 @@ export async function execute(
     const effects = finalStatuses.includes(plan.row.status) ? await finalEffects(ctx, tx, plan.row, plan.reservation ?? 0) : {};
     const writes: Promise<unknown>[] = [insertTransaction(tx, plan.row)];
     if (plan.written) writes.push(plan.written);
-    if (plan.row.parent_uid && plan.reservation) writes.push(adjustParent(tx, plan.row.parent_uid, { reserved: plan.reservation }, plan.row.created_at));
+    if (plan.row.parent_uid && plan.reservation)
+      writes.push(adjustParent(tx, plan.row.parent_uid, { reserved: plan.reservation }, plan.row.created_at));
     const linked = invocation.idempotencyKey
       ? linkIdempotencyKey(tx, invocation.shop.id, invocation.idempotencyKey, invocation.idempotencyClaim ?? '', plan.row.uid)
       : undefined;
@@ -312,7 +309,12 @@ export async function finalEffects(
   const amount = Number(row.amount);
   const effects: Pick<Settlement, 'parent' | 'ledger' | 'webhook'> = {};
   if (row.parent_uid && reservation) {
-    effects.parent = { uid: row.parent_uid, reserved: reservation, settled: successful && row.type !== 'void' ? amount : 0, voided: successful && row.type === 'void' };
+    effects.parent = {
+      uid: row.parent_uid,
+      reserved: reservation,
+      settled: successful && row.type !== 'void' ? amount : 0,
+      voided: successful && row.type === 'void',
+    };
   }
   const sign = ledgerSign(row.type);
   if (successful && sign !== 0) effects.ledger = { shop_id: row.shop_id, currency: row.currency, amount: sign * amount };
@@ -324,7 +326,8 @@ export async function finalEffects(
 function issueEffects(tx: Tx, row: TransactionTable, effects: Pick<Settlement, 'parent' | 'ledger' | 'webhook'>): Promise<unknown>[] {
   const writes: Promise<unknown>[] = [];
   const { parent, ledger, webhook } = effects;
-  if (parent) writes.push(adjustParent(tx, parent.uid, { reserved: -parent.reserved, settled: parent.settled, voided: parent.voided }, row.updated_at));
+  if (parent)
+    writes.push(adjustParent(tx, parent.uid, { reserved: -parent.reserved, settled: parent.settled, voided: parent.voided }, row.updated_at));
   if (ledger) writes.push(insertLedgerEntry(tx, { ...ledger, transaction_uid: row.uid, created_at: row.updated_at }));
   if (webhook) writes.push(insertWebhookDelivery(tx, { ...webhook, transaction_uid: row.uid, created_at: row.updated_at }));
   return writes;

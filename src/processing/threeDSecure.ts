@@ -20,12 +20,7 @@ export async function transactionOfPage(ctx: ProcessingContext, uid: string): Pr
  * the acquirer for the authorization the challenge was guarding, or records the failed authentication
  * without asking anyone. Transaction B writes the webhook as for any final status.
  */
-export async function completeChallenge(
-  ctx: ProcessingContext,
-  shop: Shop,
-  row: TransactionTable,
-  passed: boolean,
-): Promise<TransactionTable> {
+export async function completeChallenge(ctx: ProcessingContext, shop: Shop, row: TransactionTable, passed: boolean): Promise<TransactionTable> {
   const now = ctx.now();
   const claimed = await ctx.store.transaction((tx) =>
     settleTransaction(tx, row.uid, ['incomplete'], {
@@ -38,17 +33,29 @@ export async function completeChallenge(
 
   const challenge = row.three_d_secure ? (JSON.parse(row.three_d_secure) as Record<string, unknown>) : {};
   if (!passed) {
-    const threeDSecure = { ...challenge, status: 'failed', message: 'Authentication failed', pa_status: 'N', eci: null, fail_reason: 'Customer failed the challenge' };
-    return recordOutcome(ctx, claimed, {
-      outcome: 'declined',
-      code: results.authenticationFailed.code,
-      message: declineMessage(row.type),
-      friendlyMessage: results.authenticationFailed.friendly_message,
-      bankCode: '',
-      refId: '',
-      gatewayId: 0,
-      threeDSecure,
-    }, 0);
+    const threeDSecure = {
+      ...challenge,
+      status: 'failed',
+      message: 'Authentication failed',
+      pa_status: 'N',
+      eci: null,
+      fail_reason: 'Customer failed the challenge',
+    };
+    return recordOutcome(
+      ctx,
+      claimed,
+      {
+        outcome: 'declined',
+        code: results.authenticationFailed.code,
+        message: declineMessage(row.type),
+        friendlyMessage: results.authenticationFailed.friendly_message,
+        bankCode: '',
+        refId: '',
+        gatewayId: 0,
+        threeDSecure,
+      },
+      0,
+    );
   }
 
   const card = await findCard(ctx.store.sql, shop.id, row.card_token ?? '');
@@ -64,8 +71,13 @@ export async function completeChallenge(
     billingAddress: row.billing_address ? JSON.parse(row.billing_address) : undefined,
     settings: shop.acquirerSettings,
   };
-  const outcome = await callAcquirer(ctx, ctx.acquirerFor(shop), shop.acquirerSettings, claimed, (connector): Promise<AcquirerOutcome> =>
-    row.type === 'tokenization' ? connector.verify(call) : connector.authorize(call, row.type === 'payment'),
+  const outcome = await callAcquirer(
+    ctx,
+    ctx.acquirerFor(shop),
+    shop.acquirerSettings,
+    claimed,
+    (connector): Promise<AcquirerOutcome> =>
+      row.type === 'tokenization' ? connector.verify(call) : connector.authorize(call, row.type === 'payment'),
   );
   const authenticated = { ...challenge, status: 'successful', message: 'Authenticated', pa_status: 'Y', eci: '05', fail_reason: null };
   const withAuthentication = outcome.outcome === 'approved' || outcome.outcome === 'declined' ? { ...outcome, threeDSecure: authenticated } : outcome;

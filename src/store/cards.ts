@@ -7,8 +7,22 @@ import { type Sql, statement } from './sql.js';
  */
 
 const COLUMNS: readonly (keyof CardTable)[] = [
-  'token', 'shop_id', 'pan_enc', 'key_id', 'stamp', 'legacy_stamp', 'brand', 'first_1', 'last_4', 'bin', 'bin_8',
-  'holder', 'exp_month', 'exp_year', 'created_at', 'updated_at',
+  'token',
+  'shop_id',
+  'pan_enc',
+  'key_id',
+  'stamp',
+  'legacy_stamp',
+  'brand',
+  'first_1',
+  'last_4',
+  'bin',
+  'bin_8',
+  'holder',
+  'exp_month',
+  'exp_year',
+  'created_at',
+  'updated_at',
 ];
 
 const byToken = statement('cards.find', 'select * from cards where token = $1 and shop_id = $2');
@@ -38,7 +52,10 @@ export function findCardByStamp(db: Sql, shopId: number, stamp: string): Promise
 }
 
 export async function insertCard(tx: Sql, row: CardTable): Promise<void> {
-  await tx.run(insertRow, COLUMNS.map((column) => row[column]));
+  await tx.run(
+    insertRow,
+    COLUMNS.map((column) => row[column]),
+  );
 }
 
 /** A card sent again: its holder and expiry as sent now, and `updated_at` (the card guard's window) moved. */
@@ -60,7 +77,13 @@ export function updateCard(
  * Other numbers of the shop showing the same digits (first 8 and last 4), sent within the window: the
  * card guard's count (src/processing/cardGuard.ts).
  */
-export async function countLookalikeCards(db: Sql, shopId: number, shown: { bin_8: string; last_4: string }, stamp: string, since: string): Promise<number> {
+export async function countLookalikeCards(
+  db: Sql,
+  shopId: number,
+  shown: { bin_8: string; last_4: string },
+  stamp: string,
+  since: string,
+): Promise<number> {
   const row = await db.one<{ n: number | string }>(lookalikes, [shopId, shown.bin_8, shown.last_4, since, stamp]);
   return Number(row?.n ?? 0);
 }

@@ -6,7 +6,18 @@ import pg from 'pg';
 import type { CommitUnits } from './commitUnits.js';
 import { sharedStatements, sharedTransactions } from './groupCommit.js';
 import { countingPgClient, countStatement, type QueryCounts } from './queryCounts.js';
-import { type Dialect, handled, PgPipelinedReads, PgPoolStatements, PgTransaction, type Sql, SqliteStatements, statement, type Tx, txOver } from './sql.js';
+import {
+  type Dialect,
+  handled,
+  PgPipelinedReads,
+  PgPoolStatements,
+  PgTransaction,
+  type Sql,
+  SqliteStatements,
+  statement,
+  type Tx,
+  txOver,
+} from './sql.js';
 import type { Database } from './schema.js';
 import { migrateToLatest } from './migrations.js';
 import { isStoreUnavailable } from '../domain/faults.js';
@@ -160,7 +171,18 @@ export async function openStore(options: OpenOptions): Promise<Store> {
         }
       });
     const shared = sharedTransactions(() => store);
-    const store: Store = { db, sql: reads, dialect, location: `sqlite:${target}`, queryCounts, transaction: shared, write: shared, batch, autocommit: batch, close: () => db.destroy() };
+    const store: Store = {
+      db,
+      sql: reads,
+      dialect,
+      location: `sqlite:${target}`,
+      queryCounts,
+      transaction: shared,
+      write: shared,
+      batch,
+      autocommit: batch,
+      close: () => db.destroy(),
+    };
     return store;
   }
 

@@ -70,7 +70,9 @@ export async function takeOverIdempotencyKey(
   previous: IdempotencyKeyTable,
   record: { body_hash: string; claim_token: string; created_at: string },
 ): Promise<boolean> {
-  return (await tx.run(takeOver, [previous.shop_id, previous.key, previous.created_at, record.body_hash, record.claim_token, record.created_at])) === 1;
+  return (
+    (await tx.run(takeOver, [previous.shop_id, previous.key, previous.created_at, record.body_hash, record.claim_token, record.created_at])) === 1
+  );
 }
 
 /**
@@ -92,12 +94,25 @@ const complete = statement(
   'update idempotency_keys set status_code = $4, response = $5 where shop_id = $1 and key = $2 and claim_token = $3',
 );
 
-export async function completeIdempotencyKey(tx: Sql, shopId: number, key: string, claimToken: string, statusCode: number, response: string | null): Promise<void> {
+export async function completeIdempotencyKey(
+  tx: Sql,
+  shopId: number,
+  key: string,
+  claimToken: string,
+  statusCode: number,
+  response: string | null,
+): Promise<void> {
   await tx.run(complete, [shopId, key, claimToken, statusCode, response]);
 }
 
-const releaseOwn = statement('idempotency_keys.release', 'delete from idempotency_keys where shop_id = $1 and key = $2 and transaction_uid is null and claim_token = $3');
-const releaseAny = statement('idempotency_keys.release_dead', 'delete from idempotency_keys where shop_id = $1 and key = $2 and transaction_uid is null');
+const releaseOwn = statement(
+  'idempotency_keys.release',
+  'delete from idempotency_keys where shop_id = $1 and key = $2 and transaction_uid is null and claim_token = $3',
+);
+const releaseAny = statement(
+  'idempotency_keys.release_dead',
+  'delete from idempotency_keys where shop_id = $1 and key = $2 and transaction_uid is null',
+);
 
 /** Frees a key that names no transaction: the holder's own claim, or (no token) a dead attempt's. */
 export async function releaseIdempotencyKey(tx: Sql, shopId: number, key: string, claimToken?: string): Promise<void> {

@@ -17,7 +17,10 @@ export async function lockRestamp(tx: Tx): Promise<void> {
   if (tx.dialect === 'postgres') await tx.all(lockBatch);
 }
 
-const legacyCards = statement('cards.legacy_stamped', 'select token, shop_id, pan_enc, legacy_stamp from cards where legacy_stamp is not null limit $1');
+const legacyCards = statement(
+  'cards.legacy_stamped',
+  'select token, shop_id, pan_enc, legacy_stamp from cards where legacy_stamp is not null limit $1',
+);
 
 export function cardsWithLegacyStamp(tx: Sql, limit: number): Promise<{ token: string; shop_id: number; pan_enc: string; legacy_stamp: string }[]> {
   return tx.all(legacyCards, [limit]);
@@ -38,14 +41,22 @@ export async function setShopRiskRules(tx: Sql, shopId: number, riskRules: strin
 
 const ofStamp = statement('transactions.of_card_stamp', 'select uid, credit_card, extra from transactions where shop_id = $1 and card_stamp = $2');
 
-export function transactionsOfCardStamp(tx: Sql, shopId: number, stamp: string): Promise<{ uid: string; credit_card: string | null; extra: string | null }[]> {
+export function transactionsOfCardStamp(
+  tx: Sql,
+  shopId: number,
+  stamp: string,
+): Promise<{ uid: string; credit_card: string | null; extra: string | null }[]> {
   return tx.all(ofStamp, [shopId, stamp]);
 }
 
 const restampRow = statement('transactions.restamp', 'update transactions set card_stamp = $2, credit_card = $3, extra = $4 where uid = $1');
 
 /** The transaction's new stamp, with its stored card view and extra rewritten to match. */
-export async function restampTransaction(tx: Sql, uid: string, fields: { card_stamp: string; credit_card: string | null; extra: string | null }): Promise<void> {
+export async function restampTransaction(
+  tx: Sql,
+  uid: string,
+  fields: { card_stamp: string; credit_card: string | null; extra: string | null },
+): Promise<void> {
   await tx.run(restampRow, [uid, fields.card_stamp, fields.credit_card, fields.extra]);
 }
 

@@ -53,7 +53,15 @@ const byReference = statement('sandbox_operations.find', 'select * from sandbox_
  */
 export async function recordSandboxOperation(tx: Tx, row: SandboxOperationTable): Promise<boolean> {
   const changed = await tx.run(record, [
-    row.reference, row.shop_id, row.kind, row.amount, row.currency, row.approved, row.response, row.settle_at, row.created_at,
+    row.reference,
+    row.shop_id,
+    row.kind,
+    row.amount,
+    row.currency,
+    row.approved,
+    row.response,
+    row.settle_at,
+    row.created_at,
   ]);
   return changed === 1;
 }

@@ -26,7 +26,17 @@ export async function findShopRow(db: Sql, id: number): Promise<ShopTable | unde
 }
 
 /** The columns of a shop that can change (all but its keys): read on every Basic-auth check. */
-const changeable = ['secret_hash', 'name', 'test', 'three_d_secure', 'acquirer', 'acquirer_settings', 'risk_rules', 'return_hosts', 'updated_at'] as const;
+const changeable = [
+  'secret_hash',
+  'name',
+  'test',
+  'three_d_secure',
+  'acquirer',
+  'acquirer_settings',
+  'risk_rules',
+  'return_hosts',
+  'updated_at',
+] as const;
 
 const versionOf = statement('shops.version', `select ${changeable.join(', ')} from shops where id = $1`);
 
@@ -45,7 +55,12 @@ export async function listShopRows({ db }: Store): Promise<ShopTable[]> {
 }
 
 export async function insertShop({ db }: Tx, row: ShopTable): Promise<boolean> {
-  const inserted = await db.insertInto('shops').values(row).onConflict((oc) => oc.column('id').doNothing()).returning('id').executeTakeFirst();
+  const inserted = await db
+    .insertInto('shops')
+    .values(row)
+    .onConflict((oc) => oc.column('id').doNothing())
+    .returning('id')
+    .executeTakeFirst();
   return inserted !== undefined;
 }
 

@@ -151,7 +151,9 @@ export function txOver(statements: Sql, dialect: Dialect, db: Kysely<Database>):
 type PgQueryable = Pick<pg.ClientBase, 'query'>;
 
 function pgQuery(statement: Statement, params: readonly unknown[], named: boolean): pg.QueryConfig {
-  return named ? { name: statement.name, text: statement.postgres, values: params as unknown[] } : { text: statement.postgres, values: params as unknown[] };
+  return named
+    ? { name: statement.name, text: statement.postgres, values: params as unknown[] }
+    : { text: statement.postgres, values: params as unknown[] };
 }
 
 /** Statements autocommitted on the pool (reads, single-statement writes): one round trip each. */
@@ -173,7 +175,6 @@ export class PgPoolStatements implements Sql {
     return (await this.pool.query(pgQuery(statement, params, this.named))).rowCount ?? 0;
   }
 }
-
 
 type PgSend = (query: string | pg.QueryConfig, values?: unknown[]) => Promise<pg.QueryResult>;
 

@@ -38,13 +38,26 @@ const holderOfKey = statement('async_tasks.holder_of_key', 'select id, request_h
  */
 export async function insertTasks(tx: Tx, tasks: AsyncTaskTable[]): Promise<KeyHolder[]> {
   const keyOf = (task: { shop_id: number; idempotency_key: string }) => `${task.shop_id}:${task.idempotency_key}`;
-  const columns = (task: AsyncTaskTable) => [task.id, task.shop_id, task.operation, task.request_enc, task.idempotency_key, task.request_hash, task.created_at];
+  const columns = (task: AsyncTaskTable) => [
+    task.id,
+    task.shop_id,
+    task.operation,
+    task.request_enc,
+    task.idempotency_key,
+    task.request_hash,
+    task.created_at,
+  ];
   const params =
     tx.dialect === 'postgres'
       ? [0, 1, 2, 3, 4, 5, 6].map((column) => tasks.map((task) => columns(task)[column]))
       : [JSON.stringify(tasks.map(columns))];
   const inserted = await tx.all<KeyHolder & { shop_id: number; idempotency_key: string }>(insertBatch, params);
-  const holder = new Map<string, KeyHolder>(inserted.map((row) => [keyOf({ shop_id: Number(row.shop_id), idempotency_key: row.idempotency_key }), { id: row.id, request_hash: row.request_hash }]));
+  const holder = new Map<string, KeyHolder>(
+    inserted.map((row) => [
+      keyOf({ shop_id: Number(row.shop_id), idempotency_key: row.idempotency_key }),
+      { id: row.id, request_hash: row.request_hash },
+    ]),
+  );
   for (const task of tasks) {
     if (holder.has(keyOf(task))) continue;
     const earlier = await tx.one<KeyHolder>(holderOfKey, [task.shop_id, task.idempotency_key]);
@@ -82,7 +95,12 @@ const complete = statement(
 );
 
 /** Stores the result and erases the request (card data, CVC). Only the lease holder may complete. */
-export async function completeTask(tx: Sql, id: string, owner: string, result: { status_code: number; response: string; completed_at: string }): Promise<boolean> {
+export async function completeTask(
+  tx: Sql,
+  id: string,
+  owner: string,
+  result: { status_code: number; response: string; completed_at: string },
+): Promise<boolean> {
   return (await tx.run(complete, [id, owner, result.status_code, result.response, result.completed_at])) === 1;
 }
 

@@ -1,4 +1,3 @@
-
 import type { TransactionStatus } from '../domain/transaction.js';
 import type { Store } from './db.js';
 import type { TransactionTable } from './schema.js';
@@ -12,12 +11,46 @@ import { deliveryHost } from './webhooks.js';
  */
 
 const COLUMNS: readonly (keyof TransactionTable)[] = [
-  'uid', 'shop_id', 'type', 'status', 'amount', 'currency', 'description', 'tracking_id', 'test', 'language',
-  'parent_uid', 'reason', 'message', 'code', 'friendly_message', 'card_token', 'card_stamp', 'credit_card',
-  'notification_url', 'return_url', 'customer', 'billing_address', 'additional_data', 'extra',
-  'acquirer_response', 'three_d_secure', 'be_protected', 'avs_cvc', 'acquirer_ref', 'child_amount',
-  'reserved_amount', 'voided', 'next_inquiry_at', 'inquiry_attempts', 'created_at', 'updated_at', 'paid_at',
-  'expired_at', 'closed_at', 'settled_at',
+  'uid',
+  'shop_id',
+  'type',
+  'status',
+  'amount',
+  'currency',
+  'description',
+  'tracking_id',
+  'test',
+  'language',
+  'parent_uid',
+  'reason',
+  'message',
+  'code',
+  'friendly_message',
+  'card_token',
+  'card_stamp',
+  'credit_card',
+  'notification_url',
+  'return_url',
+  'customer',
+  'billing_address',
+  'additional_data',
+  'extra',
+  'acquirer_response',
+  'three_d_secure',
+  'be_protected',
+  'avs_cvc',
+  'acquirer_ref',
+  'child_amount',
+  'reserved_amount',
+  'voided',
+  'next_inquiry_at',
+  'inquiry_attempts',
+  'created_at',
+  'updated_at',
+  'paid_at',
+  'expired_at',
+  'closed_at',
+  'settled_at',
 ];
 
 const insertRow = statement(
@@ -26,7 +59,10 @@ const insertRow = statement(
 );
 
 export async function insertTransaction(tx: Sql, row: TransactionTable): Promise<void> {
-  await tx.run(insertRow, COLUMNS.map((column) => row[column]));
+  await tx.run(
+    insertRow,
+    COLUMNS.map((column) => row[column]),
+  );
 }
 
 const byShopAndUid = statement('transactions.find', 'select * from transactions where uid = $1 and shop_id = $2');
@@ -76,7 +112,12 @@ const moveReservation = statement(
 );
 
 /** Moves a reservation: `reserved` is added to the parent's in-flight amount, `settled` to its children total. */
-export async function adjustParent(tx: Sql, uid: string, change: { reserved?: number; settled?: number; voided?: boolean }, now: string): Promise<void> {
+export async function adjustParent(
+  tx: Sql,
+  uid: string,
+  change: { reserved?: number; settled?: number; voided?: boolean },
+  now: string,
+): Promise<void> {
   await tx.run(moveReservation, [uid, change.reserved ?? 0, change.settled ?? 0, change.voided ? 1 : 0, now]);
 }
 
@@ -154,16 +195,34 @@ const settleRow = statement(
  */
 export async function settle(tx: Tx, s: Settlement): Promise<{ row: TransactionTable; taskCompleted: boolean } | undefined> {
   const base = [
-    s.uid, s.status, s.message, s.code, s.friendly_message, s.next_inquiry_at, s.paid_at, s.closed_at, s.three_d_secure,
-    s.avs_cvc, s.inquiry_attempts, s.acquirer_response, s.updated_at,
+    s.uid,
+    s.status,
+    s.message,
+    s.code,
+    s.friendly_message,
+    s.next_inquiry_at,
+    s.paid_at,
+    s.closed_at,
+    s.three_d_secure,
+    s.avs_cvc,
+    s.inquiry_attempts,
+    s.acquirer_response,
+    s.updated_at,
   ];
   if (tx.dialect === 'postgres') {
     const answer = await tx.one<TransactionTable & { task_completed: boolean }>(settleAll, [
       ...base,
-      s.parent?.uid ?? null, s.parent?.reserved ?? 0, s.parent?.settled ?? 0, s.parent?.voided ? 1 : 0,
+      s.parent?.uid ?? null,
+      s.parent?.reserved ?? 0,
+      s.parent?.settled ?? 0,
+      s.parent?.voided ? 1 : 0,
       s.ledger?.amount ?? null,
-      s.webhook?.url ?? null, s.webhook?.payload ?? null, s.webhook ? deliveryHost(s.webhook.url) : null,
-      s.task?.id ?? null, s.task?.owner ?? null, s.task?.response ?? null,
+      s.webhook?.url ?? null,
+      s.webhook?.payload ?? null,
+      s.webhook ? deliveryHost(s.webhook.url) : null,
+      s.task?.id ?? null,
+      s.task?.owner ?? null,
+      s.task?.response ?? null,
     ]);
     if (!answer) return undefined;
     const { task_completed: taskCompleted, ...row } = answer;
@@ -171,10 +230,13 @@ export async function settle(tx: Tx, s: Settlement): Promise<{ row: TransactionT
   }
   const settled = await tx.one<TransactionTable>(settleRow, base);
   if (!settled) return undefined;
-  if (s.parent) await adjustParent(tx, s.parent.uid, { reserved: -s.parent.reserved, settled: s.parent.settled, voided: s.parent.voided }, s.updated_at);
+  if (s.parent)
+    await adjustParent(tx, s.parent.uid, { reserved: -s.parent.reserved, settled: s.parent.settled, voided: s.parent.voided }, s.updated_at);
   if (s.ledger) await insertLedgerEntry(tx, { ...s.ledger, transaction_uid: s.uid, created_at: s.updated_at });
   if (s.webhook) await insertWebhookDelivery(tx, { ...s.webhook, transaction_uid: s.uid, created_at: s.updated_at });
-  const taskCompleted = s.task ? await completeTask(tx, s.task.id, s.task.owner, { status_code: 200, response: s.task.response, completed_at: s.updated_at }) : false;
+  const taskCompleted = s.task
+    ? await completeTask(tx, s.task.id, s.task.owner, { status_code: 200, response: s.task.response, completed_at: s.updated_at })
+    : false;
   return { row: settled, taskCompleted };
 }
 
@@ -185,13 +247,7 @@ export async function settleTransaction(
   fromStatuses: readonly TransactionStatus[],
   changes: Partial<TransactionTable>,
 ): Promise<TransactionTable | undefined> {
-  return trx
-    .updateTable('transactions')
-    .set(changes)
-    .where('uid', '=', uid)
-    .where('status', 'in', fromStatuses)
-    .returningAll()
-    .executeTakeFirst();
+  return trx.updateTable('transactions').set(changes).where('uid', '=', uid).where('status', 'in', fromStatuses).returningAll().executeTakeFirst();
 }
 
 /** Same shop, type, amount, currency and card, or same parent, within the window: `duplicate_check`. */
@@ -276,7 +332,13 @@ export async function insertWebhookDelivery(
   delivery: { shop_id: number; transaction_uid: string; url: string; payload: string; created_at: string; renotify?: number },
 ): Promise<void> {
   await tx.run(outboxRow, [
-    delivery.shop_id, delivery.transaction_uid, delivery.url, delivery.payload, delivery.created_at, delivery.renotify ?? 0, deliveryHost(delivery.url),
+    delivery.shop_id,
+    delivery.transaction_uid,
+    delivery.url,
+    delivery.payload,
+    delivery.created_at,
+    delivery.renotify ?? 0,
+    deliveryHost(delivery.url),
   ]);
 }
 

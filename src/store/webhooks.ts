@@ -85,10 +85,7 @@ export async function claimDeliveries(tx: Tx, claim: DeliveryClaim): Promise<Web
   return result.rows;
 }
 
-export type AttemptOutcome =
-  | { state: 'delivered'; delivered_at: string }
-  | { state: 'pending'; next_attempt_at: string }
-  | { state: 'dead' };
+export type AttemptOutcome = { state: 'delivered'; delivered_at: string } | { state: 'pending'; next_attempt_at: string } | { state: 'dead' };
 
 /**
  * Records one attempt and moves its delivery on, in one commit. Only the lease holder may: a worker whose
@@ -117,7 +114,15 @@ export async function recordAttempt(tx: Tx, owner: string, attempt: WebhookAttem
     attempt.attempt,
   ]);
   if (moved !== 1) return false;
-  const recorded = tx.run(attemptRow, [attempt.delivery_id, attempt.attempt, attempt.attempted_at, attempt.status_code, attempt.latency_ms, attempt.error, attempt.request_id]);
+  const recorded = tx.run(attemptRow, [
+    attempt.delivery_id,
+    attempt.attempt,
+    attempt.attempted_at,
+    attempt.status_code,
+    attempt.latency_ms,
+    attempt.error,
+    attempt.request_id,
+  ]);
   tx.commitWithLast();
   await recorded;
   return true;
@@ -160,7 +165,11 @@ export async function deliveriesOfTransaction(
   const attempts = await db
     .selectFrom('webhook_attempts')
     .selectAll()
-    .where('delivery_id', 'in', deliveries.map((d) => d.id))
+    .where(
+      'delivery_id',
+      'in',
+      deliveries.map((d) => d.id),
+    )
     .orderBy('delivery_id')
     .orderBy('attempt')
     .execute();
@@ -185,7 +194,13 @@ export async function deliveryBacklog({ db }: Store): Promise<{ state: string; c
  */
 export async function purgeFinishedDeliveries({ db: trx }: Tx, before: string, limit: number): Promise<number> {
   const ids = (
-    await trx.selectFrom('webhook_deliveries').select('id').where('state', 'in', ['delivered', 'dead']).where('created_at', '<', before).limit(limit).execute()
+    await trx
+      .selectFrom('webhook_deliveries')
+      .select('id')
+      .where('state', 'in', ['delivered', 'dead'])
+      .where('created_at', '<', before)
+      .limit(limit)
+      .execute()
   ).map((row) => row.id);
   if (ids.length === 0) return 0;
   await trx.deleteFrom('webhook_attempts').where('delivery_id', 'in', ids).execute();

@@ -22,7 +22,10 @@ function toMasterKey(base64: string): MasterKey {
  * the old ones.
  */
 export function parseMasterKeys(value: string): MasterKey[] {
-  const keys = value.split(',').filter((part) => part.trim() !== '').map(toMasterKey);
+  const keys = value
+    .split(',')
+    .filter((part) => part.trim() !== '')
+    .map(toMasterKey);
   if (keys.length === 0) throw new Error('ECOMGATE_MASTER_KEY is empty');
   return keys;
 }

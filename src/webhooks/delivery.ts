@@ -68,7 +68,8 @@ export class WebhookTransport {
     // An IP literal is connected to without a lookup: it is checked here.
     const literal = target.hostname.replace(/^\[|\]$/g, '');
     const range = this.allowPrivate ? undefined : refusedRange(literal);
-    if (range) return Promise.resolve({ statusCode: null, failure: 'unreachable', error: privateTargetError(literal, literal, range).message, latencyMs: 0 });
+    if (range)
+      return Promise.resolve({ statusCode: null, failure: 'unreachable', error: privateTargetError(literal, literal, range).message, latencyMs: 0 });
     const started = performance.now();
     return new Promise((resolve) => {
       let settled = false;

@@ -2,7 +2,14 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Store } from '../store/db.js';
 import { faultLevel } from '../domain/faults.js';
-import { type AttemptOutcome, claimDeliveries, purgeFinishedDeliveries, recordAttempt, releaseDelivery, type WebhookDelivery } from '../store/webhooks.js';
+import {
+  type AttemptOutcome,
+  claimDeliveries,
+  purgeFinishedDeliveries,
+  recordAttempt,
+  releaseDelivery,
+  type WebhookDelivery,
+} from '../store/webhooks.js';
 import type { Vault } from '../vault/vault.js';
 import { QueueWorkers } from '../workers/claimLoop.js';
 import { type AttemptAnswer, WebhookTransport } from './delivery.js';
@@ -143,24 +150,33 @@ export class DeliveryWorkers extends QueueWorkers<WebhookDelivery> {
       : retryAt
         ? { state: 'pending', next_attempt_at: retryAt.toISOString() }
         : { state: 'dead' };
-    const recorded = await store.transaction((tx) => recordAttempt(
-      tx,
-      this.owner,
-      {
-        delivery_id: delivery.id,
-        attempt,
-        attempted_at: attemptedAt.toISOString(),
-        status_code: answer.statusCode,
-        latency_ms: answer.latencyMs,
-        error: answer.error,
-        request_id: requestId,
-      },
-      outcome,
-    ));
+    const recorded = await store.transaction((tx) =>
+      recordAttempt(
+        tx,
+        this.owner,
+        {
+          delivery_id: delivery.id,
+          attempt,
+          attempted_at: attemptedAt.toISOString(),
+          status_code: answer.statusCode,
+          latency_ms: answer.latencyMs,
+          error: answer.error,
+          request_id: requestId,
+        },
+        outcome,
+      ),
+    );
     const result = resultOf(answer, delivered);
     metrics.attempts.inc({ result });
     metrics.attemptLatency.observe({ result }, answer.latencyMs / 1000);
-    const context = { delivery: delivery.id, transaction: delivery.transaction_uid, attempt, status: answer.statusCode, error: answer.error, requestId };
+    const context = {
+      delivery: delivery.id,
+      transaction: delivery.transaction_uid,
+      attempt,
+      status: answer.statusCode,
+      error: answer.error,
+      requestId,
+    };
     if (!recorded) {
       log.warn(context, 'webhook delivery was taken over before its attempt was recorded; the new owner attempts it again');
       return;

@@ -90,13 +90,15 @@ export class ClaimLoop<Item> {
   }
 
   private claimNow(most: number): Promise<number> {
-    const next = this.claiming.catch(() => {}).then(async () => {
-      const limit = Math.min(most, this.options.concurrency - this.inFlight.size);
-      if (limit <= 0 || this.stopped) return 0;
-      const items = await this.options.claim(limit);
-      for (const item of items) this.track(item);
-      return items.length;
-    });
+    const next = this.claiming
+      .catch(() => {})
+      .then(async () => {
+        const limit = Math.min(most, this.options.concurrency - this.inFlight.size);
+        if (limit <= 0 || this.stopped) return 0;
+        const items = await this.options.claim(limit);
+        for (const item of items) this.track(item);
+        return items.length;
+      });
     this.claiming = next;
     return next;
   }

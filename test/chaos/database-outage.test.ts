@@ -97,7 +97,10 @@ describe('chaos: the database cut away mid-load [postgres]', { skip: onPostgres 
       await checkAcknowledged(db, client, SHOPS, after.acked, 60_000);
       const webhooks = await checkWebhooks(db, receiver, 60_000);
       await fleet.stopAll();
-      const books = await auditBooks(db, SHOPS.map((shop) => shop.id));
+      const books = await auditBooks(
+        db,
+        SHOPS.map((shop) => shop.id),
+      );
 
       t.diagnostic(
         `seed=${seed} requests=${REQUESTS}+50 cut after ${answeredAtCut} answers for ${OUTAGE_MS} ms; connections dropped=${proxy.dropped}; ` +

@@ -28,8 +28,12 @@ const SHOPS: ChaosShop[] = [
 
 const onPostgres = testStores().includes('postgres');
 
-describe('chaos: gateway processes killed under mixed load [postgres]', { skip: onPostgres ? false : 'PostgreSQL is not among ECOMGATE_TEST_STORES' }, () => {
-  it('keeps every acknowledged request, charges nothing twice, resolves every unknown outcome and loses no webhook', { timeout: 300_000 }, async (t) => {
+describe('chaos: gateway processes killed under mixed load [postgres]', {
+  skip: onPostgres ? false : 'PostgreSQL is not among ECOMGATE_TEST_STORES',
+}, () => {
+  it('keeps every acknowledged request, charges nothing twice, resolves every unknown outcome and loses no webhook', {
+    timeout: 300_000,
+  }, async (t) => {
     const seed = Number(process.env.CHAOS_SEED ?? Date.now() % 1_000_000);
     const db = await scratchDatabase('postgres');
     const receiver = await WebhookReceiver.start();
@@ -49,12 +53,18 @@ describe('chaos: gateway processes killed under mixed load [postgres]', { skip: 
       const { acked } = load;
       assert.ok(fleet.kills >= 3, `the load outlived ${fleet.kills} kills only: too few to prove anything`);
       assert.equal(acked.requests, REQUESTS);
-      assert.ok(acked.transactions.size + acked.asyncRequests.size > REQUESTS * 0.6, `too little was acknowledged: ${JSON.stringify([...acked.byStatus])}`);
+      assert.ok(
+        acked.transactions.size + acked.asyncRequests.size > REQUESTS * 0.6,
+        `too little was acknowledged: ${JSON.stringify([...acked.byStatus])}`,
+      );
 
       const { settleMs } = await checkAcknowledged(db, client, SHOPS, acked, 60_000);
       const webhooks = await checkWebhooks(db, receiver, 60_000);
       await fleet.stopAll();
-      const books = await auditBooks(db, SHOPS.map((shop) => shop.id));
+      const books = await auditBooks(
+        db,
+        SHOPS.map((shop) => shop.id),
+      );
 
       // Every card the load used is 420000000xxxxxx? (approved) or the declined test card.
       const leaks = await findCardNumbers(db, fleet.linesMatching(/./), /420000000\d{7}|4005550000000019/);

@@ -34,7 +34,9 @@ function percentile(values: number[], p: number): number {
 
 const onPostgres = testStores().includes('postgres');
 
-describe('chaos: slow, dead and failing webhook receivers [postgres]', { skip: onPostgres ? false : 'PostgreSQL is not among ECOMGATE_TEST_STORES' }, () => {
+describe('chaos: slow, dead and failing webhook receivers [postgres]', {
+  skip: onPostgres ? false : 'PostgreSQL is not among ECOMGATE_TEST_STORES',
+}, () => {
   it('never slow a payment down: every payment completes while deliveries hang or fail', { timeout: 180_000 }, async (t) => {
     const db = await scratchDatabase('postgres');
     const healthy = await WebhookReceiver.start();
@@ -88,14 +90,24 @@ describe('chaos: slow, dead and failing webhook receivers [postgres]', { skip: o
 
       const baseline = await pay([healthy.url]);
       const deliveredHealthy = () => baseline.uids.every((uid) => healthy.received.some((w) => w.body?.transaction?.uid === uid));
-      await until(async () => deliveredHealthy(), () => 'healthy webhooks missing', 60_000, 100);
+      await until(
+        async () => deliveredHealthy(),
+        () => 'healthy webhooks missing',
+        60_000,
+        100,
+      );
 
       const hostile = await pay([slow.url, dead, failing.url]);
       // Every payment has been answered, and the slow endpoint still holds deliveries it never answered:
       // the payments did not wait for them.
       assert.ok(slow.pending > 0, 'the slow endpoint holds deliveries open while the payments completed');
       assert.ok(slow.maxInFlight <= HOST_CAP * PROCESSES, `the per-host cap held: ${slow.maxInFlight} open at once`);
-      await until(async () => failing.received.length > 0, () => 'the failing endpoint was never tried', 30_000, 100);
+      await until(
+        async () => failing.received.length > 0,
+        () => 'the failing endpoint was never tried',
+        30_000,
+        100,
+      );
       const refused = async () =>
         Number(
           (
@@ -105,7 +117,12 @@ describe('chaos: slow, dead and failing webhook receivers [postgres]', { skip: o
             )
           )[0]!.n,
         );
-      await until(async () => (await refused()) > 0, () => 'the dead endpoint was never tried', 30_000, 100);
+      await until(
+        async () => (await refused()) > 0,
+        () => 'the dead endpoint was never tried',
+        30_000,
+        100,
+      );
       const failed = await db.rows("select count(*) as n from webhook_deliveries where state = 'pending' and attempts > 0");
 
       t.diagnostic(

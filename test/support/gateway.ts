@@ -177,7 +177,10 @@ export async function startGateway(kind: StoreKind, overrides: Partial<Config> =
     post: (path, fields, options) => request('POST', path, { request: fields }, options),
     get: (path, options) => request('GET', path, undefined, options),
     async count(table: string) {
-      const row = await app.store.db.selectFrom(table as never).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      const row = await app.store.db
+        .selectFrom(table as never)
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
       return Number((row as { n: number }).n);
     },
     database: { databaseUrl, schema, masterKey, remove: cleanup },

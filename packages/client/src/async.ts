@@ -67,7 +67,10 @@ export class AsyncHandle<T> {
     if (this.outcome) return { status: 'completed', request_id: this.requestId, response_url: this.responseUrl };
     // Polled through the client's own base URL: the announced URLs carry the gateway's public address,
     // and the shop's credentials go only where the client was told to send them.
-    const answer = await this.transport.send({ method: 'GET', path: `/async/status/${encodeURIComponent(this.requestId)}`, mutating: false }, options);
+    const answer = await this.transport.send(
+      { method: 'GET', path: `/async/status/${encodeURIComponent(this.requestId)}`, mutating: false },
+      options,
+    );
     if (answer.status === 200 || isUnknownTask(answer, this.requestId)) return answer.body as AsyncStatus;
     throw errorFromAnswer(answer.status, answer.body, answer.headers);
   }
@@ -112,14 +115,20 @@ export class AsyncHandle<T> {
   }
 
   private async read(options: Pick<CallOptions, 'signal' | 'timeoutMs'>): Promise<T> {
-    const answer = await this.transport.send({ method: 'GET', path: `/async/result/${encodeURIComponent(this.requestId)}`, mutating: false }, options);
+    const answer = await this.transport.send(
+      { method: 'GET', path: `/async/result/${encodeURIComponent(this.requestId)}`, mutating: false },
+      options,
+    );
     if (answer.status === 425) throw errorFromAnswer(425, answer.body, answer.headers);
     if (isUnknownTask(answer, this.requestId)) {
-      throw new NotFoundError(`The gateway does not know the async request ${this.requestId}: never submitted, expired, or its one-time result was already read`, {
-        statusCode: 404,
-        body: answer.body,
-        requestId: answer.headers.get('x-request-id') ?? undefined,
-      });
+      throw new NotFoundError(
+        `The gateway does not know the async request ${this.requestId}: never submitted, expired, or its one-time result was already read`,
+        {
+          statusCode: 404,
+          body: answer.body,
+          requestId: answer.headers.get('x-request-id') ?? undefined,
+        },
+      );
     }
     // Answers of the result endpoint itself, not of the task: nothing was consumed, so nothing is kept.
     if (answer.status === 401 || answer.status === 429) throw errorFromAnswer(answer.status, answer.body, answer.headers);
@@ -226,7 +235,11 @@ export class AsyncGateway {
     if (answer.status !== 200) throw errorFromAnswer(answer.status, answer.body, answer.headers);
     const body = answer.body as Partial<SubmitAnswer>;
     if (typeof body?.request_id !== 'string') {
-      throw new GatewayError('The gateway accepted the async request without a request_id', { statusCode: 200, body, requestId: answer.headers.get('x-request-id') ?? undefined });
+      throw new GatewayError('The gateway accepted the async request without a request_id', {
+        statusCode: 200,
+        body,
+        requestId: answer.headers.get('x-request-id') ?? undefined,
+      });
     }
     return new AsyncHandle(this.transport, body.request_id, body.status_url ?? '', body.response_url ?? '', (result) => unwrap(call.result, result));
   }

@@ -104,7 +104,10 @@ export class Transport {
     const url = this.baseUrl + call.path;
     const timeoutMs = options.timeoutMs ?? this.options.timeoutMs;
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new ConnectionError(`No answer from the gateway within ${timeoutMs} ms (${call.method} ${call.path})`)), timeoutMs);
+    const timer = setTimeout(
+      () => controller.abort(new ConnectionError(`No answer from the gateway within ${timeoutMs} ms (${call.method} ${call.path})`)),
+      timeoutMs,
+    );
     const onAbort = () => controller.abort(options.signal!.reason);
     if (options.signal?.aborted) onAbort();
     else options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -123,11 +126,14 @@ export class Transport {
         body = JSON.parse(text);
       } catch {
         // The gateway answers JSON on every route; anything else comes from something in between.
-        throw new ConnectionError(`The gateway is unavailable: HTTP ${response.status} answered ${response.headers.get('content-type') ?? 'no content type'}, not JSON`, {
-          statusCode: response.status,
-          body: text,
-          requestId: response.headers.get('x-request-id') ?? undefined,
-        });
+        throw new ConnectionError(
+          `The gateway is unavailable: HTTP ${response.status} answered ${response.headers.get('content-type') ?? 'no content type'}, not JSON`,
+          {
+            statusCode: response.status,
+            body: text,
+            requestId: response.headers.get('x-request-id') ?? undefined,
+          },
+        );
       }
       return { status: response.status, headers: response.headers, body };
     } finally {

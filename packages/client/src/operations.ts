@@ -68,10 +68,19 @@ function isObject(value: unknown): value is Record<string, unknown> {
 /** A 200 answer's payload: the transaction, the list, the balance's `result`, the bare card object. */
 export function unwrap<K extends ResultKind>(kind: K, body: unknown): ResultOf[K] {
   const value =
-    kind === 'transaction' ? (isObject(body) ? body.transaction : undefined)
-    : kind === 'transactions' ? (isObject(body) ? body.transactions : undefined)
-    : kind === 'balance' ? (isObject(body) ? body.result : undefined)
-    : body;
+    kind === 'transaction'
+      ? isObject(body)
+        ? body.transaction
+        : undefined
+      : kind === 'transactions'
+        ? isObject(body)
+          ? body.transactions
+          : undefined
+        : kind === 'balance'
+          ? isObject(body)
+            ? body.result
+            : undefined
+          : body;
   const fits = kind === 'transactions' ? Array.isArray(value) : isObject(value);
   if (!fits) throw new GatewayError(`The gateway answered 200 without the expected ${kind}`, { statusCode: 200, body });
   return value as ResultOf[K];

@@ -32,7 +32,7 @@ function publicKeyOf(key: string | KeyObject): KeyObject {
   } catch (error) {
     throw new TypeError('publicKey is not a public key: give the base64 DER SPKI the gateway shows for the shop', { cause: error });
   }
-  if (parsed.asymmetricKeyType !== 'rsa') throw new TypeError('publicKey must be the shop\'s RSA public key');
+  if (parsed.asymmetricKeyType !== 'rsa') throw new TypeError("publicKey must be the shop's RSA public key");
   return parsed.type === 'private' ? createPublicKey(parsed) : parsed;
 }
 
@@ -45,9 +45,9 @@ function sameSecret(given: string, expected: string): boolean {
 function checkSignature(raw: Buffer, headers: WebhookHeaders, key: KeyObject): void {
   const signature = header(headers, 'content-signature')?.trim();
   if (!signature) throw new WebhookVerificationError('The webhook has no Content-Signature header');
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(signature)) throw new WebhookVerificationError('The webhook\'s Content-Signature is not base64');
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(signature)) throw new WebhookVerificationError("The webhook's Content-Signature is not base64");
   if (!verify('sha256', raw, key, Buffer.from(signature, 'base64'))) {
-    throw new WebhookVerificationError('The webhook\'s Content-Signature does not match its body and the shop\'s public key');
+    throw new WebhookVerificationError("The webhook's Content-Signature does not match its body and the shop's public key");
   }
 }
 
@@ -62,7 +62,7 @@ function checkCredentials(headers: WebhookHeaders, shopId: string, secretKey: st
   // Both compared, always, so a wrong shop id answers no faster than a wrong secret.
   const userMatches = sameSecret(user, shopId);
   const passwordMatches = sameSecret(password, secretKey);
-  if (!(userMatches && passwordMatches)) throw new WebhookVerificationError('The webhook\'s Basic credentials are not the shop\'s');
+  if (!(userMatches && passwordMatches)) throw new WebhookVerificationError("The webhook's Basic credentials are not the shop's");
 }
 
 /**

@@ -114,7 +114,9 @@ export function describeTransaction(tx: Tx, style: Style): string {
     ),
   ];
   if (tx.status === 'incomplete' && text(tx.redirect_url)) {
-    lines.push(paint(style, 'yellow', '  → the customer must finish 3-D Secure at the redirect URL; the outcome arrives by webhook or `ecomgate tx`'));
+    lines.push(
+      paint(style, 'yellow', '  → the customer must finish 3-D Secure at the redirect URL; the outcome arrives by webhook or `ecomgate tx`'),
+    );
   }
   return lines.join('\n');
 }

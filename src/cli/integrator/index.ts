@@ -59,7 +59,7 @@ export function registerIntegratorCommands(program: Command): void {
     const command = mutating(
       connection(program.command(name).description(summary))
         .requiredOption('--parent <uid>', 'uid of the parent transaction')
-        .requiredOption('--amount <minor>', 'amount in minor units (the currency is the parent\'s)')
+        .requiredOption('--amount <minor>', "amount in minor units (the currency is the parent's)")
         .option('--notification-url <url>', 'webhook target for the final status'),
     );
     if (reason) command.requiredOption('--reason <text>', 'why the money goes back');

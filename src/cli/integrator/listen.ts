@@ -32,11 +32,15 @@ export async function fetchPublicKey(baseUrl: string, shopId: string, adminToken
       signal: AbortSignal.timeout(15_000),
     });
   } catch (error) {
-    throw new UsageError(`could not fetch the public key of shop ${shopId} from ${baseUrl}: ${(error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message}`);
+    throw new UsageError(
+      `could not fetch the public key of shop ${shopId} from ${baseUrl}: ${(error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message}`,
+    );
   }
   const body = (await response.json().catch(() => undefined)) as { public_key?: unknown; message?: unknown } | undefined;
   if (response.status !== 200 || typeof body?.public_key !== 'string') {
-    throw new UsageError(`could not fetch the public key of shop ${shopId} from ${baseUrl}/admin/shops/${shopId}: HTTP ${response.status}${typeof body?.message === 'string' ? ` ${body.message}` : ''}`);
+    throw new UsageError(
+      `could not fetch the public key of shop ${shopId} from ${baseUrl}/admin/shops/${shopId}: HTTP ${response.status}${typeof body?.message === 'string' ? ` ${body.message}` : ''}`,
+    );
   }
   return body.public_key;
 }
@@ -99,7 +103,8 @@ export async function listen(flags: ListenFlags): Promise<void> {
     try {
       createPublicKey({ key: Buffer.from(publicKey.replace(/\s+/g, ''), 'base64'), format: 'der', type: 'spki' });
     } catch {
-      if (!publicKey.startsWith('-----BEGIN')) throw new UsageError('--public-key is not a public key: give the base64 DER SPKI the gateway shows for the shop');
+      if (!publicKey.startsWith('-----BEGIN'))
+        throw new UsageError('--public-key is not a public key: give the base64 DER SPKI the gateway shows for the shop');
     }
   }
   const checks = [publicKey ? 'Content-Signature' : undefined, secretKey ? 'Basic credentials' : undefined].filter(Boolean).join(' and ');
@@ -126,7 +131,10 @@ export async function listen(flags: ListenFlags): Promise<void> {
     if (!raw) failure = `body larger than ${MAX_BODY} bytes`;
     else {
       try {
-        transaction = verifyWebhook(raw, request.headers, { publicKey, ...(secretKey ? { shopId, secretKey } : {}) }) as unknown as Record<string, unknown>;
+        transaction = verifyWebhook(raw, request.headers, { publicKey, ...(secretKey ? { shopId, secretKey } : {}) }) as unknown as Record<
+          string,
+          unknown
+        >;
       } catch (error) {
         failure = error instanceof WebhookVerificationError ? error.message : `not verifiable: ${(error as Error).message}`;
       }
@@ -151,7 +159,11 @@ export async function listen(flags: ListenFlags): Promise<void> {
         if (typeof shown.message === 'string') details.push(shown.message);
         lines.push(`   ${details.join('  ·  ')}`);
       }
-      const meta = [webhookId ? `webhook ${webhookId}` : undefined, attempt ? `attempt ${attempt}` : undefined, repeatOf ? `repeat of #${repeatOf}` : undefined].filter(Boolean);
+      const meta = [
+        webhookId ? `webhook ${webhookId}` : undefined,
+        attempt ? `attempt ${attempt}` : undefined,
+        repeatOf ? `repeat of #${repeatOf}` : undefined,
+      ].filter(Boolean);
       if (meta.length) lines.push(paint(style, 'gray', `   ${meta.join('  ·  ')}`));
       process.stdout.write(lines.join('\n') + '\n');
     }

@@ -188,7 +188,9 @@ async function follow<T>(handle: AsyncHandle<T>, label: string, waitSeconds: num
       progress.update(answer.status);
       if (Date.now() >= deadline) {
         progress.done(paint(style, 'yellow', `still processing after ${waitSeconds} s`));
-        throw new StillProcessingError(`The async request ${handle.requestId} is still processing; its result: ${handle.responseUrl}`, { statusCode: 425 });
+        throw new StillProcessingError(`The async request ${handle.requestId} is still processing; its result: ${handle.responseUrl}`, {
+          statusCode: 425,
+        });
       }
       await delay(Math.min(pause, Math.max(0, deadline - Date.now())), undefined, { signal });
       pause = Math.min(pause * 1.5, 1000);
@@ -253,7 +255,12 @@ export async function execute<T>(
     const waitSeconds = flags.wait === undefined ? 120 : Number(flags.wait);
     if (!(waitSeconds > 0)) throw new UsageError(`--wait is a number of seconds, got "${flags.wait}"`);
     const { sync, submit } = prepare();
-    const gateway = new Gateway({ shopId: connection.shopId, secretKey: connection.secretKey, baseUrl: connection.baseUrl, timeoutMs: connection.timeoutMs });
+    const gateway = new Gateway({
+      shopId: connection.shopId,
+      secretKey: connection.secretKey,
+      baseUrl: connection.baseUrl,
+      timeoutMs: connection.timeoutMs,
+    });
     const options: CallOptions = { signal: controller.signal, ...(flags.requestId ? { requestId: flags.requestId } : {}) };
     const value = flags.async ? await follow(await submit(gateway, options), label, waitSeconds, controller.signal) : await sync(gateway, options);
     const shown = show(value);
@@ -316,7 +323,10 @@ export const transaction = (uid: string | undefined, flags: QueryFlags) =>
       if (uid && flags.trackingId) throw new UsageError('give a uid or --tracking-id, not both');
       if (flags.trackingId) {
         const trackingId = flags.trackingId;
-        return { sync: (gateway, options) => gateway.byTrackingId(trackingId, options), submit: (gateway, options) => gateway.async.byTrackingId(trackingId, options) };
+        return {
+          sync: (gateway, options) => gateway.byTrackingId(trackingId, options),
+          submit: (gateway, options) => gateway.async.byTrackingId(trackingId, options),
+        };
       }
       if (!uid) throw new UsageError('give the transaction uid (or --tracking-id)');
       return { sync: (gateway, options) => gateway.transaction(uid, options), submit: (gateway, options) => gateway.async.transaction(uid, options) };
@@ -324,7 +334,10 @@ export const transaction = (uid: string | undefined, flags: QueryFlags) =>
     (value) => {
       if (!Array.isArray(value)) return showTransaction(value, false);
       const style = styleFor(process.stdout);
-      const human = value.length === 0 ? paint(style, 'gray', `no transaction with tracking id ${flags.trackingId}`) : value.map((tx) => describeTransaction(tx, style)).join('\n\n');
+      const human =
+        value.length === 0
+          ? paint(style, 'gray', `no transaction with tracking id ${flags.trackingId}`)
+          : value.map((tx) => describeTransaction(tx, style)).join('\n\n');
       return { json: value, human, exit: EXIT.ok };
     },
   );
@@ -335,7 +348,10 @@ export const balance = (flags: QueryFlags) =>
     'balance',
     () => {
       const currency = currencyOf(flags.currency);
-      return { sync: (gateway, options) => gateway.balance(currency, options), submit: (gateway, options) => gateway.async.balance(currency, options) };
+      return {
+        sync: (gateway, options) => gateway.balance(currency, options),
+        submit: (gateway, options) => gateway.async.balance(currency, options),
+      };
     },
     (value) => ({ json: [value], human: describeBalance(value as unknown as Record<string, unknown>, styleFor(process.stdout)), exit: EXIT.ok }),
   );

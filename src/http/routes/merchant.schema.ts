@@ -26,8 +26,18 @@ const optionalObject = (properties: Record<string, object>, description?: string
   ...(description && { description }),
 });
 const freeObject = (description: string) => ({ type: ['object', 'array', 'null'], maxItems: 0, additionalProperties: true, description });
-const month = { anyOf: [{ type: 'integer', minimum: 1, maximum: 12 }, { type: 'string', pattern: '^\\d{1,9}$' }] };
-const year = { anyOf: [{ type: 'integer', minimum: 1900, maximum: 2200 }, { type: 'string', pattern: '^\\d{1,9}$' }] };
+const month = {
+  anyOf: [
+    { type: 'integer', minimum: 1, maximum: 12 },
+    { type: 'string', pattern: '^\\d{1,9}$' },
+  ],
+};
+const year = {
+  anyOf: [
+    { type: 'integer', minimum: 1900, maximum: 2200 },
+    { type: 'string', pattern: '^\\d{1,9}$' },
+  ],
+};
 
 const cardByNumber = {
   number: { type: ['string', 'null'], description: 'Card number, 12 to 19 digits (Luhn); never stored in clear, never answered' },
@@ -188,8 +198,20 @@ const acquirerAnswer = {
 };
 
 const threeDSecureMembers = [
-  'message', 've_status', 'pa_status', 'eci', 'xid', 'cavv', 'cavv_algorithm', 'fail_reason', 'acs_url', 'pa_req', 'md', 'pa_res_url',
-  'method_process_url', 'creq',
+  'message',
+  've_status',
+  'pa_status',
+  'eci',
+  'xid',
+  'cavv',
+  'cavv_algorithm',
+  'fail_reason',
+  'acs_url',
+  'pa_req',
+  'md',
+  'pa_res_url',
+  'method_process_url',
+  'creq',
 ];
 const echoedRecord = (members: readonly string[]) => ({ type: ['object', 'null'], properties: membersOf(members, nullableText) });
 const timestamp = { type: ['string', 'null'], format: 'date-time' };

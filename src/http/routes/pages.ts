@@ -7,7 +7,6 @@ import { completeChallenge, transactionOfPage } from '../../processing/threeDSec
 import { PAGE_FORM_LIMIT } from '../limits.js';
 import type { HttpServices } from '../services.js';
 
-
 /**
  * A customer-facing page with its headers. Forms may post to the gateway itself and, for the challenge,
  * to the origin of the merchant's `return_url`: browsers apply `form-action` to the redirect after the
@@ -22,7 +21,10 @@ function html(reply: FastifyReply, statusCode: number, body: string, returnUrl?:
     .header('cache-control', 'no-store')
     .header('x-frame-options', 'DENY')
     .header('referrer-policy', 'same-origin')
-    .header('content-security-policy', `default-src 'none'; style-src 'unsafe-inline'; form-action ${formTargets}; base-uri 'none'; frame-ancestors 'none'`)
+    .header(
+      'content-security-policy',
+      `default-src 'none'; style-src 'unsafe-inline'; form-action ${formTargets}; base-uri 'none'; frame-ancestors 'none'`,
+    )
     .send(body);
 }
 
@@ -83,7 +85,11 @@ export async function pageRoutes(app: FastifyInstance, services: HttpServices) {
       const outcome = request.body?.outcome;
       if (row.status !== 'incomplete' || (outcome !== 'authenticate' && outcome !== 'fail')) return html(reply, 200, outcomePage(row));
       const finished = await completeChallenge(ctx, shop, row, outcome === 'authenticate');
-      if (finished.return_url) return reply.code(303).header('location', returnTo(finished.return_url, finished.uid, finished.status)).send();
+      if (finished.return_url)
+        return reply
+          .code(303)
+          .header('location', returnTo(finished.return_url, finished.uid, finished.status))
+          .send();
       return html(reply, 200, outcomePage(finished));
     },
   );

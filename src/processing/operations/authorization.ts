@@ -16,14 +16,16 @@ export async function authorization(ctx: ProcessingContext, invocation: Invocati
   reader.check();
 
   const card = await resolveCard(ctx, shop.id, request.card!);
-  const row = await flaggingCardRefusals(ctx, shop.id, () => execute(ctx, invocation, async (tx) => {
-    // First round trip: the card lock and every read A decides on.
-    const [{ stored, written }, activity] = await checkCardWithActivity(ctx, tx, shop, 'authorization', request, card, now);
-    const risk = judgeRisk(shop, request, card, activity);
-    const row = purchaseRow(ctx, invocation, 'authorization', request, card, stored, risk);
-    if (!risk.passed) return { row: refusedByRisk(row, risk), written };
-    const call = purchaseCall(row, shop, request, card);
-    return { row, written, call: (connector: AcquirerConnector) => connector.authorize(call, false) };
-  }));
+  const row = await flaggingCardRefusals(ctx, shop.id, () =>
+    execute(ctx, invocation, async (tx) => {
+      // First round trip: the card lock and every read A decides on.
+      const [{ stored, written }, activity] = await checkCardWithActivity(ctx, tx, shop, 'authorization', request, card, now);
+      const risk = judgeRisk(shop, request, card, activity);
+      const row = purchaseRow(ctx, invocation, 'authorization', request, card, stored, risk);
+      if (!risk.passed) return { row: refusedByRisk(row, risk), written };
+      const call = purchaseCall(row, shop, request, card);
+      return { row, written, call: (connector: AcquirerConnector) => connector.authorize(call, false) };
+    }),
+  );
   return transactionResponse(ctx, row);
 }

@@ -37,7 +37,13 @@ export async function balance(ctx: ProcessingContext, invocation: Invocation): P
     statusCode: 200,
     body: {
       status: 'successful',
-      result: { gatewayId: answer.gatewayId, account: answer.account, amount: exactMinorUnits(answer.amount), currency: answer.currency, bankInfo: answer.bankInfo },
+      result: {
+        gatewayId: answer.gatewayId,
+        account: answer.account,
+        amount: exactMinorUnits(answer.amount),
+        currency: answer.currency,
+        bankInfo: answer.bankInfo,
+      },
     },
   };
 }

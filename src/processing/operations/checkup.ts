@@ -19,13 +19,15 @@ export async function checkup(ctx: ProcessingContext, invocation: Invocation): P
   reader.check();
 
   const card = await resolveCard(ctx, shop.id, request.card!);
-  const row = await flaggingCardRefusals(ctx, shop.id, () => execute(ctx, invocation, async (tx) => {
-    // First round trip: the card lock and every read A decides on.
-    const [{ stored, written }, activity] = await checkCardWithActivity(ctx, tx, shop, 'checkup', request, card, now);
-    const risk = judgeRisk(shop, request, card, activity);
-    const row = purchaseRow(ctx, invocation, 'checkup', request, card, stored, risk);
-    if (!risk.passed) return { row: refusedByRisk(row, risk), written };
-    return { row: Object.assign(row, { status: 'successful', ...results.successful }), written };
-  }));
+  const row = await flaggingCardRefusals(ctx, shop.id, () =>
+    execute(ctx, invocation, async (tx) => {
+      // First round trip: the card lock and every read A decides on.
+      const [{ stored, written }, activity] = await checkCardWithActivity(ctx, tx, shop, 'checkup', request, card, now);
+      const risk = judgeRisk(shop, request, card, activity);
+      const row = purchaseRow(ctx, invocation, 'checkup', request, card, stored, risk);
+      if (!risk.passed) return { row: refusedByRisk(row, risk), written };
+      return { row: Object.assign(row, { status: 'successful', ...results.successful }), written };
+    }),
+  );
   return transactionResponse(ctx, row);
 }

@@ -19,11 +19,13 @@ export async function credit(ctx: ProcessingContext, invocation: Invocation): Pr
   reader.check();
 
   const card = await resolveCard(ctx, shop.id, cardInput!, 'credit_card');
-  const row = await flaggingCardRefusals(ctx, shop.id, () => execute(ctx, invocation, async (tx) => {
-    const { stored, written } = await checkCard(ctx, tx, shop.id, card, CARD_NUMBER_PATH, cardDuplicate('credit', request, now));
-    const row = pushRow(ctx, invocation, 'credit', request, card, stored, { credit_card: JSON.stringify(cardView(stored)), extra: null });
-    const call = pushCall(row, shop, request, card);
-    return { row, written, call: (connector: AcquirerConnector) => connector.payout(call, 'credit') };
-  }));
+  const row = await flaggingCardRefusals(ctx, shop.id, () =>
+    execute(ctx, invocation, async (tx) => {
+      const { stored, written } = await checkCard(ctx, tx, shop.id, card, CARD_NUMBER_PATH, cardDuplicate('credit', request, now));
+      const row = pushRow(ctx, invocation, 'credit', request, card, stored, { credit_card: JSON.stringify(cardView(stored)), extra: null });
+      const call = pushCall(row, shop, request, card);
+      return { row, written, call: (connector: AcquirerConnector) => connector.payout(call, 'credit') };
+    }),
+  );
   return transactionResponse(ctx, row);
 }

@@ -35,12 +35,14 @@ export async function payout(ctx: ProcessingContext, invocation: Invocation): Pr
   reader.check();
 
   const card = await resolveCard(ctx, shop.id, cardInput!, CARD_FIELD);
-  const row = await flaggingCardRefusals(ctx, shop.id, () => execute(ctx, invocation, async (tx) => {
-    const { stored, written } = await checkCard(ctx, tx, shop.id, card, CARD_NUMBER_PATH, cardDuplicate('payout', request, now));
-    parties.recipient_credit_card = cardView(stored);
-    const row = pushRow(ctx, invocation, 'payout', request, card, stored, { credit_card: null, extra: JSON.stringify(parties) });
-    const call = pushCall(row, shop, request, card);
-    return { row, written, call: (connector: AcquirerConnector) => connector.payout(call, 'payout') };
-  }));
+  const row = await flaggingCardRefusals(ctx, shop.id, () =>
+    execute(ctx, invocation, async (tx) => {
+      const { stored, written } = await checkCard(ctx, tx, shop.id, card, CARD_NUMBER_PATH, cardDuplicate('payout', request, now));
+      parties.recipient_credit_card = cardView(stored);
+      const row = pushRow(ctx, invocation, 'payout', request, card, stored, { credit_card: null, extra: JSON.stringify(parties) });
+      const call = pushCall(row, shop, request, card);
+      return { row, written, call: (connector: AcquirerConnector) => connector.payout(call, 'payout') };
+    }),
+  );
   return transactionResponse(ctx, row);
 }

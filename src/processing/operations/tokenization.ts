@@ -19,11 +19,13 @@ export async function tokenization(ctx: ProcessingContext, invocation: Invocatio
   reader.check();
 
   const card = await resolveCard(ctx, shop.id, request.card!);
-  const row = await flaggingCardRefusals(ctx, shop.id, () => execute(ctx, invocation, async (tx) => {
-    const { stored, written } = await checkCard(ctx, tx, shop.id, card, CARD_NUMBER_PATH, cardDuplicate('tokenization', request, now));
-    const row = purchaseRow(ctx, invocation, 'tokenization', request, card, stored, undefined);
-    const call = purchaseCall(row, shop, request, card);
-    return { row, written, call: (connector: AcquirerConnector) => connector.verify(call) };
-  }));
+  const row = await flaggingCardRefusals(ctx, shop.id, () =>
+    execute(ctx, invocation, async (tx) => {
+      const { stored, written } = await checkCard(ctx, tx, shop.id, card, CARD_NUMBER_PATH, cardDuplicate('tokenization', request, now));
+      const row = purchaseRow(ctx, invocation, 'tokenization', request, card, stored, undefined);
+      const call = purchaseCall(row, shop, request, card);
+      return { row, written, call: (connector: AcquirerConnector) => connector.verify(call) };
+    }),
+  );
   return transactionResponse(ctx, row);
 }

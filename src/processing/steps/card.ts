@@ -79,7 +79,13 @@ export async function resolveCard(ctx: ProcessingContext, shopId: number, input:
   if (input.kind === 'number') {
     const { card } = input;
     return {
-      data: { number: card.number, verificationValue: input.verificationValue, holder: card.holder, expMonth: card.exp_month, expYear: card.exp_year },
+      data: {
+        number: card.number,
+        verificationValue: input.verificationValue,
+        holder: card.holder,
+        expMonth: card.exp_month,
+        expYear: card.exp_year,
+      },
       stamp: ctx.vault.stamp(shopId, card.number),
       toSave: card,
     };

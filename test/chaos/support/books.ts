@@ -83,7 +83,11 @@ export async function auditBooks(db: ScratchDatabase, shopIds: number[]): Promis
       assert.ok(entry, `successful ${row.type} ${row.uid} has no ledger entry`);
       assert.equal(Number(entry.amount), sign * Number(row.amount));
     }
-    assert.equal(ledger.length, successful.filter((row) => (SIGN[row.type] ?? 0) !== 0).length, `shop ${shopId}: ledger entries of no successful transaction`);
+    assert.equal(
+      ledger.length,
+      successful.filter((row) => (SIGN[row.type] ?? 0) !== 0).length,
+      `shop ${shopId}: ledger entries of no successful transaction`,
+    );
     const accounts = await db.rows(bankAccountsQuery, shopId);
     const currencies = new Set([...ledger.map((entry) => entry.currency as string), ...accounts.map((account) => account.currency as string)]);
     for (const currency of currencies) {
@@ -102,7 +106,9 @@ export async function auditBooks(db: ScratchDatabase, shopIds: number[]): Promis
  */
 export async function findCardNumbers(db: ScratchDatabase, logLines: string[], pattern: RegExp): Promise<string[]> {
   const found: string[] = [];
-  const tables = await db.rows("select table_name as name from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE'");
+  const tables = await db.rows(
+    "select table_name as name from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE'",
+  );
   for (const { name } of tables) {
     for (const row of await db.rows(`select * from "${name}"`)) {
       const match = pattern.exec(JSON.stringify(row));

@@ -31,7 +31,12 @@ export function seededRandom(seed: number): () => number {
 
 export async function createShops(client: RoundRobin, adminToken: string, shops: ChaosShop[]): Promise<void> {
   for (const shop of shops) {
-    const created = await client.send('POST', '/admin/shops', { id: shop.id, secret_key: shop.secret, test: true, acquirer_settings: shop.settings }, { auth: `Bearer ${adminToken}` });
+    const created = await client.send(
+      'POST',
+      '/admin/shops',
+      { id: shop.id, secret_key: shop.secret, test: true, acquirer_settings: shop.settings },
+      { auth: `Bearer ${adminToken}` },
+    );
     assert.equal(created.status, 201, created.text);
   }
 }
@@ -106,7 +111,17 @@ export class MixedLoad {
     const shop = this.shops[i % this.shops.length]!;
     const roll = this.random();
     let operation: Operation =
-      roll < 0.3 ? 'payment' : roll < 0.45 ? 'authorization' : roll < 0.7 ? 'async payment' : roll < 0.8 ? 'capture' : roll < 0.9 ? 'refund' : 'async refund';
+      roll < 0.3
+        ? 'payment'
+        : roll < 0.45
+          ? 'authorization'
+          : roll < 0.7
+            ? 'async payment'
+            : roll < 0.8
+              ? 'capture'
+              : roll < 0.9
+                ? 'refund'
+                : 'async refund';
     const capturable = this.parents.capture.filter((parent) => parent.shopId === shop.id);
     const refundable = this.parents.refund.filter((parent) => parent.shopId === shop.id);
     if ((operation === 'capture' && capturable.length === 0) || (operation.endsWith('refund') && refundable.length === 0)) operation = 'payment';
@@ -118,7 +133,12 @@ export class MixedLoad {
       // Up to the whole parent: concurrent children often ask for more than is left.
       const amount = 1 + Math.floor(this.random() * parent.amount * 0.6);
       path = operation === 'capture' ? '/transactions/captures' : '/transactions/refunds';
-      request = { parent_uid: parent.uid, amount, notification_url: this.notificationUrl, ...(operation === 'capture' ? {} : { reason: 'chaos refund' }) };
+      request = {
+        parent_uid: parent.uid,
+        amount,
+        notification_url: this.notificationUrl,
+        ...(operation === 'capture' ? {} : { reason: 'chaos refund' }),
+      };
     } else {
       path = operation.endsWith('authorization') ? '/transactions/authorizations' : '/transactions/payments';
       const number = this.random() < 0.1 ? DECLINED_CARD : this.pick(CARDS);
@@ -134,11 +154,16 @@ export class MixedLoad {
     }
     const isAsync = operation.startsWith('async');
     this.acked.requests++;
-    const answer = await this.client.send('POST', (isAsync ? '/async' : '') + path, { request }, {
-      auth: basicAuth(shop),
-      requestId: `chaos-${randomUUID()}`,
-      patienceMs: this.patienceMs,
-    });
+    const answer = await this.client.send(
+      'POST',
+      (isAsync ? '/async' : '') + path,
+      { request },
+      {
+        auth: basicAuth(shop),
+        requestId: `chaos-${randomUUID()}`,
+        patienceMs: this.patienceMs,
+      },
+    );
     this.acked.count(answer.status);
     assert.ok(answer.status !== 500, `a 500 for ${operation}: ${answer.text}`);
     if (answer.status === 0 || answer.status === 503 || answer.status === 409) {
@@ -170,7 +195,13 @@ export class MixedLoad {
  * API answer, never a 500), each synchronous answer's transaction exists and, if the client was told a
  * final status, still has it; nothing is left in doubt.
  */
-export async function checkAcknowledged(db: ScratchDatabase, client: RoundRobin, shops: ChaosShop[], acked: Acknowledged, timeoutMs: number): Promise<{ settleMs: number }> {
+export async function checkAcknowledged(
+  db: ScratchDatabase,
+  client: RoundRobin,
+  shops: ChaosShop[],
+  acked: Acknowledged,
+  timeoutMs: number,
+): Promise<{ settleMs: number }> {
   const secretOf = new Map(shops.map((shop) => [shop.id, shop.secret]));
   const ids = [...acked.asyncRequests.keys()];
   const started = performance.now();
@@ -182,7 +213,9 @@ export async function checkAcknowledged(db: ScratchDatabase, client: RoundRobin,
       return Number(open[0]!.n) === 0 && Number(tasks[0]!.n) === 0;
     },
     async () => {
-      const open = await db.rows("select uid, type, status, inquiry_attempts, next_inquiry_at from transactions where status in ('pending', 'processing') limit 5");
+      const open = await db.rows(
+        "select uid, type, status, inquiry_attempts, next_inquiry_at from transactions where status in ('pending', 'processing') limit 5",
+      );
       const tasks = await db.rows("select id, state, attempts, lease_expires_at from async_tasks where state <> 'done' limit 5");
       return `still open: ${JSON.stringify(open)} ${JSON.stringify(tasks)}`;
     },
@@ -217,7 +250,11 @@ export async function checkAcknowledged(db: ScratchDatabase, client: RoundRobin,
  * No webhook lost: the receiver saw every final transaction that asked for one, with its final status, at
  * least once (repeats carry the same X-Webhook-Id and are counted once).
  */
-export async function checkWebhooks(db: ScratchDatabase, receiver: WebhookReceiver, timeoutMs: number): Promise<{ finals: number; deliveries: number; distinct: number }> {
+export async function checkWebhooks(
+  db: ScratchDatabase,
+  receiver: WebhookReceiver,
+  timeoutMs: number,
+): Promise<{ finals: number; deliveries: number; distinct: number }> {
   const missing = async () => {
     const rows = await db.rows("select uid, status from transactions where notification_url is not null and status in ('successful', 'failed')");
     const seen = new Set(receiver.received.map((webhook) => `${webhook.body?.transaction?.uid} ${webhook.body?.transaction?.status}`));
@@ -231,6 +268,9 @@ export async function checkWebhooks(db: ScratchDatabase, receiver: WebhookReceiv
   );
   const { rows } = await missing();
   const ids = receiver.received.map((webhook) => webhook.headers['x-webhook-id']);
-  assert.ok(ids.every((id) => typeof id === 'string' && id.length > 0), 'every webhook carries X-Webhook-Id');
+  assert.ok(
+    ids.every((id) => typeof id === 'string' && id.length > 0),
+    'every webhook carries X-Webhook-Id',
+  );
   return { finals: rows.length, deliveries: ids.length, distinct: new Set(ids).size };
 }
