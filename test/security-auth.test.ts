@@ -8,7 +8,7 @@ import { basicAuth } from './support/http.js';
 
 /**
  * One secret-key policy (16 to 255 characters) wherever a secret is set, and failed shop authentication
- * throttled per client address and per shop id (src/http/authThrottle.ts), on each store: on PostgreSQL
+ * throttled per client address and per shop id (src/limits/authThrottle.ts), on each store: on PostgreSQL
  * the failure counts live in the database.
  */
 

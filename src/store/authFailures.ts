@@ -3,7 +3,7 @@ import { windowCounter } from './windowCounts.js';
 
 /**
  * Failed shop authentications per subject (`address:<ip>`, `shop:<id>`) and fixed window, shared by every
- * process on one database (src/http/authThrottle.ts). Windows in milliseconds.
+ * process on one database (src/limits/authThrottle.ts). Windows in milliseconds.
  */
 const failures = windowCounter('auth_failures', 'subject');
 

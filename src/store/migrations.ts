@@ -309,7 +309,7 @@ const migrationsFor = (dialect: Dialect): Record<string, Migration> => {
     '0011_auth_failures': {
       async up(db: Kysely<any>) {
         // Failed shop authentications per subject ("address:<ip>", "shop:<id>") and window, shared by every
-        // process on PostgreSQL (src/http/authThrottle.ts).
+        // process on PostgreSQL (src/limits/authThrottle.ts).
         await db.schema
           .createTable('auth_failures')
           .addColumn('subject', 'text', (c) => c.notNull())

@@ -4,7 +4,7 @@ import { PgPoolStatements, type Sql } from './sql.js';
 import { windowCounter } from './windowCounts.js';
 
 /**
- * The shared per-shop request counter: one row per shop and one-second window (src/http/sharedRateLimit.ts,
+ * The shared per-shop request counter: one row per shop and one-second window (src/limits/sharedRateLimit.ts,
  * docs/scale-out.md). Windows in seconds.
  */
 const hits = windowCounter('rate_limits', 'shop_id');
