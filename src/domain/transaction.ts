@@ -31,6 +31,28 @@ export const parentTypes: Record<'capture' | 'void' | 'refund' | 'chargeback', r
   chargeback: ['payment', 'capture'],
 };
 
+/**
+ * The time a successful transaction of each type stamps: `paid_at` when it takes the customer's money,
+ * `closed_at` when it ends its parent's (a void releases it, a refund or chargeback gives it back).
+ */
+export const settlementStamp: Record<TransactionType, 'paid_at' | 'closed_at' | null> = {
+  payment: 'paid_at',
+  capture: 'paid_at',
+  void: 'closed_at',
+  refund: 'closed_at',
+  chargeback: 'closed_at',
+  authorization: null,
+  tokenization: null,
+  checkup: null,
+  payout: null,
+  credit: null,
+};
+
+/** A void holds its whole parent while in flight (no capture may start); other children hold their amount. */
+export function reservesWholeParent(type: TransactionType): boolean {
+  return type === 'void';
+}
+
 /** Decline texts, keyed by the operation that was declined. */
 export function declineMessage(type: TransactionType): string {
   const noun = type.charAt(0).toUpperCase() + type.slice(1);

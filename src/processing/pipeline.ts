@@ -2,7 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { stillProcessing } from '../domain/errors.js';
 import { AcquirerError, type AcquirerConnector, type AcquirerOutcome, type InquiryOutcome } from '../acquirers/connector.js';
 import { results } from '../domain/codes.js';
-import { finalStatuses, ledgerSign, type TransactionStatus, type TransactionType } from '../domain/transaction.js';
+import {
+  finalStatuses,
+  ledgerSign,
+  reservesWholeParent,
+  settlementStamp,
+  type TransactionStatus,
+  type TransactionType,
+} from '../domain/transaction.js';
 import type { TransactionTable } from '../store/schema.js';
 import type { Sql, Tx } from '../store/sql.js';
 import {
@@ -189,8 +196,8 @@ export async function recordOutcome(
         status: 'successful',
         ...results.successful,
         next_inquiry_at: null,
-        paid_at: row.type === 'payment' || row.type === 'capture' ? nowText : null,
-        closed_at: row.type === 'void' || row.type === 'refund' || row.type === 'chargeback' ? nowText : null,
+        paid_at: settlementStamp[row.type] === 'paid_at' ? nowText : null,
+        closed_at: settlementStamp[row.type] === 'closed_at' ? nowText : null,
         acquirer_response: operation('successful', outcome.message, {
           auth_code: outcome.authCode,
           bank_code: outcome.bankCode,
@@ -312,8 +319,8 @@ export async function finalEffects(
     effects.parent = {
       uid: row.parent_uid,
       reserved: reservation,
-      settled: successful && row.type !== 'void' ? amount : 0,
-      voided: successful && row.type === 'void',
+      settled: successful && !reservesWholeParent(row.type) ? amount : 0,
+      voided: successful && reservesWholeParent(row.type),
     };
   }
   const sign = ledgerSign(row.type);
@@ -341,5 +348,5 @@ export async function writeFinalEffects(ctx: ProcessingContext, tx: Tx, row: Tra
 /** The reservation a child holds on its parent, recomputed by the resolver after a crash. */
 export function reservationOf(row: TransactionTable, parentAmount: number): number {
   if (!row.parent_uid) return 0;
-  return row.type === 'void' ? parentAmount : Number(row.amount);
+  return reservesWholeParent(row.type) ? parentAmount : Number(row.amount);
 }
