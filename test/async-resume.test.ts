@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
 import { it, until } from './support/deadline.js';
-import { ADMIN_TOKEN, BankGate, card, paymentRequest, startGateway, testStores, type TestGateway } from './support/gateway.js';
+import { AS_OPERATOR, BankGate, card, paymentRequest, startGateway, testStores, type TestGateway } from './support/gateway.js';
 
-const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
 const SLOW_SHOP = { id: 7101, secret: 'resume-slow-bank-shop-secret' };
 const ACQUIRER_TIMEOUT_MS = 30_000;
 const INQUIRY_DELAY_MS = 5_000;
@@ -17,7 +16,7 @@ for (const store of testStores()) {
       const settings = { asyncConcurrency: 1, acquirerTimeoutMs: ACQUIRER_TIMEOUT_MS, inquiryDelayMs: INQUIRY_DELAY_MS };
       gw = await startGateway(store, settings, { sleep: bank.sleep });
       const shop = { id: SLOW_SHOP.id, secret_key: SLOW_SHOP.secret, test: true, acquirer_settings: { latency_ms: 1 } };
-      const created = await gw.request('POST', '/admin/shops', shop, { auth: null, headers: admin });
+      const created = await gw.request('POST', '/admin/shops', shop, AS_OPERATOR);
       assert.equal(created.status, 201, created.text);
     });
     after(() => {

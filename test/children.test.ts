@@ -3,7 +3,7 @@ import { after, before, describe } from 'node:test';
 import { it } from './support/deadline.js';
 import { sql } from 'kysely';
 import {
-  ADMIN_TOKEN,
+  AS_OPERATOR,
   card,
   DEMO_3DS_SHOP,
   DEMO_SHOP,
@@ -114,15 +114,7 @@ for (const store of testStores()) {
 
     async function createShop(id: number, test: boolean): Promise<Credentials> {
       const secret = `secret-of-shop-${id}-0123456789`;
-      const answer = await gw.request(
-        'POST',
-        '/admin/shops',
-        { id, secret_key: secret, test },
-        {
-          auth: null,
-          headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
-        },
-      );
+      const answer = await gw.request('POST', '/admin/shops', { id, secret_key: secret, test }, AS_OPERATOR);
       assert.equal(answer.status, 201, answer.text);
       assert.equal(answer.body.test, test);
       return { id, secret };
@@ -333,12 +325,11 @@ for (const store of testStores()) {
         assert.equal(typeof refused.body.message, 'string');
         assert.equal(await gw.count('transactions'), before);
 
-        const adminHeaders = { authorization: `Bearer ${ADMIN_TOKEN}` };
         const byOperator = await gw.request(
           'POST',
           `/admin/shops/${live.id}/chargebacks`,
           { request: { parent_uid: payment.uid, amount: 300, reason: 'Dispute' } },
-          { auth: null, headers: adminHeaders },
+          AS_OPERATOR,
         );
         const cb = successful(byOperator, 'chargeback', 300);
         assert.equal(cb.parent_uid, payment.uid);
@@ -349,7 +340,7 @@ for (const store of testStores()) {
           'POST',
           `/admin/shops/${live.id}/chargebacks`,
           { request: { parent_uid: payment.uid, amount: 601, reason: 'Dispute' } },
-          { auth: null, headers: adminHeaders },
+          AS_OPERATOR,
         );
         tooLarge(beyond, 600);
         // The operator names the shop: another shop's payment is not found.
@@ -359,7 +350,7 @@ for (const store of testStores()) {
             'POST',
             `/admin/shops/${live.id}/chargebacks`,
             { request: { parent_uid: demoPayment.uid, amount: 100, reason: 'Dispute' } },
-            { auth: null, headers: adminHeaders },
+            AS_OPERATOR,
           ),
         );
         // Without the operator token, no chargeback.

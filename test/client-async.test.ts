@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe } from 'node:test';
 import { it, until } from './support/deadline.js';
 import { type AsyncHandle, Gateway, NotFoundError, type PaymentRequest, StillProcessingError, ValidationError } from '@ecomgate/client';
-import { ADMIN_TOKEN, BankGate, card, DEMO_SHOP, startGateway, type TestGateway } from './support/gateway.js';
+import { AS_OPERATOR, BankGate, card, DEMO_SHOP, startGateway, type TestGateway } from './support/gateway.js';
 
 /** @ecomgate/client's async mode against a real gateway whose task workers run in the background. */
 
@@ -38,10 +38,7 @@ describe('@ecomgate/client: async mode', () => {
       'POST',
       '/admin/shops',
       { id: 9401, secret_key: secret, test: true, acquirer_settings: { slow_ms: 1500 } },
-      {
-        auth: null,
-        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
-      },
+      AS_OPERATOR,
     );
     assert.equal(created.status, 201, created.text);
     slow = new Gateway({ shopId: 9401, secretKey: secret, baseUrl: gw.url, timeoutMs: 10_000 });

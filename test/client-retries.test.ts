@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe } from 'node:test';
 import { it } from './support/deadline.js';
 import { ConnectionError, Gateway, type PaymentRequest, ValidationError } from '@ecomgate/client';
-import { ADMIN_TOKEN, BankGate, card, DEMO_SHOP, startGateway, type TestGateway } from './support/gateway.js';
+import { AS_OPERATOR, BankGate, card, DEMO_SHOP, startGateway, type TestGateway } from './support/gateway.js';
 
 /**
  * What a flaky network does to a client, with a real gateway behind it: answers lost after the gateway
@@ -208,10 +208,7 @@ describe('@ecomgate/client: retries', () => {
       'POST',
       '/admin/shops',
       { id: 9501, secret_key: secret, test: true, acquirer_settings: { slow_ms: 1500 } },
-      {
-        auth: null,
-        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
-      },
+      AS_OPERATOR,
     );
     assert.equal(created.status, 201, created.text);
     const hasty = new Gateway({ shopId: 9501, secretKey: secret, baseUrl: gw.url, timeoutMs: 200, retries: 0 });
