@@ -225,6 +225,46 @@ for (const kind of testStores()) {
       }
     });
 
+    it('API v3 answers (X-API-Version: 3) fit the documented v3 alternatives', async () => {
+      const v3 = { headers: { 'X-API-Version': '3' } };
+      const payment = ok(await post('/transactions/payments', paymentRequest(), v3));
+      assert.equal(payment.code, 'S.0000');
+      assert.equal(ok(await post('/transactions/payments', paymentRequest({ credit_card: card('4005550000000019') }), v3)).code, 'F.0105');
+      const authorization = ok(await post('/transactions/authorizations', paymentRequest(), v3));
+      ok(await post('/transactions/captures', { parent_uid: authorization.uid, amount: 300 }, v3));
+      ok(await post('/transactions/refunds', { parent_uid: payment.uid, amount: 100, reason: 'Returned goods' }, v3));
+      ok(await post('/transactions/payouts', { amount: 407, currency: 'EUR', description: 'Payout', recipient_credit_card: card() }, v3));
+      ok(await call('GET', '/transactions/{uid}', `/transactions/${payment.uid}`, undefined, v3));
+      ok(await call('GET', '/v2/transactions/tracking_id/{id}', `/v2/transactions/tracking_id/${payment.tracking_id}`, undefined, v3));
+      ok(await call('GET', '/transactions/tracking_id/{id}', `/transactions/tracking_id/${payment.tracking_id}`, undefined, v3));
+      ok(await post('/balance', { currency: 'EUR' }, v3));
+      const refused = await call(
+        'POST',
+        '/transactions/payments',
+        '/transactions/payments',
+        { request: { amount: 0, currency: 'EUR' } },
+        { ...v3, invalid: true },
+      );
+      assert.equal(refused.status, 422);
+      assert.equal(refused.body.code, 'E.1025');
+      assert.equal((await post('/balance', {}, v3)).status, 422);
+      assert.equal(
+        (await call('POST', '/async/transactions/payments', '/async/transactions/payments', { amount: 1 }, { ...v3, invalid: true })).status,
+        422,
+      );
+
+      const submitted = [
+        ok(await post('/async/transactions/payments', paymentRequest(), v3)).request_id,
+        ok(await post('/async/transactions/refunds', { parent_uid: randomUUID(), amount: 100, reason: 'Returned goods' }, v3)).request_id,
+        ok(await call('GET', '/async/v2/transactions/tracking_id/{id}', `/async/v2/transactions/tracking_id/${payment.tracking_id}`, undefined, v3))
+          .request_id,
+      ];
+      await gw.app.workers.drain();
+      assert.equal(ok(await call('GET', '/async/result/{id}', `/async/result/${submitted[0]}`)).status, 'successful');
+      assert.equal((await call('GET', '/async/result/{id}', `/async/result/${submitted[1]}`)).body.code, 'E.1025');
+      assert.equal(ok(await call('GET', '/async/result/{id}', `/async/result/${submitted[2]}`)).transactions[0].uid, payment.uid);
+    });
+
     it('every documented merchant route was exercised above', () => {
       const documented = Object.entries(paths).flatMap(([path, operations]) =>
         Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`),

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Shop } from '../domain/shop.js';
 import type { ApiResponse, ProcessingContext, TaskCompletion } from '../processing/context.js';
+import { inApiVersion } from '../processing/apiVersion.js';
 import { InquiryNotDue } from '../processing/idempotency.js';
 import { faultLevel } from '../domain/faults.js';
 import { claimTasks, completeTask, deferTask, releaseTask, renewTaskLease } from '../store/tasks.js';
@@ -78,7 +79,8 @@ export class TaskWorkers extends QueueWorkers<AsyncTaskTable> {
       // A payment's result is stored by its transaction B; any other answer (a refusal, a query) here.
       let stored = completion.completed === true;
       if (!stored) {
-        const result = { status_code: response.statusCode, response: JSON.stringify(response.body), completed_at: ctx.now().toISOString() };
+        const answer = inApiVersion(completion.apiVersion ?? 2, response);
+        const result = { status_code: answer.statusCode, response: JSON.stringify(answer.body), completed_at: ctx.now().toISOString() };
         stored = await ctx.store.write((tx) => completeTask(tx, task.id, this.owner, result));
         if (!stored) log.warn({ task: task.id }, 'async task was taken over before it completed; its result is kept by the new owner');
       }

@@ -21,3 +21,6 @@ export const results = {
 } as const;
 
 export type ResultCode = (typeof results)[keyof typeof results]['code'];
+
+/** The API v3 answer to a request its validation refused (spec §10): the 422's code and its fixed sentence. */
+export const invalidRequestParams = { code: 'E.1025', friendly_message: 'Invalid request params' } as const;

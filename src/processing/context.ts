@@ -39,7 +39,12 @@ export interface TaskCompletion {
   /** The lease holder: only it may complete the task. */
   owner: string;
   completed?: boolean;
+  /** The response format its submit asked for, in which its result is stored (spec §10); v2 when absent. */
+  apiVersion?: ApiVersion;
 }
+
+/** The response formats of the API (spec §10): see apiVersion.ts. */
+export type ApiVersion = 2 | 3;
 
 /** Exactly what the HTTP layer sends back (the async mode stores the same). */
 export interface ApiResponse {

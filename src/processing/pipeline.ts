@@ -23,6 +23,7 @@ import {
 } from '../store/transactions.js';
 import { linkIdempotencyKey } from '../store/idempotency.js';
 import type { Invocation, ProcessingContext, TaskCompletion } from './context.js';
+import { inApiVersion } from './apiVersion.js';
 import { transactionResponse } from './respond.js';
 import { notificationPayload } from './notification.js';
 import { operationBlock } from './present.js';
@@ -280,7 +281,13 @@ export async function recordOutcome(
     acquirer_response: settledRow.acquirer_response!,
     updated_at: nowText,
     ...effects,
-    ...(task && { task: { id: task.id, owner: task.owner, response: JSON.stringify(transactionResponse(ctx, settledRow).body) } }),
+    ...(task && {
+      task: {
+        id: task.id,
+        owner: task.owner,
+        response: JSON.stringify(inApiVersion(task.apiVersion ?? 2, transactionResponse(ctx, settledRow)).body),
+      },
+    }),
   };
   const settled = await ctx.store.write((tx) => settle(tx, settlement));
   if (!settled) return (await findTransactionByUid(ctx.store.sql, row.uid))!;

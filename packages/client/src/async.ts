@@ -3,6 +3,7 @@ import { errorFromAnswer, GatewayError, NotFoundError, RateLimitError, StillProc
 import type { CallOptions, HttpAnswer, Transport } from './http.js';
 import { calls, type OperationCall, type ResultKind, type ResultOf, type TransactionOperation, unwrap, unwrapAny } from './operations.js';
 import type {
+  ApiVersion,
   AuthorizationRequest,
   Balance,
   BalanceRequest,
@@ -14,7 +15,7 @@ import type {
   PayoutRequest,
   RefundRequest,
   TokenizationRequest,
-  Transaction,
+  TransactionOf,
   VoidRequest,
 } from './types.js';
 
@@ -160,54 +161,54 @@ interface SubmitAnswer {
  * anything. Mutating submits carry a `RequestID` like the synchronous calls, so a retried submit answers
  * its first task instead of queuing another.
  */
-export class AsyncGateway {
+export class AsyncGateway<V extends ApiVersion = 2> {
   constructor(private readonly transport: Transport) {}
 
-  payment(request: PaymentRequest, options?: CallOptions): Promise<AsyncHandle<Transaction>> {
+  payment(request: PaymentRequest, options?: CallOptions): Promise<AsyncHandle<TransactionOf<V>>> {
     return this.transactionOperation('payment', request, options);
   }
 
-  authorization(request: AuthorizationRequest, options?: CallOptions): Promise<AsyncHandle<Transaction>> {
+  authorization(request: AuthorizationRequest, options?: CallOptions): Promise<AsyncHandle<TransactionOf<V>>> {
     return this.transactionOperation('authorization', request, options);
   }
 
-  capture(request: CaptureRequest, options?: CallOptions): Promise<AsyncHandle<Transaction>> {
+  capture(request: CaptureRequest, options?: CallOptions): Promise<AsyncHandle<TransactionOf<V>>> {
     return this.transactionOperation('capture', request, options);
   }
 
-  void(request: VoidRequest, options?: CallOptions): Promise<AsyncHandle<Transaction>> {
+  void(request: VoidRequest, options?: CallOptions): Promise<AsyncHandle<TransactionOf<V>>> {
     return this.transactionOperation('void', request, options);
   }
 
-  refund(request: RefundRequest, options?: CallOptions): Promise<AsyncHandle<Transaction>> {
+  refund(request: RefundRequest, options?: CallOptions): Promise<AsyncHandle<TransactionOf<V>>> {
     return this.transactionOperation('refund', request, options);
   }
 
-  payout(request: PayoutRequest, options?: CallOptions): Promise<AsyncHandle<Transaction>> {
+  payout(request: PayoutRequest, options?: CallOptions): Promise<AsyncHandle<TransactionOf<V>>> {
     return this.transactionOperation('payout', request, options);
   }
 
-  credit(request: CreditRequest, options?: CallOptions): Promise<AsyncHandle<Transaction>> {
+  credit(request: CreditRequest, options?: CallOptions): Promise<AsyncHandle<TransactionOf<V>>> {
     return this.transactionOperation('credit', request, options);
   }
 
-  tokenization(request: TokenizationRequest, options?: CallOptions): Promise<AsyncHandle<Transaction>> {
+  tokenization(request: TokenizationRequest, options?: CallOptions): Promise<AsyncHandle<TransactionOf<V>>> {
     return this.transactionOperation('tokenization', request, options);
   }
 
-  checkup(request: CheckupRequest, options?: CallOptions): Promise<AsyncHandle<Transaction>> {
+  checkup(request: CheckupRequest, options?: CallOptions): Promise<AsyncHandle<TransactionOf<V>>> {
     return this.transactionOperation('checkup', request, options);
   }
 
-  chargeback(request: ChargebackRequest, options?: CallOptions): Promise<AsyncHandle<Transaction>> {
+  chargeback(request: ChargebackRequest, options?: CallOptions): Promise<AsyncHandle<TransactionOf<V>>> {
     return this.transactionOperation('chargeback', request, options);
   }
 
-  transaction(uid: string, options?: CallOptions): Promise<AsyncHandle<Transaction>> {
+  transaction(uid: string, options?: CallOptions): Promise<AsyncHandle<TransactionOf<V>>> {
     return this.submit(calls.transaction(uid), options);
   }
 
-  byTrackingId(trackingId: string, options?: CallOptions): Promise<AsyncHandle<Transaction[]>> {
+  byTrackingId(trackingId: string, options?: CallOptions): Promise<AsyncHandle<TransactionOf<V>[]>> {
     return this.submit(calls.byTrackingId(trackingId), options);
   }
 
@@ -226,11 +227,11 @@ export class AsyncGateway {
     return new AsyncHandle(this.transport, requestId, `${base}/async/status/${id}`, `${base}/async/result/${id}`, unwrapAny);
   }
 
-  private transactionOperation(operation: TransactionOperation, request: object, options?: CallOptions): Promise<AsyncHandle<Transaction>> {
+  private transactionOperation(operation: TransactionOperation, request: object, options?: CallOptions): Promise<AsyncHandle<TransactionOf<V>>> {
     return this.submit(calls.transactionOperation(operation, request), options);
   }
 
-  private async submit<K extends ResultKind>(call: OperationCall<K>, options?: CallOptions): Promise<AsyncHandle<ResultOf[K]>> {
+  private async submit<K extends ResultKind>(call: OperationCall<K>, options?: CallOptions): Promise<AsyncHandle<ResultOf<V>[K]>> {
     const answer = await this.transport.send({ ...call, path: `/async${call.path}` }, options);
     if (answer.status !== 200) throw errorFromAnswer(answer.status, answer.body, answer.headers);
     const body = answer.body as Partial<SubmitAnswer>;
@@ -241,6 +242,8 @@ export class AsyncGateway {
         requestId: answer.headers.get('x-request-id') ?? undefined,
       });
     }
-    return new AsyncHandle(this.transport, body.request_id, body.status_url ?? '', body.response_url ?? '', (result) => unwrap(call.result, result));
+    return new AsyncHandle(this.transport, body.request_id, body.status_url ?? '', body.response_url ?? '', (result) =>
+      unwrap(call.result, result, this.transport.apiVersion as V),
+    );
   }
 }

@@ -21,6 +21,8 @@ export class GatewayError extends Error {
   readonly body: unknown;
   /** The gateway's `X-Request-Id` of the answer: quote it to the operator. */
   readonly requestId: string | undefined;
+  /** The API v3 code of the answer (`E.1025` for a validation refusal); undefined in v2. */
+  readonly code: string | undefined;
 
   constructor(message: string, options: GatewayErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -28,6 +30,8 @@ export class GatewayError extends Error {
     this.statusCode = options.statusCode;
     this.body = options.body;
     this.requestId = options.requestId;
+    const code = isObject(options.body) ? options.body.code : undefined;
+    this.code = typeof code === 'string' ? code : undefined;
   }
 }
 

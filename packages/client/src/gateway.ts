@@ -3,6 +3,7 @@ import { errorFromAnswer } from './errors.js';
 import { type CallOptions, Transport } from './http.js';
 import { calls, type OperationCall, type ResultKind, type ResultOf, unwrap } from './operations.js';
 import type {
+  ApiVersion,
   AuthorizationRequest,
   Balance,
   BalanceRequest,
@@ -17,11 +18,11 @@ import type {
   PayoutRequest,
   RefundRequest,
   TokenizationRequest,
-  Transaction,
+  TransactionOf,
   VoidRequest,
 } from './types.js';
 
-export interface GatewayOptions {
+export interface GatewayOptions<V extends ApiVersion = 2> {
   /** The shop id (HTTP Basic user). */
   shopId: number | string;
   /** The shop's secret key (HTTP Basic password). */
@@ -32,6 +33,11 @@ export interface GatewayOptions {
   timeoutMs?: number;
   /** Retries of network failures and 429s (default 2); other answers are never retried. */
   retries?: number;
+  /**
+   * 3: every call sends `X-API-Version: 3` and resolves to the v3 transaction (flat, `payment_method`,
+   * `transaction`; spec §10), async results included. Default 2.
+   */
+  apiVersion?: V;
 }
 
 /**
@@ -39,12 +45,12 @@ export interface GatewayOptions {
  * a declined payment resolves with `status: "failed"`) and rejects with a typed error when the gateway
  * could not process the request at all.
  */
-export class Gateway {
+export class Gateway<V extends ApiVersion = 2> {
   /** The same operations in async mode (spec §4): each answers a handle to wait on. */
-  readonly async: AsyncGateway;
+  readonly async: AsyncGateway<V>;
   private readonly transport: Transport;
 
-  constructor(options: GatewayOptions) {
+  constructor(options: GatewayOptions<V>) {
     if (options.shopId === undefined || options.shopId === null || String(options.shopId) === '') throw new TypeError('shopId is required');
     if (!options.secretKey) throw new TypeError('secretKey is required');
     if (!options.baseUrl) throw new TypeError('baseUrl is required');
@@ -53,67 +59,70 @@ export class Gateway {
     const retries = options.retries ?? 2;
     if (!(timeoutMs > 0)) throw new TypeError('timeoutMs must be a positive number');
     if (!Number.isInteger(retries) || retries < 0) throw new TypeError('retries must be a whole number');
-    this.transport = new Transport({ shopId: options.shopId, secretKey: options.secretKey, baseUrl: options.baseUrl, timeoutMs, retries });
-    this.async = new AsyncGateway(this.transport);
+    const apiVersion = options.apiVersion ?? 2;
+    if (apiVersion !== 2 && apiVersion !== 3) throw new TypeError('apiVersion must be 2 or 3');
+    const { shopId, secretKey, baseUrl } = options;
+    this.transport = new Transport({ shopId, secretKey, baseUrl, timeoutMs, retries, apiVersion });
+    this.async = new AsyncGateway<V>(this.transport);
   }
 
   /** Authorization and capture at once. */
-  payment(request: PaymentRequest, options?: CallOptions): Promise<Transaction> {
+  payment(request: PaymentRequest, options?: CallOptions): Promise<TransactionOf<V>> {
     return this.call(calls.transactionOperation('payment', request), options);
   }
 
   /** Holds funds; capture or void it later. */
-  authorization(request: AuthorizationRequest, options?: CallOptions): Promise<Transaction> {
+  authorization(request: AuthorizationRequest, options?: CallOptions): Promise<TransactionOf<V>> {
     return this.call(calls.transactionOperation('authorization', request), options);
   }
 
   /** Captures (part of) an authorization. */
-  capture(request: CaptureRequest, options?: CallOptions): Promise<Transaction> {
+  capture(request: CaptureRequest, options?: CallOptions): Promise<TransactionOf<V>> {
     return this.call(calls.transactionOperation('capture', request), options);
   }
 
   /** Releases an authorization (only while nothing is captured). */
-  void(request: VoidRequest, options?: CallOptions): Promise<Transaction> {
+  void(request: VoidRequest, options?: CallOptions): Promise<TransactionOf<V>> {
     return this.call(calls.transactionOperation('void', request), options);
   }
 
   /** Refunds (part of) a payment or capture. */
-  refund(request: RefundRequest, options?: CallOptions): Promise<Transaction> {
+  refund(request: RefundRequest, options?: CallOptions): Promise<TransactionOf<V>> {
     return this.call(calls.transactionOperation('refund', request), options);
   }
 
   /** Pushes funds to a recipient card. */
-  payout(request: PayoutRequest, options?: CallOptions): Promise<Transaction> {
+  payout(request: PayoutRequest, options?: CallOptions): Promise<TransactionOf<V>> {
     return this.call(calls.transactionOperation('payout', request), options);
   }
 
   /** The legacy payout to a stored card token. */
-  credit(request: CreditRequest, options?: CallOptions): Promise<Transaction> {
+  credit(request: CreditRequest, options?: CallOptions): Promise<TransactionOf<V>> {
     return this.call(calls.transactionOperation('credit', request), options);
   }
 
   /** A card token with 3-D Secure data; no money moves. */
-  tokenization(request: TokenizationRequest, options?: CallOptions): Promise<Transaction> {
+  tokenization(request: TokenizationRequest, options?: CallOptions): Promise<TransactionOf<V>> {
     return this.call(calls.transactionOperation('tokenization', request), options);
   }
 
   /** Risk rules only; no money moves. */
-  checkup(request: CheckupRequest, options?: CallOptions): Promise<Transaction> {
+  checkup(request: CheckupRequest, options?: CallOptions): Promise<TransactionOf<V>> {
     return this.call(calls.transactionOperation('checkup', request), options);
   }
 
   /** Simulates the bank's dispute of a payment or capture (shops in test mode only). */
-  chargeback(request: ChargebackRequest, options?: CallOptions): Promise<Transaction> {
+  chargeback(request: ChargebackRequest, options?: CallOptions): Promise<TransactionOf<V>> {
     return this.call(calls.transactionOperation('chargeback', request), options);
   }
 
   /** Status query by uid; NotFoundError when unknown (or another shop's). */
-  transaction(uid: string, options?: CallOptions): Promise<Transaction> {
+  transaction(uid: string, options?: CallOptions): Promise<TransactionOf<V>> {
     return this.call(calls.transaction(uid), options);
   }
 
   /** The 10 most recent transactions with this tracking id, newest first (`[]` when none). */
-  byTrackingId(trackingId: string, options?: CallOptions): Promise<Transaction[]> {
+  byTrackingId(trackingId: string, options?: CallOptions): Promise<TransactionOf<V>[]> {
     return this.call(calls.byTrackingId(trackingId), options);
   }
 
@@ -132,9 +141,9 @@ export class Gateway {
     return this.call(calls.cardToken(update), options);
   }
 
-  private async call<K extends ResultKind>(call: OperationCall<K>, options?: CallOptions): Promise<ResultOf[K]> {
+  private async call<K extends ResultKind>(call: OperationCall<K>, options?: CallOptions): Promise<ResultOf<V>[K]> {
     const answer = await this.transport.send(call, options);
     if (answer.status !== 200) throw errorFromAnswer(answer.status, answer.body, answer.headers);
-    return unwrap(call.result, answer.body);
+    return unwrap(call.result, answer.body, this.transport.apiVersion as V);
   }
 }

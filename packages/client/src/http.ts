@@ -41,6 +41,8 @@ export interface TransportOptions {
   baseUrl: string;
   timeoutMs: number;
   retries: number;
+  /** 3 sends `X-API-Version: 3` on every call (spec §10); 2 leaves each call's own header. */
+  apiVersion: 2 | 3;
 }
 
 /** A proxy's answer for a gateway it could not reach; the request may not have arrived, so it is retried. */
@@ -58,10 +60,12 @@ const MAX_RETRY_AFTER_MS = 60_000;
  */
 export class Transport {
   readonly baseUrl: string;
+  readonly apiVersion: 2 | 3;
   private readonly authorization: string;
 
   constructor(private readonly options: TransportOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.apiVersion = options.apiVersion;
     this.authorization = 'Basic ' + Buffer.from(`${options.shopId}:${options.secretKey}`).toString('base64');
   }
 
@@ -71,6 +75,7 @@ export class Transport {
       accept: 'application/json',
       'user-agent': `ecomgate-client/${VERSION} node/${process.versions.node}`,
       ...call.headers,
+      ...(this.options.apiVersion === 3 && { 'x-api-version': '3' }),
     };
     if (call.body !== undefined) headers['content-type'] = 'application/json';
     if (call.mutating) headers['RequestID'] = options.requestId ?? randomUUID();

@@ -1,13 +1,13 @@
 import { GatewayError } from './errors.js';
 import type { HttpCall } from './http.js';
-import type { Balance, BalanceRequest, CardToken, Transaction } from './types.js';
+import type { ApiVersion, Balance, BalanceRequest, CardToken, TransactionOf } from './types.js';
 
 /** What a successful answer holds, and so how it is unwrapped. */
 export type ResultKind = 'transaction' | 'transactions' | 'balance' | 'card';
 
-export interface ResultOf {
-  transaction: Transaction;
-  transactions: Transaction[];
+export interface ResultOf<V extends ApiVersion = 2> {
+  transaction: TransactionOf<V>;
+  transactions: TransactionOf<V>[];
   balance: Balance;
   card: CardToken;
 }
@@ -65,13 +65,22 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** A 200 answer's payload: the transaction, the list, the balance's `result`, the bare card object. */
-export function unwrap<K extends ResultKind>(kind: K, body: unknown): ResultOf[K] {
+/** A v3 transaction is the answer itself, flat (its `transaction` member is the acquirer's answer). */
+function isFlatTransaction(body: unknown): body is Record<string, unknown> {
+  return isObject(body) && typeof body.uid === 'string';
+}
+
+/** A 200 answer's payload: the transaction (v2 unwrapped, v3 as it is), the list, the balance's `result`, the bare card object. */
+export function unwrap<K extends ResultKind, V extends ApiVersion = 2>(kind: K, body: unknown, version: V = 2 as V): ResultOf<V>[K] {
   const value =
     kind === 'transaction'
-      ? isObject(body)
-        ? body.transaction
-        : undefined
+      ? version === 3
+        ? isFlatTransaction(body)
+          ? body
+          : undefined
+        : isObject(body)
+          ? body.transaction
+          : undefined
       : kind === 'transactions'
         ? isObject(body)
           ? body.transactions
@@ -83,11 +92,12 @@ export function unwrap<K extends ResultKind>(kind: K, body: unknown): ResultOf[K
           : body;
   const fits = kind === 'transactions' ? Array.isArray(value) : isObject(value);
   if (!fits) throw new GatewayError(`The gateway answered 200 without the expected ${kind}`, { statusCode: 200, body });
-  return value as ResultOf[K];
+  return value as ResultOf<V>[K];
 }
 
 /** For a handle whose operation is not known (resumed by request id): unwrap by the answer's shape. */
 export function unwrapAny(body: unknown): unknown {
+  if (isFlatTransaction(body)) return body;
   if (isObject(body)) {
     if (isObject(body.transaction)) return body.transaction;
     if (Array.isArray(body.transactions)) return body.transactions;

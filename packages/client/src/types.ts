@@ -286,6 +286,54 @@ export interface Transaction {
   [field: string]: unknown;
 }
 
+/** The response format the client asks for (`X-API-Version`): 2, the default, or 3 (spec §10). */
+export type ApiVersion = 2 | 3;
+
+/** v3's `payment_method`: the masked card (never the number); on a child transaction the type alone. */
+export interface PaymentMethod {
+  payment_method_type: 'credit_card';
+  holder?: string | null;
+  stamp?: string;
+  brand?: CardBrand;
+  last_4?: string;
+  first_1?: string;
+  bin?: string;
+  exp_month?: number;
+  exp_year?: number;
+  token?: string;
+}
+
+/** v3's `transaction`: the acquirer's answer (v2's `<type>` sub-object). */
+export interface AcquirerAnswer {
+  auth_code: string | null;
+  bank_code: string | null;
+  rrn: string | null;
+  ref_id: string | null;
+  message: string | null;
+  gateway_id: string | number | null;
+  billing_descriptor: string | null;
+  status: string;
+}
+
+/**
+ * The transaction in the v3 format (`apiVersion: 3`): flat, the card as `payment_method` and the acquirer's
+ * answer as `transaction`, every other member as in v2.
+ */
+export type TransactionV3 = Omit<
+  KnownMembers<Transaction>,
+  'credit_card' | 'recipient_credit_card' | 'payment_method_type' | TransactionType | 'transaction' | 'payment_method'
+> & {
+  payment_method: PaymentMethod;
+  transaction: AcquirerAnswer | null;
+  [field: string]: unknown;
+};
+
+/** The named members of a type, without its index signature (which would make Omit drop them all). */
+type KnownMembers<T> = { [K in keyof T as string extends K ? never : number extends K ? never : K]: T[K] };
+
+/** The transaction object of the version a client asks for. */
+export type TransactionOf<V extends ApiVersion> = V extends 3 ? TransactionV3 : Transaction;
+
 /** A webhook's transaction; a chargeback carries the disputed payment or capture inside. */
 export interface WebhookTransaction extends Transaction {
   parent_transaction?: Transaction;

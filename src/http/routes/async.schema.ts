@@ -4,7 +4,8 @@
  * listed, dropping any property not listed, so they list every field src/async/queue.ts answers with.
  */
 import { bodyErrors, errorAnswer, merchantErrors, type RouteDocumentation } from '../openapi.js';
-import { merchantDocumentation, operationDocumentation, synchronousAnswers } from './merchant.schema.js';
+import { merchantDocumentation, operationDocumentation, synchronousAnswers, versionHeaders } from './merchant.schema.js';
+import { orV3, v3Answers } from './v3.schema.js';
 import type { TransactionOperationName } from '../../processing/operations/index.js';
 
 const text = { type: 'string' };
@@ -37,11 +38,11 @@ export const asyncSerialized = {
 const wrapperMissing = errorAnswer('No `request` wrapper; every other check is answered in the result');
 
 const submitted = (summary: string, body?: object, headers?: object): RouteDocumentation => {
-  const bodyAnswers: Record<number, object> = body ? { 422: wrapperMissing, ...bodyErrors } : {};
+  const bodyAnswers: Record<number, object> = body ? { 422: orV3(wrapperMissing, v3Answers.validation), ...bodyErrors } : {};
   return {
     summary,
     tags: ['async'],
-    ...(headers && { headers }),
+    headers: headers ?? versionHeaders,
     ...(body && { body }),
     response: {
       ...bodyAnswers,
@@ -72,7 +73,7 @@ export const asyncDocumentation = {
       404: { anyOf: [unknown, failed], description: 'Unknown, or the synchronous 404 (served once)' },
       403: failed,
       409: failed,
-      422: failed,
+      422: orV3(failed, v3Answers.validation),
       ...merchantErrors,
     },
   },

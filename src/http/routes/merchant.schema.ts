@@ -7,6 +7,7 @@ import { MAX_AMOUNT } from '../../domain/request.js';
 import { transactionTypes } from '../../domain/transaction.js';
 import type { TransactionOperationName } from '../../processing/operations/index.js';
 import { bodyErrors, component, errorAnswer, merchantErrors, type RouteDocumentation } from '../openapi.js';
+import { apiVersionHeader, orV3, v3Answers, v3Components } from './v3.schema.js';
 
 const text = { type: 'string' };
 const membersOf = (members: readonly string[], schema: object) => Object.fromEntries(members.map((member) => [member, schema]));
@@ -329,21 +330,32 @@ const notFound = errorAnswer('`Record not found`: unknown, foreign or malformed'
 const conflict = errorAnswer('The same RequestID is still being processed');
 
 /** The shared schemas of the merchant routes, named in the document under components.schemas. */
-export const merchantComponents = { Transaction: transaction };
+export const merchantComponents = { Transaction: transaction, ...v3Components };
 
 /** The synchronous answers of the operations async mode also runs: what /async/result serves. */
-export const synchronousAnswers = [responseBodies.transaction, responseBodies.transactions, responseBodies.balance];
+export const synchronousAnswers = [
+  responseBodies.transaction,
+  responseBodies.transactions,
+  responseBodies.balance,
+  v3Answers.transaction,
+  v3Answers.transactions,
+];
 
 /** `RequestID` (alias `Idempotency-Key`, read by idempotencyKeyOf in merchant.ts): safe retries for 24 h (spec §2.5). */
 const retryKey = { type: 'string', pattern: '^[\\x21-\\x7e]{1,255}$', description: 'A repeat with the same key and body answers the first response' };
-const idempotencyHeaders = { type: 'object', properties: { RequestID: retryKey, 'Idempotency-Key': retryKey } };
+const idempotencyHeaders = { type: 'object', properties: { RequestID: retryKey, 'Idempotency-Key': retryKey, 'X-API-Version': apiVersionHeader } };
+/** The routes of spec §2 answer in the format `X-API-Version` asks for (spec §10). */
+export const versionHeaders = { type: 'object', properties: { 'X-API-Version': apiVersionHeader } };
+/** A transaction answer, and a validation refusal, in v2 or v3. */
+const versionedTransaction = orV3(responseBodies.transaction, v3Answers.transaction);
+const versionedInvalid = orV3(invalid, v3Answers.validation);
 
 const operation = (summary: string, body: object, extra: Record<number, object> = {}): RouteDocumentation => ({
   summary,
   tags: ['transactions'],
   headers: idempotencyHeaders,
   body,
-  response: { 200: responseBodies.transaction, 422: invalid, 409: conflict, ...extra, ...bodyErrors, ...merchantErrors },
+  response: { 200: versionedTransaction, 422: versionedInvalid, 409: conflict, ...extra, ...bodyErrors, ...merchantErrors },
 });
 
 /** Each mutating operation of spec §2, by the name of its route. */
@@ -363,7 +375,12 @@ export const operationDocumentation: Record<TransactionOperationName, RouteDocum
 };
 
 export const merchantDocumentation = {
-  transaction: { summary: 'Status query by uid', tags: ['queries'], response: { 200: responseBodies.transaction, 404: notFound, ...merchantErrors } },
+  transaction: {
+    summary: 'Status query by uid',
+    tags: ['queries'],
+    headers: versionHeaders,
+    response: { 200: versionedTransaction, 404: notFound, ...merchantErrors },
+  },
   renotify: {
     summary: 'Queue a fresh webhook delivery of the transaction as it is now',
     tags: ['queries'],
@@ -376,23 +393,30 @@ export const merchantDocumentation = {
       ...merchantErrors,
     },
   },
-  trackingV2: { summary: 'Status query by tracking id', tags: ['queries'], response: { 200: responseBodies.transactions, ...merchantErrors } },
+  trackingV2: {
+    summary: 'Status query by tracking id',
+    tags: ['queries'],
+    headers: versionHeaders,
+    response: { 200: orV3(responseBodies.transactions, v3Answers.transactions), ...merchantErrors },
+  },
   tracking: {
     summary: 'Status query by tracking id (legacy): the newest match alone',
     tags: ['queries'],
-    response: { 200: responseBodies.transaction, 404: notFound, ...merchantErrors },
+    headers: versionHeaders,
+    response: { 200: versionedTransaction, 404: notFound, ...merchantErrors },
   },
   balance: {
     summary: 'Balance query',
     tags: ['queries'],
+    headers: versionHeaders,
     body: requestBodies.balance,
-    response: { 200: responseBodies.balance, 422: invalid, ...bodyErrors, ...merchantErrors },
+    response: { 200: responseBodies.balance, 422: versionedInvalid, ...bodyErrors, ...merchantErrors },
   },
   creditCards: {
     summary: 'Card token: create, or update holder and expiry',
     tags: ['cards'],
     headers: idempotencyHeaders,
     body: requestBodies.creditCard,
-    response: { 200: responseBodies.creditCard, 422: invalid, 409: conflict, ...bodyErrors, ...merchantErrors },
+    response: { 200: responseBodies.creditCard, 422: versionedInvalid, 409: conflict, ...bodyErrors, ...merchantErrors },
   },
 } satisfies Record<string, RouteDocumentation>;

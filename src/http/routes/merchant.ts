@@ -1,8 +1,9 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify';
 import { authenticateShop } from '../auth.js';
 import type { HttpServices } from '../services.js';
 import { documented } from '../openapi.js';
 import { merchantDocumentation as documentation, operationDocumentation } from './merchant.schema.js';
+import { type ApiVersion, apiVersionOf, inApiVersion } from '../../processing/apiVersion.js';
 import type { ApiResponse } from '../../processing/context.js';
 import { idempotent } from '../../processing/idempotency.js';
 import { queryOperations, transactionOperations, type TransactionOperationName } from '../../processing/operations/index.js';
@@ -13,6 +14,23 @@ import { renotify } from '../../processing/renotify.js';
 export function idempotencyKeyOf(request: FastifyRequest): string | undefined {
   const value = request.headers['requestid'] ?? request.headers['request-id'] ?? request.headers['idempotency-key'];
   return typeof value === 'string' && /^[\x21-\x7e]{1,255}$/.test(value) ? value : undefined;
+}
+
+/** The response format the request asks for with `X-API-Version` (spec §10). */
+export function apiVersionOfRequest(request: FastifyRequest): ApiVersion {
+  return apiVersionOf(request.headers['x-api-version']);
+}
+
+/**
+ * A §2 route's options, answering in the version its request asks for. Rendered as the last step before
+ * serialization, so the 422s that the readers throw (answered by the error handler) are rendered too.
+ */
+export function versioned(options: RouteShorthandOptions): RouteShorthandOptions {
+  return {
+    ...options,
+    preSerialization: async (request: FastifyRequest, reply: FastifyReply, payload: unknown) =>
+      inApiVersion(apiVersionOfRequest(request), { statusCode: reply.statusCode, body: payload }).body,
+  };
 }
 
 /** HTTP Basic per shop (failures throttled) and the per-shop rate limit, for every merchant route (sync and async). */
@@ -34,12 +52,12 @@ export async function merchantRoutes(app: FastifyInstance, services: HttpService
   };
 
   for (const [name, operation] of Object.entries(transactionOperations)) {
-    app.post(`/transactions/${name}`, documented(operationDocumentation[name as TransactionOperationName]), async (request, reply) => {
+    app.post(`/transactions/${name}`, versioned(documented(operationDocumentation[name as TransactionOperationName])), async (request, reply) => {
       const invocation = { shop: request.shop!, body: request.body, idempotencyKey: idempotencyKeyOf(request) };
       return send(reply, await idempotent(ctx, invocation, name, operation));
     });
   }
-  app.get<{ Params: { uid: string } }>('/transactions/:uid', documented(documentation.transaction), async (request, reply) =>
+  app.get<{ Params: { uid: string } }>('/transactions/:uid', versioned(documented(documentation.transaction)), async (request, reply) =>
     send(reply, await queryOperations.transaction(ctx, { shop: request.shop!, body: null, params: { uid: request.params.uid } })),
   );
   app.post<{ Params: { uid: string } }>('/transactions/:uid/renotify', documented(documentation.renotify), async (request, reply) => {
@@ -48,16 +66,16 @@ export async function merchantRoutes(app: FastifyInstance, services: HttpService
     services.webhooks.wake();
     return reply.code(response.statusCode).send(response.body);
   });
-  app.get<{ Params: { id: string } }>('/v2/transactions/tracking_id/:id', documented(documentation.trackingV2), async (request, reply) =>
+  app.get<{ Params: { id: string } }>('/v2/transactions/tracking_id/:id', versioned(documented(documentation.trackingV2)), async (request, reply) =>
     send(reply, await queryOperations.tracking_v2(ctx, { shop: request.shop!, body: null, params: { tracking_id: request.params.id } })),
   );
-  app.get<{ Params: { id: string } }>('/transactions/tracking_id/:id', documented(documentation.tracking), async (request, reply) =>
+  app.get<{ Params: { id: string } }>('/transactions/tracking_id/:id', versioned(documented(documentation.tracking)), async (request, reply) =>
     send(reply, await queryOperations.tracking(ctx, { shop: request.shop!, body: null, params: { tracking_id: request.params.id } })),
   );
-  app.post('/balance', documented(documentation.balance), async (request, reply) =>
+  app.post('/balance', versioned(documented(documentation.balance)), async (request, reply) =>
     send(reply, await queryOperations.balance(ctx, { shop: request.shop!, body: request.body })),
   );
-  app.post('/credit_cards', documented(documentation.creditCards), async (request, reply) => {
+  app.post('/credit_cards', versioned(documented(documentation.creditCards)), async (request, reply) => {
     const invocation = { shop: request.shop!, body: request.body, idempotencyKey: idempotencyKeyOf(request) };
     return send(reply, await idempotent(ctx, invocation, 'credit_cards', saveCreditCard));
   });
