@@ -39,7 +39,8 @@ interface CardChanges {
   exp_year?: number;
 }
 
-const expired = () => validationError([{ path: ['exp_date'], message: 'is expired', sentence: 'Date is expired' }]);
+/** An expiry in the past, in the wording clients match on (spec §2.3). */
+const EXPIRED = { message: 'is expired', sentence: 'Date is expired' };
 
 /**
  * The holder and expiry of an update, the request alone (checked before the token is looked up). A
@@ -50,7 +51,8 @@ function readCardChanges(reader: RequestReader, now: Date): CardChanges {
   const holder = reader.string('holder');
   const expMonth = reader.integer('exp_month', 1, 12);
   const expYear = reader.integer('exp_year', 1900, 2200);
-  if (expMonth !== undefined && expYear !== undefined && isExpired(expMonth, expYear, now)) reader.fail('exp_date', 'is expired', 'Date is expired');
+  if (expMonth !== undefined && expYear !== undefined && isExpired(expMonth, expYear, now))
+    reader.fail('exp_date', EXPIRED.message, EXPIRED.sentence);
   reader.check();
   return { holder, exp_month: expMonth, exp_year: expYear };
 }
@@ -58,7 +60,8 @@ function readCardChanges(reader: RequestReader, now: Date): CardChanges {
 /** Writes the changes to the shop's card; a half-given expiry is checked with the stored other half. */
 async function changeCard(ctx: ProcessingContext, shop: Shop, existing: CardTable, changes: CardChanges, now: Date): Promise<ApiResponse> {
   if (changes.exp_month !== undefined || changes.exp_year !== undefined) {
-    if (isExpired(changes.exp_month ?? existing.exp_month, changes.exp_year ?? existing.exp_year, now)) throw expired();
+    if (isExpired(changes.exp_month ?? existing.exp_month, changes.exp_year ?? existing.exp_year, now))
+      throw validationError([{ path: ['exp_date'], ...EXPIRED }]);
   }
   const updated = await ctx.store.write((tx) => updateCard(tx, shop.id, existing.token, changes, now.toISOString()));
   // The row was read a moment ago; only a concurrent erasure could take it away.
