@@ -50,6 +50,9 @@ const PAN = {
   asyncQueued: '4242424242424242',
   vault: '5200828282828210',
   vaultSecond: '2223003122003222',
+  vaultV2: '5454545454545454',
+  /** Sent along to the card-update routes, which do not read it: it must not be kept anywhere either. */
+  vaultIgnored: '4263982640269299',
   keyed: '4716108999716531',
   refusedMissingAmount: '4035501000000008',
   refusedExpired: '4988438843884305',
@@ -215,6 +218,24 @@ for (const store of testStores()) {
       await ok(
         post('vault create 2', '/credit_cards', { number: PAN.vaultSecond, holder: 'Vault Holder', exp_month: '11', exp_year: String(yearNow + 1) }),
       );
+      // The Ruby client's card routes: the v2 create, and the updates by path with a number sent along.
+      const vaultedV2 = await ok(
+        post('vault v2 create', '/v2/credit_cards', { number: PAN.vaultV2, holder: 'V2 Holder', exp_month: 6, exp_year: yearNow + 3 }),
+      );
+      const ignoredNumber = { number: PAN.vaultIgnored, verification_value: CVC.refused };
+      await ok(
+        post(
+          'vault update by path',
+          `/credit_cards/${vaultedV2.token}`,
+          { ...ignoredNumber, holder: 'Path Holder' },
+          { headers: { RequestID: 'audit-card-1' } },
+        ),
+      );
+      await ok(send('vault v2 update', 'PUT', `/v2/credit_cards/${vaultedV2.token}`, { request: { ...ignoredNumber, exp_month: 8 } }));
+      const refusedUpdate = await send('vault update refused', 'PUT', `/v2/credit_cards/${vaultedV2.token}`, {
+        request: { ...ignoredNumber, exp_year: yearNow - 1 },
+      });
+      assert.equal(refusedUpdate.status, 422);
       await ok(
         post('credit', '/transactions/credits', {
           amount: 400,
@@ -275,6 +296,17 @@ for (const store of testStores()) {
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
       });
       assert.ok(done.status === 200 || done.status === 303, done.text);
+      // The merchant's server finishing a challenge instead of the page.
+      const returned = await ok(
+        post(
+          '3ds return challenge',
+          '/transactions/payments',
+          order({ amount: 4004, credit_card: card(PAN.threeDsChallenge, CVC.threeDs) }),
+          threeDs,
+        ),
+      );
+      const finished = await ok(post('3ds return', `/process/${returned.uid}/return`, { result: 'authenticated' }, threeDs));
+      assert.equal(finished.status, 'successful');
       const receipt = new URL(payment.receipt_url);
       await send('receipt', 'GET', receipt.pathname + receipt.search, undefined, { auth: null });
 

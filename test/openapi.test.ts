@@ -16,8 +16,11 @@ import { it } from './support/deadline.js';
 import { card, DEMO_3DS_SHOP, paymentRequest, startGateway, testStores } from './support/gateway.js';
 import type { HttpAnswer, RequestOptions, TestGateway } from './support/gateway.js';
 
-/** Routes that are not the merchant API: the operator's, the customer's pages, health, metrics and the document itself. */
-const NOT_MERCHANT = /^\/(admin|process|receipts|healthz|readyz|metrics|docs)(\/|$)/;
+/**
+ * Routes that are not the merchant API: the operator's, the customer's pages, health, metrics and the
+ * document itself. The merchant's 3-D Secure return (`/process/{uid}/return`) is merchant API.
+ */
+const NOT_MERCHANT = /^\/(admin|receipts|healthz|readyz|metrics|docs)(\/|$)|^\/process\/\{uid\}$/;
 
 /** Every route the server registers, `METHOD /path/{param}` (Fastify's own HEAD twins of GET routes left out). */
 function registeredRoutes(server: FastifyInstance): string[] {
@@ -159,6 +162,20 @@ for (const kind of testStores()) {
       ok(await post('/transactions/chargebacks', { parent_uid: payment.uid, amount: 100, reason: 'Disputed' }));
       const token = ok(await post('/credit_cards', card('5555555555554444'))).token;
       ok(await post('/credit_cards', { token, holder: 'Jane Doe', number: null }));
+      ok(await post('/v2/credit_cards', card('4111111111111111')));
+      ok(await call('POST', '/credit_cards/{token}', `/credit_cards/${token}`, { request: { holder: 'Jane Roe', exp_month: '', number: null } }));
+      const expiry = { exp_month: 12, exp_year: String(new Date().getUTCFullYear() + 2) };
+      ok(await call('PUT', '/v2/credit_cards/{token}', `/v2/credit_cards/${token}`, { request: expiry }));
+      const returned = await call(
+        'POST',
+        '/process/{uid}/return',
+        `/process/${challenged.transaction.uid}/return`,
+        { request: { result: 'authenticated' } },
+        {
+          auth: DEMO_3DS_SHOP,
+        },
+      );
+      assert.equal(ok(returned).transaction.status, 'successful');
       ok(await post('/transactions/credits', { amount: 300, currency: 'EUR', description: 'Credit', credit_card: { token } }));
       ok(
         await post('/transactions/payouts', {
@@ -186,6 +203,13 @@ for (const kind of testStores()) {
       assert.equal(refused.status, 422);
       assert.equal((await call('GET', '/transactions/{uid}', `/transactions/${randomUUID()}`)).status, 404);
       assert.equal((await call('GET', '/transactions/{uid}', `/transactions/${randomUUID()}`, undefined, { auth: null })).status, 401);
+      assert.equal((await call('POST', '/credit_cards/{token}', `/credit_cards/${randomUUID()}`, { request: { holder: 'Nobody' } })).status, 404);
+      assert.equal(
+        (await call('PUT', '/v2/credit_cards/{token}', `/v2/credit_cards/${randomUUID()}`, { request: { exp_month: 13 } }, { invalid: true })).status,
+        422,
+      );
+      const finished = { request: { result: 'failed' } };
+      assert.equal((await call('POST', '/process/{uid}/return', `/process/${randomUUID()}/return`, finished, { auth: DEMO_3DS_SHOP })).status, 404);
       assert.equal((await call('GET', '/async/status/{id}', `/async/status/${randomUUID()}`)).status, 404);
       assert.equal((await call('GET', '/async/result/{id}', `/async/result/${randomUUID()}`)).status, 404);
     });

@@ -235,7 +235,20 @@ for (const store of testStores()) {
       const year = new Date().getUTCFullYear() + 2;
       const created = await gw.post('/credit_cards', { number: '5555555555554444', holder: 'Ann Smith', exp_month: '07', exp_year: String(year) });
       assert.equal(created.status, 200, created.text);
-      assert.deepEqual(Object.keys(created.body).sort(), ['brand', 'exp_month', 'exp_year', 'first_1', 'holder', 'last_4', 'stamp', 'token']);
+      assert.deepEqual(Object.keys(created.body).sort(), [
+        'bin',
+        'brand',
+        'exp_month',
+        'exp_year',
+        'first_1',
+        'holder',
+        'issuer_country',
+        'issuer_name',
+        'last_4',
+        'product',
+        'stamp',
+        'token',
+      ]);
       assert.equal(created.body.brand, 'master');
       assert.equal(created.body.first_1, '5');
       assert.equal(created.body.last_4, '4444');

@@ -147,6 +147,21 @@ const requestBodies = {
     'With `number`: stores the card and answers its token. With `token` (and no number): updates its holder and expiry',
     { anyOf: numberOrToken },
   ),
+  creditCardUpdate: wrapped(
+    {
+      holder: optionalText(),
+      exp_month: { anyOf: [...month.anyOf, { enum: [null, ''] }] },
+      exp_year: { anyOf: [...year.anyOf, { enum: [null, ''] }] },
+      number: { description: 'Not read: a token keeps its number' },
+    },
+    [],
+    'The holder and expiry of the card the path names; what is not sent stays as it was',
+  ),
+  challengeReturn: wrapped(
+    { result: { enum: ['authenticated', 'failed'], description: "The issuer's answer (sandbox): the page's Authenticate or Fail" } },
+    ['result'],
+    'The end of a 3-D Secure challenge, sent by the merchant server',
+  ),
   /** Renotify carries nothing: `{"request":{}}`, or no body at all. */
   renotify: { type: 'object', properties: { request: { type: 'object' } } },
 };
@@ -173,11 +188,24 @@ const cardView = {
   },
 };
 
-const { holder, stamp, brand, last_4, first_1, exp_month, exp_year, token } = cardView.properties;
+const { holder, stamp, brand, last_4, first_1, exp_month, exp_year, token, bin, issuer_country, issuer_name, product } = cardView.properties;
 const tokenCard = {
   type: 'object',
-  required: ['token', 'holder', 'brand', 'first_1', 'last_4', 'exp_month', 'exp_year', 'stamp'],
-  properties: { token, holder, brand, first_1, last_4, exp_month, exp_year, stamp },
+  required: ['token', 'holder', 'brand', 'first_1', 'last_4', 'exp_month', 'exp_year', 'stamp', 'bin', 'issuer_country', 'issuer_name', 'product'],
+  properties: {
+    token,
+    holder,
+    brand,
+    first_1,
+    last_4,
+    exp_month,
+    exp_year,
+    stamp,
+    bin: { ...bin, description: 'Up to 6 leading digits: fewer for a number under 16 digits (the truncation rule)' },
+    issuer_country: { ...issuer_country, description: 'null in the sandbox' },
+    issuer_name: { ...issuer_name, description: 'null in the sandbox' },
+    product: { ...product, description: 'null in the sandbox' },
+  },
 };
 
 /** The `<type>` sub-object: the acquirer's answer, null where the bank said nothing. */
@@ -374,6 +402,17 @@ export const operationDocumentation: Record<TransactionOperationName, RouteDocum
   }),
 };
 
+/** The update of a card named by its token in the path: both paths of the Ruby client. */
+function cardUpdate(summary: string): RouteDocumentation {
+  return {
+    summary,
+    tags: ['cards'],
+    headers: idempotencyHeaders,
+    body: requestBodies.creditCardUpdate,
+    response: { 200: responseBodies.creditCard, 404: notFound, 422: invalid, 409: conflict, ...bodyErrors, ...merchantErrors },
+  };
+}
+
 export const merchantDocumentation = {
   transaction: {
     summary: 'Status query by uid',
@@ -418,5 +457,26 @@ export const merchantDocumentation = {
     headers: idempotencyHeaders,
     body: requestBodies.creditCard,
     response: { 200: responseBodies.creditCard, 422: versionedInvalid, 409: conflict, ...bodyErrors, ...merchantErrors },
+  },
+  creditCardsV2: {
+    summary: 'Card token (v2 path): create, or update holder and expiry, as POST /credit_cards',
+    tags: ['cards'],
+    headers: idempotencyHeaders,
+    body: requestBodies.creditCard,
+    response: { 200: responseBodies.creditCard, 422: invalid, 409: conflict, ...bodyErrors, ...merchantErrors },
+  },
+  creditCardUpdate: cardUpdate('Card token: update holder and expiry of the card the path names'),
+  creditCardUpdateV2: cardUpdate('Card token (v2 path): update holder and expiry, as POST /credit_cards/{token}'),
+  challengeReturn: {
+    summary: "3-D Secure: finish an incomplete transaction's challenge server-side, with the issuer's answer",
+    tags: ['transactions'],
+    body: requestBodies.challengeReturn,
+    response: {
+      200: responseBodies.transaction,
+      404: notFound,
+      422: { ...invalid, description: 'Validation, or the transaction is not waiting for 3-D Secure (finished, expired, or never challenged)' },
+      ...bodyErrors,
+      ...merchantErrors,
+    },
   },
 } satisfies Record<string, RouteDocumentation>;

@@ -7,8 +7,9 @@ import { type ApiVersion, apiVersionOf, inApiVersion } from '../../processing/ap
 import type { ApiResponse } from '../../processing/context.js';
 import { idempotent } from '../../processing/idempotency.js';
 import { queryOperations, transactionOperations, type TransactionOperationName } from '../../processing/operations/index.js';
-import { saveCreditCard } from '../../processing/creditCards.js';
+import { saveCreditCard, updateCreditCard } from '../../processing/creditCards.js';
 import { renotify } from '../../processing/renotify.js';
+import { returnFromChallenge } from '../../processing/threeDSecure.js';
 
 /** `RequestID` (alias `Idempotency-Key`): up to 255 visible characters. */
 export function idempotencyKeyOf(request: FastifyRequest): string | undefined {
@@ -75,8 +76,23 @@ export async function merchantRoutes(app: FastifyInstance, services: HttpService
   app.post('/balance', versioned(documented(documentation.balance)), async (request, reply) =>
     send(reply, await queryOperations.balance(ctx, { shop: request.shop!, body: request.body })),
   );
-  app.post('/credit_cards', versioned(documented(documentation.creditCards)), async (request, reply) => {
+  const saveCard = async (request: FastifyRequest, reply: FastifyReply) => {
     const invocation = { shop: request.shop!, body: request.body, idempotencyKey: idempotencyKeyOf(request) };
     return send(reply, await idempotent(ctx, invocation, 'credit_cards', saveCreditCard));
-  });
+  };
+  app.post('/credit_cards', versioned(documented(documentation.creditCards)), saveCard);
+  // The v2 paths of the card routes (the Ruby client's v2_*_card methods) are the same operations.
+  app.post('/v2/credit_cards', versioned(documented(documentation.creditCardsV2)), saveCard);
+  const updateCard = async (request: FastifyRequest<{ Params: { token: string } }>, reply: FastifyReply) => {
+    const { token } = request.params;
+    const invocation = { shop: request.shop!, body: request.body, idempotencyKey: idempotencyKeyOf(request), params: { token } };
+    // The token is part of what a RequestID stands for: the same body for another card is another request.
+    return send(reply, await idempotent(ctx, invocation, `credit_cards/${token}`, updateCreditCard));
+  };
+  app.post<{ Params: { token: string } }>('/credit_cards/:token', versioned(documented(documentation.creditCardUpdate)), updateCard);
+  app.put<{ Params: { token: string } }>('/v2/credit_cards/:token', versioned(documented(documentation.creditCardUpdateV2)), updateCard);
+  // Not under `idempotent`: it creates no transaction for a RequestID to name, and a repeat is refused anyway.
+  app.post<{ Params: { uid: string } }>('/process/:uid/return', versioned(documented(documentation.challengeReturn)), async (request, reply) =>
+    send(reply, await returnFromChallenge(ctx, request.shop!, request.params.uid, request.body)),
+  );
 }

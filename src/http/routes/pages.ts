@@ -84,7 +84,7 @@ export async function pageRoutes(app: FastifyInstance, services: HttpServices) {
       const row = await expireIfDue(ctx, found);
       const outcome = request.body?.outcome;
       if (row.status !== 'incomplete' || (outcome !== 'authenticate' && outcome !== 'fail')) return html(reply, 200, outcomePage(row));
-      const finished = await completeChallenge(ctx, shop, row, outcome === 'authenticate');
+      const { transaction: finished } = await completeChallenge(ctx, shop, row, outcome === 'authenticate');
       if (finished.return_url)
         return reply
           .code(303)
