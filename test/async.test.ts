@@ -17,6 +17,7 @@ function shapeOf(value: unknown): unknown {
             'parent_uid',
             'tracking_id',
             'receipt_url',
+            'redirect_url',
             'auth_code',
             'rrn',
             'ref_id',

@@ -108,7 +108,7 @@ for (const store of testStores()) {
         const tx = (await gw.post('/transactions/payments', paymentRequest({ credit_card: card(number) }), { auth: DEMO_3DS_SHOP })).body.transaction;
         assert.equal(tx.status, 'successful', `frictionless ${number}`);
         assert.equal(tx.three_d_secure_verification.status, 'successful', `frictionless ${number}`);
-        assert.equal(tx.redirect_url, undefined);
+        assert.equal(tx.redirect_url, tx.receipt_url, 'a finished payment: its receipt');
       }
       for (const number of ['4012000000001097', '5204240000015029']) {
         const tx = (await gw.post('/transactions/payments', paymentRequest({ credit_card: card(number) }), { auth: DEMO_3DS_SHOP })).body.transaction;
@@ -124,7 +124,7 @@ for (const store of testStores()) {
         assert.equal(tx.message, 'Payment was declined');
         assert.match(tx.code, /^F\./);
         assert.equal(tx.three_d_secure_verification.status, 'failed', `U/N ${number}`);
-        assert.equal(tx.redirect_url, undefined);
+        assert.equal(tx.redirect_url, tx.receipt_url, 'a finished payment: its receipt');
       }
       const auth = (await gw.post('/transactions/authorizations', paymentRequest({ credit_card: card('4012000000001097') }), { auth: DEMO_3DS_SHOP }))
         .body.transaction;
@@ -150,7 +150,7 @@ for (const store of testStores()) {
         const plain = (await gw.post('/transactions/payments', paymentRequest({ credit_card: card(number) }))).body.transaction;
         assert.equal(plain.status, 'successful', `shop 361 ${number}`);
         assert.equal(plain.three_d_secure_verification, undefined);
-        assert.equal(plain.redirect_url, undefined);
+        assert.equal(plain.redirect_url, plain.receipt_url, 'a finished payment: its receipt');
       }
       const token = (await gw.post('/transactions/tokenizations', paymentRequest({ credit_card: card('4012000000003010') }))).body.transaction;
       assert.equal(token.status, 'successful');

@@ -16,6 +16,7 @@ import {
 
 /**
  * The built-in test bank. It decides outcomes from the card number (spec §3 and the extra cards below),
+ * each decline with its result code and texts from domain/codes.ts (declined card F.0105, 3-D Secure U/N F.0301),
  * keeps every operation in an append-only journal by our reference (each shop's merchant account per
  * currency is the sum of its approved operations), so a repeated call or an inquiry answers the first
  * outcome.
@@ -25,7 +26,7 @@ import {
  *   4000000000000309  slow bank: answers after `slow_ms` (shop setting, default 5000 ms); the bank holds
  *                     the operation from the moment it arrives, and inquiries say "in progress" until then
  *   4000000000000408  acquirer timeout: the bank approves but the answer never arrives (in doubt)
- *   4000000000000507  acquirer error: the bank answers 5xx and does nothing
+ *   4000000000000507  acquirer error: the bank answers 5xx and does nothing (failed, F.0500, set by the pipeline)
  *   4000000000000606  unknown outcome: approved at the bank, answer lost; inquiries say "in progress"
  *                     until `settle_ms` (default 2000 ms) after the call, then "approved"
  * Shop settings (`acquirer_settings`): `latency_ms` adds latency to every call. Fault injection, for any

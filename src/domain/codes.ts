@@ -2,6 +2,18 @@
  * The result codes of the API (spec §3) with their texts, as the original gateway writes them. `message`
  * is absent where it names the declined operation ("Payment was declined", declineMessage) or the risk
  * rule that failed; it is null for the statuses that are not an outcome yet.
+ *
+ * Every transaction that is not successful carries one of these in `code` with its `friendly_message`
+ * (the README's test card table lists them per card). Who sets which:
+ *   cardDeclined, insufficientFunds, authenticationFailed (3-D Secure status U or N)  the sandbox bank
+ *   authenticationFailed (the customer failed the challenge)          the 3-D Secure page
+ *   riskRefused                                                        the shop's risk rules, in transaction A
+ *   acquirerError (the bank answered 5xx), notReceived (an inquiry found nothing)   the pipeline
+ *   expired (an `incomplete` transaction past its expiry)               the expiry sweeper and the page
+ *   pending, challenge                                                  not outcomes yet: in doubt, 3-D Secure
+ * A refusal that creates no transaction (422: card guard, expired card, bad input) has no result code.
+ * The codes are ecomgate's since its first release and clients match on them: they stay as they are where
+ * the platform's current list numbers the same outcome differently (it has insufficient funds as F.0114).
  */
 export const results = {
   successful: { code: 'S.0000', message: 'Successfully processed', friendly_message: 'The operation was successfully processed.' },

@@ -42,6 +42,17 @@ export function returnUrlAllowed(shop: Pick<Shop, 'returnHosts'>, returnUrl: str
   return shop.returnHosts === null || shop.returnHosts.includes(new URL(returnUrl).hostname);
 }
 
+/**
+ * Where the customer's browser goes back to once a transaction is final: the merchant's `return_url`
+ * with `uid` and `status` added to its own query (spec §6).
+ */
+export function returnUrlWithOutcome(returnUrl: string, uid: string, status: string): string {
+  const url = new URL(returnUrl);
+  url.searchParams.set('uid', uid);
+  url.searchParams.set('status', status);
+  return url.toString();
+}
+
 /** A shop id as written in a Basic-auth user or a URL: digits, no leading zero ("0361" is not shop 361). */
 export function parseShopId(text: string): number | undefined {
   return /^[1-9]\d{0,14}$/.test(text) ? Number(text) : undefined;

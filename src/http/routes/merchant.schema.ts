@@ -276,7 +276,25 @@ const transaction = {
     recurring_type: nullableText,
     status_code: { type: ['integer', 'string', 'null'] },
     receipt_url: text,
-    redirect_url: { type: 'string', description: "While incomplete: where to send the customer's browser" },
+    redirect_url: {
+      type: 'string',
+      description:
+        "Where to send the customer's browser: while incomplete the 3-D Secure page; on a payment or authorization that needs " +
+        'no redirect, its `return_url` with `uid` and `status` added, or else its receipt',
+    },
+    gateway: {
+      type: 'object',
+      required: ['iframe'],
+      properties: { iframe: { type: 'boolean', description: 'Whether the 3-D Secure page may be shown in a frame (it may not)' } },
+      description: 'On payment and authorization',
+    },
+    smart_routing_verification: {
+      type: 'object',
+      required: ['status'],
+      properties: { status: { enum: ['successful', 'failed'] } },
+      description: 'On capture, and while incomplete',
+    },
+    mute_notifications: { type: 'boolean', description: 'On capture: false (no request mutes the webhook)' },
     credit_card: { ...cardView, description: 'On payment, authorization, tokenization, check-up and credit' },
     recipient_credit_card: { ...cardView, description: 'On payout' },
     ...Object.fromEntries(transactionTypes.map((type) => [type, acquirerAnswer])),
@@ -288,7 +306,9 @@ const transaction = {
     },
     be_protected_verification: {
       type: ['object', 'null'],
-      description: 'The risk rules: on payment, authorization and check-up',
+      description:
+        'The risk rules: on payment, authorization and check-up; on capture, void and refund, which no rule judges, ' +
+        '`{"status":"successful","message":null,"rules":{}}`',
       properties: {
         status: text,
         message: nullableText,

@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { returnUrlWithOutcome } from '../../domain/shop.js';
 import { challengePage, outcomePage, refusedPage, unknownTransactionPage } from '../../pages/challenge.js';
 import { receiptPage } from '../../pages/receipt.js';
 import { expireIfDue } from '../../processing/expiry.js';
@@ -26,14 +27,6 @@ function html(reply: FastifyReply, statusCode: number, body: string, returnUrl?:
       `default-src 'none'; style-src 'unsafe-inline'; form-action ${formTargets}; base-uri 'none'; frame-ancestors 'none'`,
     )
     .send(body);
-}
-
-/** `return_url` with `uid` and `status` added to its query (spec §6). */
-function returnTo(returnUrl: string, uid: string, status: string): string {
-  const url = new URL(returnUrl);
-  url.searchParams.set('uid', uid);
-  url.searchParams.set('status', status);
-  return url.toString();
 }
 
 function sameText(presented: unknown, expected: string): boolean {
@@ -88,7 +81,7 @@ export async function pageRoutes(app: FastifyInstance, services: HttpServices) {
       if (finished.return_url)
         return reply
           .code(303)
-          .header('location', returnTo(finished.return_url, finished.uid, finished.status))
+          .header('location', returnUrlWithOutcome(finished.return_url, finished.uid, finished.status))
           .send();
       return html(reply, 200, outcomePage(finished));
     },
