@@ -350,7 +350,8 @@ for (const store of testStores()) {
       assert.equal(finished.code, 'S.0000');
       assert.equal(finished.payment.status, 'successful');
       assert.equal(finished.three_d_secure_verification.status, 'successful');
-      assert.equal(finished.redirect_url, undefined);
+      // A finished payment sends the customer back to the shop with its outcome, as the page's redirect does.
+      assert.equal(finished.redirect_url, `${RETURN_URL}?uid=${tx.uid}&status=successful`);
       assert.ok(!answer.text.includes('4012000000003010'));
       assert.deepEqual(await show(tx.uid), finished);
       assert.deepEqual(await ledgerOf(tx.uid), [tx.amount], 'this payment, booked once');
