@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe } from 'node:test';
 import { it } from './support/deadline.js';
-import { luhnComplete } from './support/cards.js';
+import { CARD_KEYS, luhnComplete } from './support/cards.js';
 import { submitChallenge } from './support/challenge.js';
 import {
   card,
@@ -24,21 +24,6 @@ import {
 } from './support/gateway.js';
 
 const yearNow = new Date().getUTCFullYear();
-/** Every key a `/credit_cards` answer carries: the original eight, then the card's bin and issuer. */
-const CARD_KEYS = [
-  'bin',
-  'brand',
-  'exp_month',
-  'exp_year',
-  'first_1',
-  'holder',
-  'issuer_country',
-  'issuer_name',
-  'last_4',
-  'product',
-  'stamp',
-  'token',
-];
 const RETURN_URL = 'https://merchant.example/return';
 
 function assertNotFound(answer: HttpAnswer, what: string) {

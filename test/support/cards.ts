@@ -37,3 +37,19 @@ export function luhnValid(number: string): boolean {
 export function approvedCards(count: number): string[] {
   return Array.from({ length: count }, (_, i) => luhnComplete(`420000000${String(i).padStart(6, '0')}`));
 }
+
+/** Every key a `/credit_cards` answer carries: the original eight, then the card's bin and issuer. */
+export const CARD_KEYS = [
+  'bin',
+  'brand',
+  'exp_month',
+  'exp_year',
+  'first_1',
+  'holder',
+  'issuer_country',
+  'issuer_name',
+  'last_4',
+  'product',
+  'stamp',
+  'token',
+];
