@@ -26,7 +26,7 @@ function pick(view: View, members: readonly string[]): View {
 /** `payment_method` shows exactly these of the masked card view: never more of the number than v2 shows. */
 const paymentMethodMembers = ['holder', 'stamp', 'brand', 'last_4', 'first_1', 'bin', 'exp_month', 'exp_year', 'token'] as const;
 /** `transaction` is the acquirer's answer, the v2 `<type>` sub-object. */
-const acquirerMembers = ['auth_code', 'bank_code', 'rrn', 'ref_id', 'message', 'gateway_id', 'billing_descriptor', 'status'] as const;
+export const acquirerMembers = ['auth_code', 'bank_code', 'rrn', 'ref_id', 'message', 'gateway_id', 'billing_descriptor', 'status'] as const;
 
 /**
  * A v2 transaction object, flat in v3: the card (`credit_card`, or a payout's `recipient_credit_card`) becomes

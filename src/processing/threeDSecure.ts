@@ -1,15 +1,16 @@
 import type { AcquirerCall, AcquirerOutcome } from '../acquirers/connector.js';
 import { results } from '../domain/codes.js';
-import { recordNotFound, validationError } from '../domain/errors.js';
+import { validationError } from '../domain/errors.js';
 import { unwrapRequest } from '../domain/request.js';
 import type { Shop } from '../domain/shop.js';
 import { declineMessage } from '../domain/transaction.js';
-import { isCanonicalUid, isUid } from '../domain/uid.js';
+import { isCanonicalUid } from '../domain/uid.js';
 import type { TransactionTable } from '../store/schema.js';
-import { findTransaction, findTransactionByUid, settleTransaction } from '../store/transactions.js';
+import { findTransactionByUid, settleTransaction } from '../store/transactions.js';
 import { findCard } from '../store/cards.js';
 import type { ApiResponse, ProcessingContext } from './context.js';
 import { expireIfDue } from './expiry.js';
+import { shopTransaction } from './operations/query.js';
 import { callAcquirer, recordOutcome } from './pipeline.js';
 import { transactionResponse } from './respond.js';
 
@@ -128,9 +129,7 @@ export async function returnFromChallenge(ctx: ProcessingContext, shop: Shop, ui
   const passed = result === undefined ? undefined : ISSUER_RESULTS.get(result);
   if (result !== undefined && passed === undefined) reader.fail('result', 'is invalid');
   reader.check();
-  const found = isUid(uid) ? await findTransaction(ctx.store.sql, shop.id, uid.toLowerCase()) : undefined;
-  if (!found) throw recordNotFound();
-  const row = await expireIfDue(ctx, found);
+  const row = await expireIfDue(ctx, await shopTransaction(ctx, shop, uid));
   if (row.status !== 'incomplete') throw challengeNotPending();
   const end = await completeChallenge(ctx, shop, row, passed === true);
   if (!end.finishedHere) throw challengeNotPending();

@@ -429,9 +429,18 @@ function cardUpdate(summary: string): RouteDocumentation {
     tags: ['cards'],
     headers: idempotencyHeaders,
     body: requestBodies.creditCardUpdate,
-    response: { 200: responseBodies.creditCard, 404: notFound, 422: invalid, 409: conflict, ...bodyErrors, ...merchantErrors },
+    response: { 200: responseBodies.creditCard, 404: notFound, 422: versionedInvalid, 409: conflict, ...bodyErrors, ...merchantErrors },
   };
 }
+
+/** `/credit_cards` and its v2 path (the Ruby client's v2_create_card), one operation. */
+const creditCards: RouteDocumentation = {
+  summary: 'Card token: create, or update holder and expiry',
+  tags: ['cards'],
+  headers: idempotencyHeaders,
+  body: requestBodies.creditCard,
+  response: { 200: responseBodies.creditCard, 422: versionedInvalid, 409: conflict, ...bodyErrors, ...merchantErrors },
+};
 
 export const merchantDocumentation = {
   transaction: {
@@ -471,20 +480,8 @@ export const merchantDocumentation = {
     body: requestBodies.balance,
     response: { 200: responseBodies.balance, 422: versionedInvalid, ...bodyErrors, ...merchantErrors },
   },
-  creditCards: {
-    summary: 'Card token: create, or update holder and expiry',
-    tags: ['cards'],
-    headers: idempotencyHeaders,
-    body: requestBodies.creditCard,
-    response: { 200: responseBodies.creditCard, 422: versionedInvalid, 409: conflict, ...bodyErrors, ...merchantErrors },
-  },
-  creditCardsV2: {
-    summary: 'Card token (v2 path): create, or update holder and expiry, as POST /credit_cards',
-    tags: ['cards'],
-    headers: idempotencyHeaders,
-    body: requestBodies.creditCard,
-    response: { 200: responseBodies.creditCard, 422: invalid, 409: conflict, ...bodyErrors, ...merchantErrors },
-  },
+  creditCards,
+  creditCardsV2: { ...creditCards, summary: 'Card token (v2 path): create, or update holder and expiry, as POST /credit_cards' },
   creditCardUpdate: cardUpdate('Card token: update holder and expiry of the card the path names'),
   creditCardUpdateV2: cardUpdate('Card token (v2 path): update holder and expiry, as POST /credit_cards/{token}'),
   challengeReturn: {
@@ -492,9 +489,12 @@ export const merchantDocumentation = {
     tags: ['transactions'],
     body: requestBodies.challengeReturn,
     response: {
-      200: responseBodies.transaction,
+      200: versionedTransaction,
       404: notFound,
-      422: { ...invalid, description: 'Validation, or the transaction is not waiting for 3-D Secure (finished, expired, or never challenged)' },
+      422: orV3(
+        { ...invalid, description: 'Validation, or the transaction is not waiting for 3-D Secure (finished, expired, or never challenged)' },
+        v3Answers.validation,
+      ),
       ...bodyErrors,
       ...merchantErrors,
     },

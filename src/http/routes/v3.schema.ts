@@ -5,6 +5,7 @@
  * `payment_method` and its `<type>` sub-object as `transaction`.
  */
 import { invalidRequestParams } from '../../domain/codes.js';
+import { acquirerMembers } from '../../processing/apiVersion.js';
 import { component } from '../openapi.js';
 
 const text = { type: 'string' };
@@ -28,7 +29,6 @@ const paymentMethod = {
   },
 };
 
-const acquirerMembers = ['auth_code', 'bank_code', 'rrn', 'ref_id', 'message', 'gateway_id', 'billing_descriptor', 'status'];
 const acquirerAnswer = {
   type: 'object',
   required: acquirerMembers,
